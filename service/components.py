@@ -1,0 +1,96 @@
+"""Builds the long-lived pieces (Chroma client, embedder, store, retriever, LLM client)
+once, at an edge, from `Settings`. Everything below this takes plain objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from service.answering import AnswerEngine, Extractor
+from service.chunking import Chunker
+from service.config import Settings
+from service.embedding import Embedder, build_embedder
+from service.ingestion import Ingester
+from service.lexical import LexicalCache
+from service.llm import ChatModel, build_chat_model
+from service.prompts import Prompt, load_prompt
+from service.retrieval import HybridRetriever
+from service.store import ArticleStore, IndexSpec, drop_collections, open_client
+
+
+@dataclass
+class Components:
+    settings: Settings
+    embedder: Embedder
+    client: object
+    collection: str
+
+    @classmethod
+    def build(cls, settings: Settings, *, collection: str | None = None, embedder: Embedder | None = None) -> "Components":
+        embedder = embedder or build_embedder(
+            settings.embedding_model,
+            batch_size=settings.embedding_batch_size,
+            openai_base_url=settings.openai_embedding_base_url,
+            openai_api_key=settings.openai_embedding_api_key.get_secret_value() if settings.openai_embedding_api_key else None,
+        )
+        client = open_client(
+            index_dir=settings.index_dir, host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl
+        )
+        return cls(settings, embedder, client, collection or settings.collection)
+
+    @cached_property
+    def spec(self) -> IndexSpec:
+        return IndexSpec(self.embedder.model_id, self.embedder.dimension, self.settings.chunk_size, self.settings.chunk_overlap)
+
+    @cached_property
+    def store(self) -> ArticleStore:
+        return ArticleStore(self.client, self.collection, self.spec)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        return Chunker(self.settings.chunk_size, self.settings.chunk_overlap, self.embedder.count_tokens)
+
+    @cached_property
+    def ingester(self) -> Ingester:
+        return Ingester(self.store, self.embedder, self.chunker)
+
+    @cached_property
+    def lexical(self) -> LexicalCache:
+        return LexicalCache(self.store)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        return HybridRetriever(self.store, self.embedder, self.lexical, token_budget=self.settings.context_token_budget)
+
+    @cached_property
+    def chat(self) -> ChatModel | None:
+        s = self.settings
+        if not s.llm_enabled:
+            return None
+        return build_chat_model(
+            model=s.llm_model, base_url=s.resolved_llm_base_url(), api_key=s.resolved_llm_api_key(),
+            api_version=s.llm_api_version, timeout_s=s.llm_timeout_s, max_retries=s.llm_max_retries,
+            temperature=s.llm_temperature,
+        )
+
+    @cached_property
+    def prompt(self) -> Prompt:
+        return load_prompt(self.settings.prompts_dir, self.settings.answer_prompt)
+
+    @cached_property
+    def engine(self) -> AnswerEngine:
+        return AnswerEngine(
+            retriever=self.retriever,
+            article_texts=self.store.get_article_texts,
+            extractor=Extractor(self.embedder),
+            relevance_threshold=self.settings.relevance_threshold,
+            chat=self.chat,
+            prompt=self.prompt,
+            default_top_k=self.settings.top_k,
+        )
+
+    def rebuild(self) -> None:
+        """Drop the collections so they are recreated for the current embedder."""
+        drop_collections(self.client, self.collection)
+        for name in ("store", "ingester", "lexical", "retriever", "engine"):
+            self.__dict__.pop(name, None)

@@ -1,0 +1,111 @@
+"""The one `Settings` object, read from `NEWSDESK_*` environment variables.
+
+It is built at the edges (CLI entry, API lifespan, Slack runner) by `get_settings()`
+and the pieces the core needs are passed down as plain values.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+DEFAULT_CORPUS_DIR = REPO_DIR / "corpus"
+DEFAULT_PROMPTS_DIR = REPO_DIR / "prompts"
+DEFAULT_EVALS_DIR = REPO_DIR / "evals"
+
+DEFAULT_EMBEDDING_MODEL = "onnx:all-MiniLM-L6-v2-int8"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+
+    # Where the embedded Chroma keeps its files; relative paths are resolved
+    # against the working directory, as a user typing a path would expect.
+    index_dir: Path = Path("indexes")
+    collection: str = "newsdesk"
+    # A Chroma server instead of the embedded store (scale-out; API replicas stay stateless).
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+
+    # `onnx:all-MiniLM-L6-v2-int8` (default, offline) or `openai:<model>`.
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    openai_embedding_base_url: str | None = None
+    openai_embedding_api_key: SecretStr | None = None
+
+    # Chunking, in tokens of the embedding model's own tokenizer.
+    chunk_size: int = Field(200, ge=16, le=2048)
+    chunk_overlap: int = Field(40, ge=0)
+
+    # LLM: any OpenAI-compatible chat completions endpoint. Empty model = extractive mode.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_api_version: str | None = None  # set for Azure OpenAI
+    llm_timeout_s: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(3, ge=0, le=10)
+    llm_temperature: float = 0.0
+
+    # Retrieval and answering.
+    top_k: int = Field(8, ge=1, le=50)
+    context_token_budget: int = Field(1800, ge=100)
+    # Minimum cosine similarity of the best dense hit; below it the answer is a refusal.
+    # Calibrated with `newsdesk bench calibrate` (see README, "Refusal threshold").
+    relevance_threshold: float = 0.30
+    prompts_dir: Path = DEFAULT_PROMPTS_DIR
+    answer_prompt: str = "answer.v1"
+    sample_corpus_dir: Path = DEFAULT_CORPUS_DIR
+
+    # HTTP API.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+
+    # Slack.
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channels_file: Path | None = None
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_embedder(cls, value: str) -> str:
+        if value != DEFAULT_EMBEDDING_MODEL and not (value.startswith("openai:") and len(value) > 7):
+            raise ValueError(
+                f"unknown embedding model {value!r}: use {DEFAULT_EMBEDDING_MODEL!r} or 'openai:<model>'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
+
+    # The SDK's own variables are honoured as fallbacks, as users of other OpenAI tools expect.
+    def resolved_llm_api_key(self) -> str | None:
+        if self.llm_api_key is not None:
+            return self.llm_api_key.get_secret_value()
+        return os.environ.get("OPENAI_API_KEY")
+
+    def resolved_llm_base_url(self) -> str | None:
+        return self.llm_base_url or os.environ.get("OPENAI_BASE_URL")
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_model)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

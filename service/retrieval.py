@@ -1,0 +1,206 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, then
+near-duplicates collapsed, adjacent chunks merged, and sources fitted to a token budget.
+
+Each step is a small pure function so it can be tested (and property-tested) on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from service.embedding import Embedder
+from service.lexical import LexicalCache
+from service.models import Filters, Passage
+from service.store import ArticleStore, StoredChunk
+
+# 60 is the constant from Cormack et al. (2009): it damps the head of each ranking so a
+# result ranked well by both retrievers beats one ranked first by only one.
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], *, k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(d) = sum_i w_i / (k + rank_i(d)), ranks from 1.
+    Ties keep first-seen order, so the result is deterministic."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(dict.fromkeys(ranking), start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+_SHINGLE_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str, n: int = 5) -> frozenset[tuple[str, ...]]:
+    words = _SHINGLE_WORD.findall(text.lower())
+    if len(words) < n:
+        return frozenset([tuple(words)]) if words else frozenset()
+    return frozenset(tuple(words[i: i + n]) for i in range(len(words) - n + 1))
+
+
+def near_duplicate(a: frozenset, b: frozenset, threshold: float = 0.6) -> bool:
+    """Containment of the smaller shingle set in the larger: a wire story republished with
+    an extra line or a new headline still counts as the same text."""
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= threshold
+
+
+def collapse_duplicates(passages: list[Passage]) -> list[Passage]:
+    """Keep the best-ranked of each group of near-identical passages from different
+    articles; the others are recorded on it as corroboration."""
+    kept: list[tuple[Passage, frozenset]] = []
+    for passage in passages:
+        sig = shingles(passage.text)
+        for other, other_sig in kept:
+            if other.article_id != passage.article_id and near_duplicate(sig, other_sig):
+                if passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
+                    other.corroborated_by.append(_describe(passage))
+                break
+        else:
+            kept.append((passage, sig))
+    return [p for p, _ in kept]
+
+
+def _describe(passage: Passage) -> dict:
+    return {
+        "article_id": passage.article_id,
+        "title": passage.title,
+        "source": passage.source,
+        "url": passage.url,
+        "published_at": passage.published_at,
+    }
+
+
+def merge_adjacent(passages: list[Passage]) -> list[Passage]:
+    """Join passages of one article whose character spans overlap or touch; the merged
+    passage takes the place of the better-ranked one. Text is rebuilt from the offsets, so
+    it is still an exact slice of the article."""
+    out: list[Passage] = []
+    for passage in passages:
+        for i, other in enumerate(out):
+            if other.article_id == passage.article_id and passage.char_start <= other.char_end and other.char_start <= passage.char_end:
+                out[i] = _join(other, passage)
+                break
+        else:
+            out.append(passage)
+    # A merge can make a passage reach a third one: repeat until nothing changes.
+    return out if len(out) == len(passages) else merge_adjacent(out)
+
+
+def _join(a: Passage, b: Passage) -> Passage:
+    first, second = (a, b) if a.char_start <= b.char_start else (b, a)
+    if second.char_end <= first.char_end:
+        text, end = first.text, first.char_end
+    else:
+        text = first.text + second.text[first.char_end - second.char_start:]
+        end = second.char_end
+    return Passage(
+        chunk_ids=a.chunk_ids + [c for c in b.chunk_ids if c not in a.chunk_ids],
+        article_id=a.article_id,
+        text=text,
+        char_start=first.char_start,
+        char_end=end,
+        metadata=a.metadata,
+        score=max(a.score, b.score),
+        dense_score=_max(a.dense_score, b.dense_score),
+        lexical_score=_max(a.lexical_score, b.lexical_score),
+        corroborated_by=a.corroborated_by + [c for c in b.corroborated_by if c not in a.corroborated_by],
+    )
+
+
+def _max(x: float | None, y: float | None) -> float | None:
+    values = [v for v in (x, y) if v is not None]
+    return max(values) if values else None
+
+
+def fit_budget(passages: list[Passage], budget: int, count_tokens: Callable[[Sequence[str]], list[int]]) -> list[Passage]:
+    """Passages in rank order while they fit `budget` tokens; one that does not fit is
+    skipped so a shorter, lower-ranked one may still go in. The first always goes in."""
+    counts = count_tokens([p.text for p in passages])
+    chosen, used = [], 0
+    for passage, count in zip(passages, counts):
+        if chosen and used + count > budget:
+            continue
+        chosen.append(passage)
+        used += count
+    return chosen
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[Passage]  # numbered sources, [1] first
+    best_dense: float  # cosine similarity of the best dense hit (the refusal signal)
+    dense_ids: list[str] = field(default_factory=list)
+    lexical_ids: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class HybridRetriever:
+    store: ArticleStore
+    embedder: Embedder
+    lexical: LexicalCache
+    candidates: int = 50
+    rrf_k: int = RRF_K
+    weights: tuple[float, float] = (1.0, 1.0)  # dense, lexical
+    token_budget: int = 1800
+
+    def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid", n: int | None = None) -> tuple[list[tuple[str, float]], dict[str, StoredChunk], dict[str, float], dict[str, float]]:
+        """Fused (id, score) ranking plus the chunks and per-path scores behind it."""
+        n = n or self.candidates
+        chunks: dict[str, StoredChunk] = {}
+        dense_scores: dict[str, float] = {}
+        lexical_scores: dict[str, float] = {}
+        rankings, weights = [], []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed([question])[0]
+            hits = self.store.query(vector, n, filters.to_where())
+            for hit in hits:
+                chunks[hit.chunk_id] = hit
+                dense_scores[hit.chunk_id] = 1.0 - float(hit.distance or 0.0)
+            rankings.append([h.chunk_id for h in hits])
+            weights.append(self.weights[0])
+        if mode in ("hybrid", "lexical"):
+            hits = self.lexical.current().search(question, n, filters)
+            for hit, score in hits:
+                chunks.setdefault(hit.chunk_id, hit)
+                lexical_scores[hit.chunk_id] = score
+            rankings.append([h.chunk_id for h, _ in hits])
+            weights.append(self.weights[1])
+        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=weights)
+        return fused, chunks, dense_scores, lexical_scores
+
+    def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8) -> RetrievalResult:
+        t0 = time.perf_counter()
+        fused, chunks, dense, lexical = self.search(question, filters)
+        passages = [
+            Passage(
+                chunk_ids=[cid],
+                article_id=chunks[cid].metadata["article_id"],
+                text=chunks[cid].text,
+                char_start=int(chunks[cid].metadata["char_start"]),
+                char_end=int(chunks[cid].metadata["char_end"]),
+                metadata=chunks[cid].metadata,
+                score=score,
+                dense_score=dense.get(cid),
+                lexical_score=lexical.get(cid),
+            )
+            for cid, score in fused
+        ]
+        passages = collapse_duplicates(passages)[:top_k]
+        passages = merge_adjacent(passages)
+        passages = fit_budget(passages, self.token_budget, self.embedder.count_tokens)
+        return RetrievalResult(
+            passages=passages,
+            best_dense=max(dense.values(), default=0.0),
+            dense_ids=list(dense),
+            lexical_ids=list(lexical),
+            timings_ms={"retrieve": (time.perf_counter() - t0) * 1000},
+        )
