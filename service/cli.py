@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 
 from service.config import Settings, get_settings
 from service.errors import NewsdeskError
@@ -220,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     from service import bench
 
     bench.register(sub)
+    # Interfaces that live in their own modules register their subcommands here.
     return parser
 
 
