@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.config import REPO_DIR, Settings
+from service.config import DEFAULT_CORPUS_DIR, Settings
 from service.models import Article
 
-CORPUS_DIR = REPO_DIR / "corpus"
+CORPUS_DIR = DEFAULT_CORPUS_DIR
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
