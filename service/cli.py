@@ -237,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsdesk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `newsdesk ask ... | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # settings validation and the like: still one line
         from pydantic import ValidationError
 
