@@ -42,7 +42,9 @@ def source_entry(n: int, passage: Passage) -> dict[str, Any]:
         "start": passage.char_start,
         "end": passage.char_end,
         "text": passage.text,
+        # Other outlets carrying the same (wire) text, collapsed into this source.
         "corroborated_by": passage.corroborated_by,
+        "corroborations": len(passage.corroborated_by),
     }
 
 

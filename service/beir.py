@@ -82,3 +82,84 @@ def load_dataset(folder: Path, split: str, limit: int | None = None) -> BeirData
     qrels = load_qrels(folder, split)
     queries = {qid: text for qid, text in load_queries(folder).items() if qid in qrels}
     return BeirDataset(folder.name, load_corpus(folder, limit), queries, qrels)
+
+
+# -- indexing and scoring ------------------------------------------------------------------------
+
+BEIR_MODES = ("dense", "lexical", "hybrid")
+# Chunks fetched per retriever: enough that about 100 distinct documents remain once each
+# document is ranked by its best chunk (SciFact abstracts make 2-3 chunks each).
+DEFAULT_DEPTH = 300
+
+
+def index_complete(store, articles: list[Article]) -> bool:
+    """Every document is in the store, chunked the way the current settings chunk."""
+    meta = store.chunks.metadata or {}
+    spec = store.spec
+    return (
+        store.count_articles() == len({a.article_id for a in articles})
+        and meta.get("chunk_size") == spec.chunk_size
+        and meta.get("chunk_overlap") == spec.chunk_overlap
+    )
+
+
+@dataclass
+class QueryRankings:
+    """One query's dense and lexical chunk rankings as (chunk id, document id) pairs."""
+
+    dense: list[tuple[str, str]]
+    lexical: list[tuple[str, str]]
+
+
+def retrieve_rankings(retriever, queries: dict[str, str], *, depth: int = DEFAULT_DEPTH,
+                      progress=None) -> dict[str, QueryRankings]:
+    out: dict[str, QueryRankings] = {}
+    for qid, text in queries.items():
+        pairs = {}
+        for mode in ("dense", "lexical"):
+            fused, chunks, _, _ = retriever.search(text, mode=mode, n=depth)
+            pairs[mode] = [(cid, chunks[cid].metadata["article_id"]) for cid, _ in fused]
+        out[qid] = QueryRankings(pairs["dense"], pairs["lexical"])
+        if progress:
+            progress()
+    return out
+
+
+def document_rankings(rankings: QueryRankings, *, rrf_k: int, weights: tuple[float, float],
+                      candidates: int | None = None) -> dict[str, list[str]]:
+    """Documents ranked by their best chunk, for each mode. Hybrid fuses the two chunk
+    rankings exactly as `HybridRetriever.search` does (optionally cut to `candidates`)."""
+    from service.metrics import document_ranking
+    from service.retrieval import reciprocal_rank_fusion
+
+    doc_of = dict(rankings.dense) | dict(rankings.lexical)
+    cut = slice(None, candidates)
+    fused = reciprocal_rank_fusion(
+        [[c for c, _ in rankings.dense[cut]], [c for c, _ in rankings.lexical[cut]]], k=rrf_k, weights=weights)
+    return {
+        "dense": document_ranking(rankings.dense),
+        "lexical": document_ranking(rankings.lexical),
+        "hybrid": document_ranking((c, doc_of[c]) for c, _ in fused),
+    }
+
+
+def score_rankings(ranked: dict[str, dict[str, list[str]]], qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, float]]:
+    """mode -> nDCG@10, recall@10, recall@100 and MRR@10, averaged over the queries."""
+    from service.metrics import mean, ndcg_at_k, recall_at_k, reciprocal_rank
+
+    out: dict[str, dict[str, float]] = {}
+    for mode in BEIR_MODES:
+        rows = [(ranked[qid][mode], qrels[qid]) for qid in ranked if qid in qrels]
+        out[mode] = {
+            "ndcg@10": mean(ndcg_at_k(r, rel, 10) for r, rel in rows) or 0.0,
+            "recall@10": mean(recall_at_k(r, rel, 10) for r, rel in rows) or 0.0,
+            "recall@100": mean(recall_at_k(r, rel, 100) for r, rel in rows) or 0.0,
+            "mrr@10": mean(reciprocal_rank(r, rel, 10) for r, rel in rows) or 0.0,
+        }
+    return out
+
+
+def published(dataset: str, mode: str) -> str | None:
+    """The published nDCG@10 to show beside a mode's figure, when known."""
+    known = PUBLISHED.get(dataset.lower(), {})
+    return {"dense": known.get("all-MiniLM-L6-v2"), "lexical": known.get("bm25"), "hybrid": None}.get(mode)

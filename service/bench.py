@@ -72,6 +72,256 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
     return 0
 
 
+# -- bench query -------------------------------------------------------------------------------
+
+PHASE_BUDGET_S = 600.0  # no measuring loop runs longer than this, whatever the counts say
+FAKE_LLM_ANSWER = "The retrieved study addresses this claim directly [1]."
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    import numpy as np
+
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+
+
+def cmd_bench_query(args, settings: Settings) -> int:
+    from rich.console import Console
+
+    from service.beir import load_corpus, load_queries
+    from service.components import Components
+    from service.errors import NewsdeskError
+
+    if not args.dir:
+        raise NewsdeskError("bench query needs a BEIR folder (corpus.jsonl and queries.jsonl), "
+                            "e.g. `newsdesk bench query ~/data/scifact`")
+    folder = Path(args.dir)
+    console = Console()
+    articles = load_corpus(folder, args.limit_docs)
+    queries = list(dict.fromkeys(load_queries(folder).values()))
+    if not articles or not queries:
+        raise NewsdeskError(f"{folder} has no documents or no queries")
+    # A persistent embedded index of its own, so a second run reuses it.
+    bench_settings = settings.model_copy(update={"index_dir": settings.index_dir / "bench", "chroma_host": None})
+    components = Components.build(bench_settings, collection=args.collection or f"bench-{folder.resolve().name}")
+    _ensure_indexed(components, articles, console)
+
+    questions = queries[: args.queries]
+    retrieval = _bench_retrieval(components, questions, console)
+    http = _bench_http(components, queries, args.requests, args.concurrency, console)
+    _print_query_report(console, folder, components, len(articles), retrieval, http, args.concurrency)
+    return 0
+
+
+def _ensure_indexed(components, articles, console) -> None:
+    from service.cli import run_ingest
+
+    ids = [a.article_id for a in articles]
+    present = sum(1 for chunks in components.store.existing_chunk_ids(ids).values() if chunks)
+    stored = components.store.count_articles()
+    if present == len(ids) == stored:
+        console.print(f"reusing index {components.collection!r} ({stored} documents)")
+        return
+    if stored > present:  # it holds other documents (another --limit-docs): start over
+        components.rebuild()
+    console.print(f"indexing {len(ids)} documents into {components.collection!r}")
+    run_ingest(articles, [], components, console)
+
+
+def _bench_retrieval(components, questions: list[str], console) -> dict[str, list[float]]:
+    """The full retrieval pipeline and a bare Chroma query (with its query embedding),
+    interleaved question by question so both see the same machine load."""
+    from rich.progress import track
+
+    from service.models import Filters
+
+    retriever, embedder, store = components.retriever, components.embedder, components.store
+    retriever.retrieve("warm-up question", Filters(), top_k=8)  # builds the BM25 index
+    store.query(embedder.embed(["warm-up question"])[0], 10, None)
+
+    def full(question: str) -> None:
+        retriever.retrieve(question, Filters(), top_k=8)
+
+    def bare(question: str) -> None:
+        store.query(embedder.embed([question])[0], 10, None)
+
+    times: dict[str, list[float]] = {"full": [], "bare": []}
+    deadline = time.monotonic() + PHASE_BUDGET_S
+    for i, question in enumerate(track(questions, description="retrieval", console=console)):
+        if time.monotonic() > deadline:
+            console.print(f"[yellow]time budget reached after {i} questions[/yellow]")
+            break
+        order = (("full", full), ("bare", bare)) if i % 2 == 0 else (("bare", bare), ("full", full))
+        for name, run in order:
+            started = time.perf_counter()
+            run(question)
+            times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+class _FakeOpenAI:
+    """A chat completions endpoint on 127.0.0.1 that answers at once, in the real shape."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        body = json.dumps({
+            "id": "chatcmpl-bench", "object": "chat.completion", "created": 1741569952, "model": "bench-fake-llm",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": FAKE_LLM_ANSWER, "refusal": None,
+                                                 "annotations": []}, "logprobs": None, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912},
+            "system_fingerprint": "fp_bench",
+        }).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not self.path.endswith("/chat/completions"):
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def _bench_http(components, queries: list[str], requests: int, concurrency: int, console) -> dict:
+    """POST /v1/ask through uvicorn (in a thread) with the LLM pointed at `_FakeOpenAI`."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+    from pydantic import SecretStr
+
+    from service.api.app import create_app
+    from service.components import Components
+
+    fake = _FakeOpenAI()
+    settings = components.settings.model_copy(update={
+        "llm_model": "bench-fake-llm", "llm_base_url": fake.url, "llm_api_key": SecretStr("bench-not-a-key"),
+        "llm_max_retries": 0, "llm_timeout_s": 30.0,
+    })
+    app = create_app(settings, Components(settings, components.embedder, components.client, components.collection))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.05)
+        # Each request asks a different question; a short query file is stretched with variants.
+        questions = [queries[i % len(queries)] + (f" (variant {i // len(queries)})" if i >= len(queries) else "")
+                     for i in range(requests)]
+        console.print(f"POST /v1/ask x {requests} at concurrency {concurrency} (fake LLM at {fake.url})")
+        return asyncio.run(_load(f"http://127.0.0.1:{port}/v1/ask", questions, concurrency))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        fake.close()
+
+
+async def _load(url: str, questions: list[str], concurrency: int) -> dict:
+    import asyncio
+    from collections import Counter, deque
+
+    import httpx
+
+    pending = deque(questions)
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    deadline = time.monotonic() + PHASE_BUDGET_S
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120.0, limits=limits) as client:
+
+        async def worker() -> None:
+            while pending and time.monotonic() < deadline:
+                question = pending.popleft()
+                started = time.perf_counter()
+                try:
+                    response = await client.post(url, json={"question": question})
+                except httpx.HTTPError:
+                    outcomes["error"] += 1
+                    continue
+                if response.status_code != 200:
+                    outcomes["error"] += 1
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+                body = response.json()
+                outcomes["llm" if body["mode"] == "llm" and not body["degraded"] else
+                         "refused" if not body["answerable"] else "degraded"] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return {"latencies": latencies, "outcomes": outcomes, "wall": wall, "sent": len(questions) - len(pending)}
+
+
+def _print_query_report(console, folder: Path, components, n_docs: int, retrieval: dict, http: dict, concurrency: int) -> None:
+    from rich.table import Table
+
+    full50, full95 = _percentiles(retrieval["full"])
+    bare50, bare95 = _percentiles(retrieval["bare"])
+    table = Table(title=f"bench query: {folder.name} ({n_docs} documents, {components.store.count_chunks()} chunks, "
+                        f"{len(retrieval['full'])} questions)")
+    for column, justify in (("retrieval", "left"), ("p50 ms", "right"), ("p95 ms", "right")):
+        table.add_column(column, justify=justify)
+    table.add_row("full pipeline: retrieve(q, top_k=8) (embed, Chroma 50, BM25, RRF, merge, budget)",
+                  f"{full50:.1f}", f"{full95:.1f}")
+    table.add_row("bare: embed(q) + Chroma query(n=10)", f"{bare50:.1f}", f"{bare95:.1f}")
+    table.add_row("ratio full / bare (target <= 1.5)", f"{full50 / bare50:.2f}x", f"{full95 / bare95:.2f}x")
+    console.print(table)
+
+    latencies, outcomes = http["latencies"], http["outcomes"]
+    p50, p95 = _percentiles(latencies)
+    table = Table(title=f"POST /v1/ask at concurrency {concurrency} (uvicorn in-process, instant fake LLM)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in [
+        ("requests sent", f"{http['sent']}"),
+        ("errors (non-200 or transport)", f"{outcomes['error']}"),
+        ("answered by the LLM / refused / degraded", f"{outcomes['llm']} / {outcomes['refused']} / {outcomes['degraded']}"),
+        ("wall time (s)", f"{http['wall']:.2f}"),
+        ("requests/s", f"{len(latencies) / http['wall']:.2f}"),
+        ("latency p50 (ms)", f"{p50:.0f}"),
+        ("latency p95 (ms)", f"{p95:.0f}"),
+    ]:
+        table.add_row(name, value)
+    console.print(table)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     kinds = bench.add_subparsers(dest="bench", required=True)
@@ -79,3 +329,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", help="a BEIR-format folder (corpus.jsonl)")
     p.add_argument("--limit", type=int, default=None, help="only the first N documents")
     p.set_defaults(func=cmd_bench_ingest)
+
+    p = kinds.add_parser(
+        "query", help="retrieval latency (full pipeline vs bare Chroma) and /v1/ask requests/s over a BEIR corpus")
+    p.add_argument("dir", nargs="?", default=None, help="a BEIR-format folder (corpus.jsonl, queries.jsonl)")
+    p.add_argument("--limit-docs", type=_positive, default=1000,
+                   help="index only the first N documents (default 1000, so a first run takes a few minutes)")
+    p.add_argument("--queries", type=_positive, default=200, help="questions timed for retrieval (default 200)")
+    p.add_argument("--collection", help="collection under <index_dir>/bench (default bench-<folder name>); reused when it holds the documents")
+    p.add_argument("--requests", type=_positive, default=320, help="POST /v1/ask requests, each a different question (default 320)")
+    p.add_argument("--concurrency", type=_positive, default=16, help="concurrent clients (default 16)")
+    p.set_defaults(func=cmd_bench_query)

@@ -218,8 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from service import bench
 
-    bench.register(sub)
+    from service.eval_commands import register as register_eval
+    from service.slack.runner import register as register_slack
+
     # Interfaces that live in their own modules register their subcommands here.
+    bench.register(sub)
+    register_slack(sub)
+    register_eval(sub)
     return parser
 
 

@@ -1,0 +1,142 @@
+"""Errors become RFC 9457 problem details here, and only here.
+
+Every error response of the API is `application/problem+json`:
+
+    {"type": "https://newsdesk.example/problems/<slug>", "title": ..., "status": ...,
+     "detail": ..., "instance": "<request path>", "request_id": ...}
+
+plus extension members for some types (`errors` for validation, `checks` for readiness,
+`results` for a failed ingest). Domain errors carry their slug and status in
+`service.errors`; the HTTP layer's own problems are listed in `HTTP_PROBLEMS`. Unexpected
+exceptions are logged with the request id and answered with a bare `internal-error` that
+reveals nothing about the code or the data.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+from starlette.types import Scope
+
+from service.errors import NewsdeskError
+
+PROBLEM_BASE = "https://newsdesk.example/problems/"
+MEDIA_TYPE = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+
+# status -> (type slug, title) for problems raised by the HTTP layer itself.
+HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "Bad request"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Request validation failed"),
+    500: ("internal-error", "Internal server error"),
+    503: ("not-ready", "Service not ready"),
+}
+
+logger = logging.getLogger("newsdesk.api")
+
+
+class ProblemResponse(JSONResponse):
+    media_type = MEDIA_TYPE
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_BASE + slug
+
+
+def request_id_of(scope: Scope) -> str:
+    """Set by `RequestIdMiddleware` before anything else runs."""
+    return (scope.get("state") or {}).get("request_id", "")
+
+
+def problem_body(*, status: int, slug: str, title: str, detail: str, scope: Scope, **extensions: Any) -> dict[str, Any]:
+    return {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope.get("path", ""),
+        "request_id": request_id_of(scope),
+        **extensions,
+    }
+
+
+def problem_response(*, status: int, slug: str, title: str, detail: str, scope: Scope,
+                     headers: dict[str, str] | None = None, **extensions: Any) -> ProblemResponse:
+    body = problem_body(status=status, slug=slug, title=title, detail=detail, scope=scope, **extensions)
+    headers = {**(headers or {}), REQUEST_ID_HEADER: body["request_id"]}
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def http_problem(status: int, detail: str, scope: Scope, *, headers: dict[str, str] | None = None,
+                 **extensions: Any) -> ProblemResponse:
+    slug, title = HTTP_PROBLEMS.get(status, ("http-error", "HTTP error"))
+    return problem_response(status=status, slug=slug, title=title, detail=detail, scope=scope, headers=headers, **extensions)
+
+
+def error_problem(exc: NewsdeskError, scope: Scope) -> dict[str, Any]:
+    """The body for a domain error (also sent as an SSE `error` event mid-stream)."""
+    return problem_body(status=exc.status, slug=exc.type_slug, title=exc.title, detail=exc.message, scope=scope)
+
+
+def internal_problem(scope: Scope) -> dict[str, Any]:
+    slug, title = HTTP_PROBLEMS[500]
+    return problem_body(status=500, slug=slug, title=title, scope=scope,
+                        detail="An unexpected error occurred. Quote the request id when reporting it.")
+
+
+# -- handlers -------------------------------------------------------------------------------------
+
+async def _newsdesk_error(request: Request, exc: NewsdeskError) -> ProblemResponse:
+    level = logging.ERROR if exc.status >= 500 else logging.INFO
+    request_id = request_id_of(request.scope)
+    logger.log(level, "%s %s -> %s %s: %s (request %s)", request.method, request.url.path, exc.status, exc.type_slug,
+               exc.message, request_id, extra={"request_id": request_id})
+    body = error_problem(exc, request.scope)
+    return ProblemResponse(body, status_code=exc.status, headers={REQUEST_ID_HEADER: body["request_id"]})
+
+
+def public_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Without pydantic's `input` (which would echo the whole offending value) and `ctx`.
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> ProblemResponse:
+    errors = public_errors(exc)
+    shown = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return http_problem(422, shown + more, request.scope, errors=errors)
+
+
+async def _http_exception(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    if exc.status_code == 404:
+        detail = f"no route matches {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        detail = str(exc.detail)
+    return http_problem(exc.status_code, detail, request.scope, headers=dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    request_id = request_id_of(request.scope)
+    logger.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id,
+                     extra={"request_id": request_id})
+    body = internal_problem(request.scope)
+    return ProblemResponse(body, status_code=500, headers={REQUEST_ID_HEADER: request_id})
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(NewsdeskError, _newsdesk_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    # Starlette runs this one in its outermost middleware, for anything nothing else caught.
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,138 @@
+"""Liveness, readiness, start-up checks, docs and the Slack mount point."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import sys
+import types
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from service.api.app import create_app
+from service.api.problems import PROBLEM_BASE
+from service.errors import PromptError
+from tests.api.conftest import sharing
+from tests.api.fakes import API_KEY, LLM_BASE, MODEL, model_object
+from tests.conftest import make_settings
+
+MODEL_URL = f"{LLM_BASE}/models/{MODEL}"
+
+
+def test_healthz(api):
+    response = api.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.headers["X-Request-ID"]
+
+
+def test_ready_in_extractive_mode(api):
+    response = api.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {"store", "embedder", "llm"}
+    assert all(check["ok"] for check in body["checks"].values())
+    assert body["checks"]["store"]["detail"].startswith("25 articles")
+    assert "384 dimensions" in body["checks"]["embedder"]["detail"]
+    assert "not configured" in body["checks"]["llm"]["detail"]
+
+
+def test_ready_with_a_reachable_llm(llm_api, respx_mock):
+    route = respx_mock.get(MODEL_URL).mock(return_value=httpx.Response(200, json=model_object()))
+    response = llm_api.get("/readyz")
+    assert response.status_code == 200
+    llm = response.json()["checks"]["llm"]
+    assert llm["ok"] is True and llm["detail"] == f"{MODEL} reachable"
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize("failure", [
+    httpx.Response(503, json={"error": {"message": f"overloaded (key {API_KEY})", "type": "server_error",
+                                        "param": None, "code": None}}),
+    httpx.ConnectError("connection refused"),
+])
+def test_not_ready_when_the_llm_is_down(llm_api, respx_mock, failure):
+    route = respx_mock.get(MODEL_URL)
+    route.mock(side_effect=failure) if isinstance(failure, Exception) else route.mock(return_value=failure)
+    response = llm_api.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == PROBLEM_BASE + "not-ready"
+    assert body["detail"] == "failing checks: llm"
+    assert body["checks"]["store"]["ok"] and body["checks"]["embedder"]["ok"]
+    assert body["checks"]["llm"]["ok"] is False
+    assert "unavailable" in body["checks"]["llm"]["detail"]
+    assert API_KEY not in response.text
+    assert route.call_count == 1  # readiness never retries
+
+
+def test_not_ready_when_the_store_is_gone(fresh_api, components):
+    components.client.delete_collection(components.collection)
+    response = fresh_api.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["store"]["ok"] is False and body["checks"]["embedder"]["ok"] is True
+    assert "failing checks: store" == body["detail"]
+
+
+def test_requests_against_a_lost_store_are_503_problems(fresh_api, components):
+    components.client.delete_collection(components.collection)
+    for body in ({"question": "What did Nvidia report?"}, {"question": "What did Nvidia report?", "stream": True}):
+        response = fresh_api.post("/v1/ask", json=body)
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == PROBLEM_BASE + "store-unavailable"
+
+
+def test_a_missing_prompt_fails_start_up(tmp_path):
+    settings = make_settings(tmp_path / "index", answer_prompt="answer.v9")
+    with pytest.raises(PromptError, match="answer.v9"), TestClient(create_app(settings)):
+        pass
+
+
+def test_a_malformed_prompt_fails_start_up(tmp_path, components):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "answer.v1.yaml").write_text("id: answer.v1\nvariables: [question]\nsystem: hi\nuser: '{{question}} {{sources}}'\n")
+    settings = components.settings.model_copy(update={"prompts_dir": prompts})
+    with pytest.raises(PromptError, match="placeholders"), TestClient(create_app(settings, sharing(components, settings))):
+        pass
+
+
+def test_lifespan_builds_components_when_none_are_given(tmp_path):
+    settings = make_settings(tmp_path / "index")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").json()["checks"]["store"]["detail"].startswith("0 articles")
+
+
+def test_openapi_docs(api):
+    assert "swagger" in api.get("/docs").text.lower()
+    spec = api.get("/openapi.json").json()
+    assert {"/v1/ask", "/v1/articles", "/v1/articles/{article_id}", "/healthz", "/readyz"} <= set(spec["paths"])
+    ask_schema = spec["components"]["schemas"]["AskRequest"]
+    assert ask_schema["additionalProperties"] is False
+    assert ask_schema["properties"]["question"]["maxLength"] == 2000
+
+
+def test_slack_is_mounted_only_when_configured(tmp_path, components, monkeypatch):
+    calls = []
+    fake = types.ModuleType("service.slack.http")
+    fake.__spec__ = importlib.machinery.ModuleSpec("service.slack.http", loader=None)
+    fake.mount_slack = lambda app, settings, comps: calls.append((app, settings, comps))
+    monkeypatch.setitem(sys.modules, "service.slack.http", fake)
+
+    create_app(components.settings, components)
+    assert calls == []
+    settings = components.settings.model_copy(update={"slack_signing_secret": SecretStr("s3cr3t-signing")})
+    app = create_app(settings, components)
+    assert calls == [(app, settings, components)]
+
+
+def test_slack_secret_without_the_slack_module_still_serves(tmp_path, components, monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
+    settings = components.settings.model_copy(update={"slack_signing_secret": SecretStr("s3cr3t-signing")})
+    with TestClient(create_app(settings, components)) as client:
+        assert client.get("/healthz").status_code == 200
