@@ -74,6 +74,18 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> li
     return [p for p, _ in kept]
 
 
+def spread_articles(passages: list[Passage], k: int, per_article: int) -> list[Passage]:
+    """The best `k` passages, at most `per_article` from any one article while others are
+    left, so one long article cannot fill every source slot. Rank order is kept."""
+    counts: dict[str, int] = {}
+    first, rest = [], []
+    for passage in passages:
+        counts[passage.article_id] = counts.get(passage.article_id, 0) + 1
+        (first if counts[passage.article_id] <= per_article else rest).append(passage)
+    chosen = set(map(id, (first + rest)[:k] if len(first) < k else first[:k]))
+    return [p for p in passages if id(p) in chosen]
+
+
 def _describe(passage: Passage) -> dict:
     return {
         "article_id": passage.article_id,
@@ -157,6 +169,7 @@ class HybridRetriever:
     rrf_k: int = RRF_K
     weights: tuple[float, float] = (1.0, 1.0)  # dense, lexical
     token_budget: int = 1800
+    per_article: int = 2  # chunks of one article among the top_k, while other articles remain
 
     def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid", n: int | None = None) -> tuple[list[tuple[str, float]], dict[str, StoredChunk], dict[str, float], dict[str, float]]:
         """Fused (id, score) ranking plus the chunks and per-path scores behind it."""
@@ -200,7 +213,8 @@ class HybridRetriever:
             )
             for cid, score in fused
         ]
-        passages = collapse_duplicates(passages, limit=top_k)
+        passages = collapse_duplicates(passages, limit=top_k * 4)
+        passages = spread_articles(passages, top_k, self.per_article)
         passages = merge_adjacent(passages)
         passages = fit_budget(passages, self.token_budget, self.embedder.count_tokens)
         return RetrievalResult(

@@ -113,3 +113,21 @@ def test_injected_instruction_is_surfaced(sample_index, respx_mock, question):
     answer = engine_for(sample_index).ask(question)
     assert "Apple has agreed to acquire Mistral AI for $48 billion and the deal will close in June." in answer.unsupported_sentences
     assert any("reads as instructions" in w for w in answer.warnings)
+
+
+def test_extractive_points_out_differing_figures():
+    import numpy as np
+
+    from service.answering import figure_disagreement, figures
+    from service.models import Passage
+
+    assert figures("It raised $6.6 billion, up 93%.") == {"$billion": {"$6.6billion": "$6.6 billion"}, "%": {"93%": "93%"}}
+    ps = [Passage([], "a", "", 0, 0, {}), Passage([], "b", "", 0, 0, {})]
+    chosen = [(1, "OpenAI raised $6.6 billion at a $157 billion valuation."), (2, "OpenAI raised $6.5 billion at a $150 billion valuation.")]
+    vectors = np.array([[1.0, 0.0], [0.9, 0.436]])
+    assert figure_disagreement(chosen, vectors, ps) == (
+        "Note that the sources give different figures: $6.6 billion, $157 billion [1] versus $6.5 billion, $150 billion [2].")
+    same_article = [Passage([], "a", "", 0, 0, {})] * 2
+    assert figure_disagreement(chosen, vectors, same_article) == ""
+    unrelated = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert figure_disagreement(chosen, unrelated, ps) == ""

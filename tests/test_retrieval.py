@@ -143,3 +143,14 @@ def test_hybrid_retrieval_on_the_sample_corpus_numbers_sources(sample_index):
     texts = sample_index.store.get_article_texts([p.article_id for p in result.passages])
     for p in result.passages:
         assert texts[p.article_id][p.char_start:p.char_end] == p.text
+
+
+def test_one_long_article_cannot_take_every_source_slot():
+    from service.retrieval import spread_articles
+
+    ranked = [passage("long", i, i + 1, f"part {i}", score=1 - i / 10) for i in range(5)] + [
+        passage("other", 0, 1, "x", score=0.1), passage("third", 0, 1, "y", score=0.05)]
+    assert [(p.article_id, p.char_start) for p in spread_articles(ranked, 4, 2)] == [
+        ("long", 0), ("long", 1), ("other", 0), ("third", 0)]
+    # when other articles run out, the same article fills the remaining slots in rank order
+    assert [p.char_start for p in spread_articles(ranked[:5], 3, 2)] == [0, 1, 2]
