@@ -3,7 +3,7 @@
 The index is derived from Chroma's contents rather than kept in a private file, so every
 process sharing a store (two API replicas on one `chroma run` server, say) sees the same
 lexical index after any ingest or delete: each search first reads the store's revision
-token and chunk count, one cheap call, and rebuilds when either differs.
+token, one cheap call, and rebuilds when either differs.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class LexicalIndex:
 
         self.chunks = chunks
         self.ids = [c.chunk_id for c in chunks]
+        self.by_id = {c.chunk_id: c for c in chunks}
         self._published = np.array([c.metadata.get("published_ts", -1) for c in chunks], dtype=np.int64)
         self._sources = np.array([c.metadata.get("source", "") for c in chunks], dtype=object)
         self._articles = np.array([c.metadata.get("article_id", "") for c in chunks], dtype=object)
@@ -98,7 +99,7 @@ class LexicalCache:
     def __init__(self, store: ArticleStore):
         self.store = store
         self._lock = threading.Lock()
-        self._key: tuple[str, int] | None = None
+        self._key: str | None = None
         self._index: LexicalIndex | None = None
         self.rebuilds = 0
 

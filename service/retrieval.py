@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from service.embedding import Embedder
 from service.lexical import LexicalCache
@@ -37,15 +38,30 @@ def reciprocal_rank_fusion(
 _SHINGLE_WORD = re.compile(r"\w+")
 
 
-def shingles(text: str, n: int = 5) -> frozenset[tuple[str, ...]]:
+@lru_cache(maxsize=50_000)
+def shingles(text: str, n: int = 5) -> frozenset[int]:
+    """Hashes of the text's word n-grams. Cached: the same chunks come back query after
+    query, and ints make the set intersections cheap (a tuple re-hashes every time)."""
     words = _SHINGLE_WORD.findall(text.lower())
     if len(words) < n:
-        return frozenset([tuple(words)]) if words else frozenset()
+        return frozenset([hash(tuple(words))]) if words else frozenset()
     # zip over n shifted views builds the same n-grams as slicing, in C (this runs per candidate).
-    return frozenset(zip(*(words[i:] for i in range(n))))
+    return frozenset(map(hash, zip(*(words[i:] for i in range(n)))))
 
 
-def near_duplicate(a: frozenset, b: frozenset, threshold: float = 0.6) -> bool:
+NEAR_DUPLICATE = 0.6
+
+
+@lru_cache(maxsize=50_000)
+def shingle_sample(text: str) -> frozenset[int]:
+    """About one shingle in eight (those whose hash is 0 mod 8; all of them for short
+    texts): near-duplicates share many of these, unrelated passages almost never do, and
+    testing it costs an eighth of a full comparison."""
+    sig = shingles(text)
+    return sig if len(sig) < 64 else frozenset(h for h in sig if h % 8 == 0)
+
+
+def near_duplicate(a: frozenset, b: frozenset, threshold: float = NEAR_DUPLICATE) -> bool:
     """Containment of the smaller shingle set in the larger: a wire story republished with
     an extra line or a new headline still counts as the same text."""
     if not a or not b:
@@ -60,18 +76,20 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> li
     With `limit`, the result is `collapse_duplicates(passages)[:limit]` (corroboration
     included), but once `limit` passages are kept the rest are only compared with those,
     not with each other: a fraction of the pairwise comparisons."""
-    kept: list[tuple[Passage, frozenset]] = []
+    kept: list[tuple[Passage, frozenset, frozenset]] = []
     for passage in passages:
-        sig = shingles(passage.text)
-        for other, other_sig in kept:
-            if other.article_id != passage.article_id and near_duplicate(sig, other_sig):
+        sig, sample = shingles(passage.text), shingle_sample(passage.text)
+        for other, other_sig, other_sample in kept:
+            # The sampled sets first: most pairs share nothing, and this is the hot loop.
+            if (other.article_id != passage.article_id and not sample.isdisjoint(other_sample)
+                    and near_duplicate(sig, other_sig)):
                 if passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
                     other.corroborated_by.append(_describe(passage))
                 break
         else:
             if limit is None or len(kept) < limit:
-                kept.append((passage, sig))
-    return [p for p, _ in kept]
+                kept.append((passage, sig, sample))
+    return [p for p, _, _ in kept]
 
 
 def spread_articles(passages: list[Passage], k: int, per_article: int) -> list[Passage]:
@@ -171,6 +189,18 @@ class HybridRetriever:
     token_budget: int = 1800
     per_article: int = 2  # chunks of one article among the top_k, while other articles remain
 
+    def __post_init__(self) -> None:
+        self._token_counts: dict[str, int] = {}
+
+    def _count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts, remembered per text: the same passages recur across questions."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._token_counts]
+        if missing:
+            if len(self._token_counts) > 20_000:
+                self._token_counts.clear()
+            self._token_counts.update(zip(missing, self.embedder.count_tokens(missing)))
+        return [self._token_counts[t] for t in texts]
+
     def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid", n: int | None = None) -> tuple[list[tuple[str, float]], dict[str, StoredChunk], dict[str, float], dict[str, float]]:
         """Fused (id, score) ranking plus the chunks and per-path scores behind it."""
         n = n or self.candidates
@@ -178,16 +208,24 @@ class HybridRetriever:
         dense_scores: dict[str, float] = {}
         lexical_scores: dict[str, float] = {}
         rankings, weights = [], []
+        # The lexical index mirrors the store's current revision, text and metadata included,
+        # so dense hits are resolved from it instead of fetching documents from Chroma.
+        lexical_index = self.lexical.current()
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed([question])[0]
-            hits = self.store.query(vector, n, filters.to_where())
-            for hit in hits:
-                chunks[hit.chunk_id] = hit
-                dense_scores[hit.chunk_id] = 1.0 - float(hit.distance or 0.0)
-            rankings.append([h.chunk_id for h in hits])
+            hits = self.store.query_ids(vector, n, filters.to_where())
+            missing = [cid for cid, _ in hits if cid not in lexical_index.by_id]
+            fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the check
+            for cid, distance in hits:
+                chunk = lexical_index.by_id.get(cid) or fetched.get(cid)
+                if chunk is None:
+                    continue  # deleted since the query: nothing to cite
+                chunks[cid] = chunk
+                dense_scores[cid] = 1.0 - float(distance)
+            rankings.append([cid for cid, _ in hits if cid in chunks])
             weights.append(self.weights[0])
         if mode in ("hybrid", "lexical"):
-            hits = self.lexical.current().search(question, n, filters)
+            hits = lexical_index.search(question, n, filters)
             for hit, score in hits:
                 chunks.setdefault(hit.chunk_id, hit)
                 lexical_scores[hit.chunk_id] = score
@@ -216,7 +254,7 @@ class HybridRetriever:
         passages = collapse_duplicates(passages, limit=top_k * 4)
         passages = spread_articles(passages, top_k, self.per_article)
         passages = merge_adjacent(passages)
-        passages = fit_budget(passages, self.token_budget, self.embedder.count_tokens)
+        passages = fit_budget(passages, self.token_budget, self._count_tokens)
         return RetrievalResult(
             passages=passages,
             best_dense=max(dense.values(), default=0.0),

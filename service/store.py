@@ -168,11 +168,12 @@ class ArticleStore:
 
     # -- revision -------------------------------------------------------------------------
 
-    def revision(self) -> tuple[str, int]:
-        """The current write token and chunk count, read fresh from the store."""
+    def revision(self) -> str:
+        """The current write token, read fresh from the store. Writers change it both before
+        and after they write, so a writer that dies midway still leaves a new token."""
         try:
             fresh = self.client.get_collection(self.name, embedding_function=self._ef)
-            return str((fresh.metadata or {}).get("revision", "")), fresh.count()
+            return str((fresh.metadata or {}).get("revision", ""))
         except Exception as exc:
             raise StoreUnavailableError(f"cannot read collection {self.name!r}: {exc}") from exc
 
@@ -211,6 +212,7 @@ class ArticleStore:
                 docs.append(chunk.text)
                 metas.append(chunk_metadata(article, chunk, len(chunks)))
         try:
+            self._bump_revision()
             batch = max(1, self.client.get_max_batch_size())
             for begin in range(0, len(ids), batch):
                 end = begin + batch
@@ -239,6 +241,7 @@ class ArticleStore:
         record = self.articles.get(ids=[article_id], include=[])
         if not existing and not record["ids"]:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        self._bump_revision()
         if existing:
             self.chunks.delete(ids=sorted(existing))
         self.articles.delete(ids=[article_id])
@@ -305,6 +308,17 @@ class ArticleStore:
             StoredChunk(i, d, m, dist)
             for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0])
         ]
+
+    def query_ids(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine distance) only: a third of the cost of `query` at n=50, for
+        callers that already hold the chunks' text and metadata (the lexical index does)."""
+        try:
+            result = self.chunks.query(
+                query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n, where=where, include=["distances"],
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
+        return list(zip(result["ids"][0], result["distances"][0]))
 
     @staticmethod
     def _public(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:

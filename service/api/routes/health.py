@@ -36,8 +36,9 @@ async def readyz(request: Request, components: ComponentsDep):
 
 def run_checks(components: Components) -> dict[str, Check]:
     def store() -> str:
-        _, chunks = components.store.revision()  # a fresh read of the collection, not a cache
-        return f"{components.store.count_articles()} articles, {chunks} chunks in {components.collection!r}"
+        components.store.revision()  # a fresh read of the collection, not a cache
+        store = components.store
+        return f"{store.count_articles()} articles, {store.count_chunks()} chunks in {components.collection!r}"
 
     def embedder() -> str:
         vector = components.embedder.embed(["readiness check"])[0]
