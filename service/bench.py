@@ -40,19 +40,29 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
         components = Components.build(bench_settings, collection="bench-ingest", embedder=embedder)
         from service.cli import run_ingest
 
+        # Warm-up outside the timing: lazy imports (Punkt, Chroma's modules), the collections.
+        components.chunker.chunk("warm-up", "Warm-up sentence one. And two.")
+        components.store.count_chunks()
+
+        # The same chunk texts through the same model alone, in the pipeline's grouping,
+        # timed once before and once after the ingest: the mean cancels drift over the run.
+        chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens)
+        texts = [c.text for a in articles for c in chunker.chunk(a.article_id, a.text)]
+        group = components.ingester.group_chunks
+
+        def embed_alone() -> float:
+            started = time.perf_counter()
+            for begin in range(0, len(texts), group):
+                embedder.embed(texts[begin: begin + group])
+            return time.perf_counter() - started
+
+        embed_before = embed_alone()
         started = time.perf_counter()
         run_ingest(articles, [], components, console)
         ingest_s = time.perf_counter() - started
         chunks = components.store.count_chunks()
-
-        # The same chunk texts through the same model alone, in the pipeline's grouping.
-        chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens)
-        texts = [c.text for a in articles for c in chunker.chunk(a.article_id, a.text)]
-        group = components.ingester.group_chunks
-        started = time.perf_counter()
-        for begin in range(0, len(texts), group):
-            embedder.embed(texts[begin: begin + group])
-        embed_s = time.perf_counter() - started
+        embed_after = embed_alone()
+        embed_s = (embed_before + embed_after) / 2
 
     table = Table(title=f"bench ingest: {args.dir} ({len(articles)} articles, {embedder.model_id})")
     table.add_column("figure")
@@ -63,8 +73,8 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
         ("ingest wall time (s)", f"{ingest_s:.2f}"),
         ("articles/s", f"{len(articles) / ingest_s:.2f}"),
         ("chunks/s", f"{chunks / ingest_s:.2f}"),
-        ("embedding alone (s)", f"{embed_s:.2f}"),
-        ("ratio ingest / embedding alone (target <= 1.10)", f"{ingest_s / embed_s:.3f}"),
+        ("embedding alone, before / after (s)", f"{embed_before:.2f} / {embed_after:.2f}"),
+        ("ratio ingest / mean embedding alone (target <= 1.10)", f"{ingest_s / embed_s:.3f}"),
         ("peak RSS (MiB)", f"{peak_rss_mib():.0f}"),
     ]:
         table.add_row(name, value)

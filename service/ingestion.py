@@ -9,6 +9,8 @@ never coexist after the run and nothing is orphaned; a killed run repeated conve
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -61,12 +63,28 @@ class Ingester:
         self.group_chunks = group_chunks
 
     def ingest(self, articles: Iterable[Article], *, progress: Progress | None = None) -> IngestReport:
+        # One writer thread: group N is written to Chroma while group N+1 is chunked and
+        # embedded, so the store's cost hides behind the model's (bench ingest measures it).
+        # State is per call, so concurrent ingests (two API requests) do not share it.
+        # Chunking also runs ahead in a thread of its own: it is Python, and gets the GIL
+        # while onnxruntime (which releases it) embeds the group before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-writer") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-chunker") as chunking:
+            writes = _Writes(pool)
+            chunked = _prefetch(chunking, articles, lambda a: self.chunker.chunk(a.article_id, a.text))
+            try:
+                return self._ingest(chunked, progress, writes)
+            finally:
+                writes.finish()
+
+    def _ingest(self, chunked: Iterable[tuple[Article, list[Chunk]]], progress: Progress | None,
+                writes: "_Writes") -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         group: list[tuple[Article, list[Chunk]]] = []
         pending = 0
         seen: dict[str, str] = {}
-        for article in articles:
+        for article, chunks in chunked:
             if article.article_id in seen:
                 # Two inputs with one id in one run: the later one wins, as on a re-run,
                 # but say so instead of silently dropping one.
@@ -76,20 +94,24 @@ class Ingester:
                 ))
                 group = [(a, c) for a, c in group if a.article_id != article.article_id]
             seen[article.article_id] = article.origin or "?"
-            chunks = self.chunker.chunk(article.article_id, article.text)
             group.append((article, chunks))
             pending += len(chunks)
             if pending >= self.group_chunks:
-                report.merge(self._write_group(group, progress))
+                report.merge(self._write_group(group, progress, writes))
                 group, pending = [], 0
         if group:
-            report.merge(self._write_group(group, progress))
+            report.merge(self._write_group(group, progress, writes))
+        writes.finish()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _write_group(self, group: Sequence[tuple[Article, list[Chunk]]], progress: Progress | None) -> IngestReport:
+    def _write_group(self, group: Sequence[tuple[Article, list[Chunk]]], progress: Progress | None,
+                     writes: "_Writes") -> IngestReport:
         report = IngestReport()
-        existing = self.store.existing_chunk_ids([a.article_id for a, _ in group])
+        ids = {a.article_id for a, _ in group}
+        if writes.touches(ids):
+            writes.finish()  # the same article is still being written: read after it
+        existing = self.store.existing_chunk_ids(sorted(ids))
         to_write: list[tuple[Article, list[Chunk]]] = []
         stale: set[str] = set()
         for article, chunks in group:
@@ -106,8 +128,42 @@ class Ingester:
             t0 = time.perf_counter()
             vectors = self.embedder.embed(texts)
             report.embed_seconds = time.perf_counter() - t0
-            self.store.write(to_write, vectors, stale)
+            writes.submit(self.store.write, {a.article_id for a, _ in to_write}, to_write, vectors, stale)
             report.chunks_written = len(texts)
         if progress:
             progress(len(group), len(texts))
         return report
+
+
+class _Writes:
+    """At most one store write in flight, in submission order."""
+
+    def __init__(self, pool: ThreadPoolExecutor):
+        self.pool = pool
+        self.pending: tuple[Future, set[str]] | None = None
+
+    def touches(self, article_ids: set[str]) -> bool:
+        return self.pending is not None and bool(self.pending[1] & article_ids)
+
+    def submit(self, fn, article_ids: set[str], *args) -> None:
+        self.finish()
+        self.pending = (self.pool.submit(fn, *args), article_ids)
+
+    def finish(self) -> None:
+        if self.pending is not None:
+            future, _ = self.pending
+            self.pending = None
+            future.result()  # re-raises the writer's error here, in the caller's thread
+
+
+def _prefetch(pool: ThreadPoolExecutor, items: Iterable[Article], fn, ahead: int = 64):
+    """(item, fn(item)) in order, computed up to `ahead` items in advance on `pool`."""
+    queue: deque = deque()
+    for item in items:
+        queue.append((item, pool.submit(fn, item)))
+        if len(queue) > ahead:
+            head, future = queue.popleft()
+            yield head, future.result()
+    while queue:
+        head, future = queue.popleft()
+        yield head, future.result()
