@@ -22,9 +22,19 @@ def peak_rss_mib() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
+def print_figures(console, title: str, rows: list[tuple[str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+
+
 def cmd_bench_ingest(args, settings: Settings) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from service.beir import load_corpus
     from service.chunking import Chunker
@@ -64,10 +74,7 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
         embed_after = embed_alone()
         embed_s = (embed_before + embed_after) / 2
 
-    table = Table(title=f"bench ingest: {args.dir} ({len(articles)} articles, {embedder.model_id})")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for name, value in [
+    print_figures(console, f"bench ingest: {args.dir} ({len(articles)} articles, {embedder.model_id})", [
         ("articles", f"{len(articles)}"),
         ("chunks", f"{chunks}"),
         ("ingest wall time (s)", f"{ingest_s:.2f}"),
@@ -76,9 +83,7 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
         ("embedding alone, before / after (s)", f"{embed_before:.2f} / {embed_after:.2f}"),
         ("ratio ingest / mean embedding alone (target <= 1.10)", f"{ingest_s / embed_s:.3f}"),
         ("peak RSS (MiB)", f"{peak_rss_mib():.0f}"),
-    ]:
-        table.add_row(name, value)
-    console.print(table)
+    ])
     return 0
 
 
@@ -309,10 +314,7 @@ def _print_query_report(console, folder: Path, components, n_docs: int, retrieva
 
     latencies, outcomes = http["latencies"], http["outcomes"]
     p50, p95 = _percentiles(latencies)
-    table = Table(title=f"POST /v1/ask at concurrency {concurrency} (uvicorn in-process, instant fake LLM)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for name, value in [
+    print_figures(console, f"POST /v1/ask at concurrency {concurrency} (uvicorn in-process, instant fake LLM)", [
         ("requests sent", f"{http['sent']}"),
         ("errors (non-200 or transport)", f"{outcomes['error']}"),
         ("answered by the LLM / refused / degraded", f"{outcomes['llm']} / {outcomes['refused']} / {outcomes['degraded']}"),
@@ -320,9 +322,7 @@ def _print_query_report(console, folder: Path, components, n_docs: int, retrieva
         ("requests/s", f"{len(latencies) / http['wall']:.2f}"),
         ("latency p50 (ms)", f"{p50:.0f}"),
         ("latency p95 (ms)", f"{p95:.0f}"),
-    ]:
-        table.add_row(name, value)
-    console.print(table)
+    ])
 
 
 def _positive(value: str) -> int:

@@ -68,7 +68,6 @@ def test_metadata_change_counts_as_update(components):
 
 def test_killed_run_repeated_ends_like_a_clean_run(components, settings, embedder, tmp_path):
     from service.components import Components
-    from service.store import ArticleStore
 
     v1 = [make_article(f"k{i}", LONG + f" Version one {i}.") for i in range(3)]
     components.ingester.ingest(v1)

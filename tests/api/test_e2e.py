@@ -35,7 +35,7 @@ from tests.api.fakes import (
     parse_sse,
     stream_response,
 )
-from tests.conftest import CORPUS_DIR, free_port, make_article, make_settings, wait_http
+from tests.conftest import CORPUS_DIR, free_port, make_article, make_settings, stop_process, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -81,12 +81,7 @@ def serve_process(tmp_path: Path, name: str, **env: str) -> Iterator[str]:
             raise AssertionError(f"{name} did not start: {exc}\n{log_path.read_text(errors='replace')[-3000:]}") from None
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 def verify_citations(client: httpx.Client, base: str, citations: list[dict]) -> None:
