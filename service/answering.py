@@ -83,8 +83,8 @@ class Extractor:
         for n, passage in enumerate(passages, start=1):
             for start, end in sentence_spans(passage.text):
                 sentence = passage.text[start:end].strip()
-                if len(sentence.split()) < 6 or instruction_like(sentence):
-                    continue  # headlines, datelines and injected orders are not answers
+                if len(sentence.split()) < 6 or not _ENDS_SENTENCE.search(sentence) or instruction_like(sentence):
+                    continue  # headlines, datelines, subheads and injected orders are not answers
                 candidates.append((n, sentence))
         if not candidates:
             return ""
@@ -113,6 +113,7 @@ class Extractor:
         return f"{text} {note}" if note else text
 
 
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
 _FIGURE = re.compile(
     r"[$€£]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:billion|million|trillion))?"
     r"|\d[\d,]*(?:\.\d+)?\s?(?:%|percent|billion|million|trillion)",
@@ -135,13 +136,15 @@ def figure_disagreement(chosen: Sequence[tuple[int, str]], vectors: np.ndarray, 
     for a in range(len(chosen)):
         for b in range(a + 1, len(chosen)):
             (na, sa), (nb, sb) = chosen[a], chosen[b]
-            if passages[na - 1].article_id == passages[nb - 1].article_id or float(vectors[a] @ vectors[b]) < 0.5:
+            if passages[na - 1].article_id == passages[nb - 1].article_id or float(vectors[a] @ vectors[b]) < 0.6:
                 continue
             fa, fb = figures(sa), figures(sb)
             for unit in fa.keys() & fb.keys():
                 only_a = [v for k, v in fa[unit].items() if k not in fb[unit]]
                 only_b = [v for k, v in fb[unit].items() if k not in fa[unit]]
-                if only_a and only_b:
+                # The same number of figures in the unit, and all of them different: two
+                # accounts of one set of numbers, not one sentence quoting an unrelated sum.
+                if only_a and len(only_a) == len(fa[unit]) == len(fb[unit]) == len(only_b):
                     return (f"Note that the sources give different figures: {', '.join(only_a)} [{na}] "
                             f"versus {', '.join(only_b)} [{nb}].")
     return ""

@@ -131,3 +131,26 @@ def test_extractive_points_out_differing_figures():
     assert figure_disagreement(chosen, vectors, same_article) == ""
     unrelated = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert figure_disagreement(chosen, unrelated, ps) == ""
+
+
+def test_unrelated_sums_are_not_called_a_disagreement():
+    import numpy as np
+
+    from service.answering import figure_disagreement
+    from service.models import Passage
+
+    ps = [Passage([], "a", "", 0, 0, {}), Passage([], "b", "", 0, 0, {})]
+    chosen = [(1, "OpenAI raised $6.6 billion at a $157 billion valuation."),
+              (2, "Microsoft has invested about $13 billion in OpenAI.")]
+    assert figure_disagreement(chosen, np.array([[1.0, 0.0], [0.9, 0.436]]), ps) == ""
+
+
+def test_extractive_skips_headlines_and_subheads(embedder):
+    from service.models import Passage
+
+    text = ("Microsoft unveils MAI-1-preview, its first homegrown model\n\n"
+            "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house.\n\n"
+            "What the model means for OpenAI")
+    passage = Passage(["x#0"], "x", text, 0, len(text), {"title": "MAI"})
+    answer = Extractor(embedder).answer("What model did Microsoft release?", [passage])
+    assert answer == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."
