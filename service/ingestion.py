@@ -31,7 +31,6 @@ class IngestReport:
     failed: list[IngestError] = field(default_factory=list)
     chunks_written: int = 0
     seconds: float = 0.0
-    embed_seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -47,7 +46,6 @@ class IngestReport:
         self.unchanged += other.unchanged
         self.failed += other.failed
         self.chunks_written += other.chunks_written
-        self.embed_seconds += other.embed_seconds
 
 
 Progress = Callable[[int, int], None]  # (articles done, chunks written) since the last call
@@ -125,9 +123,7 @@ class Ingester:
             stale |= old_ids - new_ids
         texts = [c.text for _, chunks in to_write for c in chunks]
         if texts:
-            t0 = time.perf_counter()
             vectors = self.embedder.embed(texts)
-            report.embed_seconds = time.perf_counter() - t0
             writes.submit(self.store.write, {a.article_id for a, _ in to_write}, to_write, vectors, stale)
             report.chunks_written = len(texts)
         if progress:

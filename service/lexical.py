@@ -52,7 +52,6 @@ class LexicalIndex:
         import bm25s
 
         self.chunks = chunks
-        self.ids = [c.chunk_id for c in chunks]
         self.by_id = {c.chunk_id: c for c in chunks}
         self._published = np.array([c.metadata.get("published_ts", -1) for c in chunks], dtype=np.int64)
         self._sources = np.array([c.metadata.get("source", "") for c in chunks], dtype=object)
@@ -64,7 +63,8 @@ class LexicalIndex:
             self._vocab = self._bm25.vocab_dict
 
     def mask(self, filters: Filters) -> np.ndarray:
-        """The same predicate as `Filters.to_where`, vectorised (see `Filters.matches`)."""
+        """The same predicate as `Filters.to_where`, vectorised. Articles without a date
+        carry -1 and, as in Chroma, fail any date bound."""
         keep = np.ones(len(self.chunks), dtype=bool)
         if filters.published_after:
             keep &= (self._published >= to_timestamp(filters.published_after)) & (self._published >= 0)

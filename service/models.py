@@ -105,20 +105,6 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def matches(self, metadata: dict[str, Any]) -> bool:
-        """The same predicate as `to_where`, evaluated in Python (the BM25 path)."""
-        ts = metadata.get("published_ts", -1)
-        # Articles without a date carry -1 and, as in Chroma, fail any date bound.
-        if self.published_after and not (ts >= to_timestamp(self.published_after) and ts >= 0):
-            return False
-        if self.published_before and not (0 <= ts < to_timestamp(self.published_before)):
-            return False
-        if self.sources and metadata.get("source") not in self.sources:
-            return False
-        if self.article_ids and metadata.get("article_id") not in self.article_ids:
-            return False
-        return True
-
 
 @dataclass
 class Passage:

@@ -7,9 +7,8 @@ Each step is a small pure function so it can be tested (and property-tested) on 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from service.embedding import Embedder
@@ -173,9 +172,6 @@ def fit_budget(passages: list[Passage], budget: int, count_tokens: Callable[[Seq
 class RetrievalResult:
     passages: list[Passage]  # numbered sources, [1] first
     best_dense: float  # cosine similarity of the best dense hit (the refusal signal)
-    dense_ids: list[str] = field(default_factory=list)
-    lexical_ids: list[str] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -235,7 +231,6 @@ class HybridRetriever:
         return fused, chunks, dense_scores, lexical_scores
 
     def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8) -> RetrievalResult:
-        t0 = time.perf_counter()
         fused, chunks, dense, lexical = self.search(question, filters)
         passages = [
             Passage(
@@ -258,7 +253,4 @@ class HybridRetriever:
         return RetrievalResult(
             passages=passages,
             best_dense=max(dense.values(), default=0.0),
-            dense_ids=list(dense),
-            lexical_ids=list(lexical),
-            timings_ms={"retrieve": (time.perf_counter() - t0) * 1000},
         )
