@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from service.answering import AnswerEngine, Extractor
-from service.chunking import Chunker
+from service.answer.engine import AnswerEngine
+from service.answer.extractive import Extractor
+from service.answer.llm import ChatModel, build_chat_model
+from service.answer.prompts import Prompt, load_prompt
+from service.answer.retrieval import HybridRetriever
 from service.config import Settings
-from service.embedding import Embedder, build_embedder
-from service.ingestion import Ingester
-from service.lexical import LexicalCache
-from service.llm import ChatModel, build_chat_model
-from service.prompts import Prompt, load_prompt
-from service.retrieval import HybridRetriever
-from service.store import ArticleStore, IndexSpec, drop_collections, open_client
+from service.index.embedding import Embedder, build_embedder
+from service.index.lexical import LexicalCache
+from service.index.store import ArticleStore, IndexSpec, drop_collections, open_client
+from service.ingest.chunking import Chunker
+from service.ingest.pipeline import Ingester
 
 
 @dataclass

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.models import MAX_TOP_K
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_CORPUS_DIR = REPO_DIR / "corpus"
@@ -54,7 +56,7 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
 
     # Retrieval and answering.
-    top_k: int = Field(8, ge=1, le=50)
+    top_k: int = Field(8, ge=1, le=MAX_TOP_K)
     context_token_budget: int = Field(1800, ge=100)
     # Minimum cosine similarity of the best dense hit; below it the answer is a refusal.
     # Calibrated with `newsdesk eval calibrate` (docs/evals.md, "Refusal threshold"): the best

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+import numpy as np
 
 SCHEMA_VERSION = 1
 
@@ -77,33 +80,88 @@ def from_timestamp(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=timezone.utc)
 
 
+MAX_TOP_K = 50  # sources one answer may ask for, on every interface
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition on a chunk's metadata: `field op value`, op one of gte, lt, in."""
+
+    field: str
+    op: str
+    value: Any
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters, applied identically to the dense and the lexical path."""
+    """Metadata filters, applied identically to the dense and the lexical path: both render
+    the one list of `clauses()` (Chroma's `where`, a vectorised mask)."""
 
     published_after: datetime | None = None
     published_before: datetime | None = None
     sources: tuple[str, ...] = ()
     article_ids: tuple[str, ...] = ()
 
+    FIELDS = ("published_after", "published_before", "sources", "article_ids")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> "Filters":
+        """From request bodies, channel settings, eval cases and CLI flags alike; dates in
+        the grammar of `parse_date`. ValueError names what is wrong."""
+        from service.dates import parse_date
+
+        data = dict(data or {})
+        unknown = sorted(set(data) - set(cls.FIELDS))
+        if unknown:
+            raise ValueError(f"unknown filter(s) {', '.join(unknown)}; known: {', '.join(cls.FIELDS)}")
+        lists = {}
+        for name in ("sources", "article_ids"):
+            value = data.get(name) or ()
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{name} must be a list of strings")
+            lists[name] = tuple(value)
+        return cls(published_after=parse_date(data.get("published_after")),
+                   published_before=parse_date(data.get("published_before")), **lists)
+
     @property
     def empty(self) -> bool:
         return not (self.published_after or self.published_before or self.sources or self.article_ids)
 
+    def clauses(self) -> list[Clause]:
+        """The predicate, once. An undated article (published_ts -1) fails any date bound."""
+        out: list[Clause] = []
+        if self.published_after or self.published_before:
+            out.append(Clause("published_ts", "gte", 0))
+        if self.published_after:
+            out.append(Clause("published_ts", "gte", to_timestamp(self.published_after)))
+        if self.published_before:
+            out.append(Clause("published_ts", "lt", to_timestamp(self.published_before)))
+        if self.sources:
+            out.append(Clause("source", "in", list(self.sources)))
+        if self.article_ids:
+            out.append(Clause("article_id", "in", list(self.article_ids)))
+        return out
+
     def to_where(self) -> dict[str, Any] | None:
         """The Chroma `where` clause."""
-        clauses: list[dict[str, Any]] = []
-        if self.published_after:
-            clauses.append({"published_ts": {"$gte": to_timestamp(self.published_after)}})
-        if self.published_before:
-            clauses.append({"published_ts": {"$lt": to_timestamp(self.published_before)}})
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if self.article_ids:
-            clauses.append({"article_id": {"$in": list(self.article_ids)}})
-        if not clauses:
+        where = [{c.field: {f"${c.op}": c.value}} for c in self.clauses()]
+        if not where:
             return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return where[0] if len(where) == 1 else {"$and": where}
+
+    def mask(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The same clauses over column arrays (field -> one value per row)."""
+        size = len(next(iter(columns.values()))) if columns else 0
+        keep = np.ones(size, dtype=bool)
+        for c in self.clauses():
+            column = columns[c.field]
+            if c.op == "gte":
+                keep &= column >= c.value
+            elif c.op == "lt":
+                keep &= column < c.value
+            else:
+                keep &= np.isin(column, c.value)
+        return keep
 
 
 @dataclass

@@ -68,7 +68,7 @@ def _clean_env(monkeypatch):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from service.embedding import OnnxEmbedder
+    from service.index.embedding import OnnxEmbedder
 
     return OnnxEmbedder()
 
@@ -105,7 +105,7 @@ def make_article(article_id: str = "a1", text: str | None = None, **fields) -> A
 def sample_index(tmp_path_factory, embedder):
     """The shipped sample corpus, ingested once per session. Treat as read-only."""
     from service.components import Components
-    from service.loading import load_paths
+    from service.ingest.loading import load_paths
 
     settings = make_settings(tmp_path_factory.mktemp("sample-index"))
     components = Components.build(settings, embedder=embedder)

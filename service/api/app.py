@@ -8,7 +8,6 @@ requests later.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,11 +38,6 @@ def warm_up(components: Components) -> None:
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
-    slack = _slack_module(settings)
-    if slack is not None and components is None:
-        # The Slack handler is mounted now and needs the same components the routes use.
-        components = Components.build(settings)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = components if components is not None else await run_in_threadpool(Components.build, settings)
@@ -62,18 +56,4 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(articles.router)
-    if slack is not None:
-        slack.mount_slack(app, settings, components)
     return app
-
-
-def _slack_module(settings: Settings):
-    """`service.slack.http` when Slack is configured and that module is installed."""
-    if settings.slack_signing_secret is None:
-        return None
-    try:
-        if importlib.util.find_spec("service.slack.http") is None:
-            return None
-    except (ImportError, ValueError):
-        return None
-    return importlib.import_module("service.slack.http")

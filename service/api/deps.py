@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.answering import AnswerEngine
+from service.answer.engine import AnswerEngine
 from service.api.problems import request_id_of
 from service.components import Components
 from service.config import Settings
-from service.ingestion import Ingester
-from service.store import ArticleStore
+from service.index.store import ArticleStore
+from service.ingest.pipeline import Ingester
 
 
-def get_settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -39,7 +39,7 @@ def get_request_id(request: Request) -> str:
     return request_id_of(request.scope)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 ComponentsDep = Annotated[Components, Depends(get_components)]
 EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
 StoreDep = Annotated[ArticleStore, Depends(get_store)]

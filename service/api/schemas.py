@@ -20,11 +20,10 @@ from pydantic import (
     model_validator,
 )
 
-from service.loading import parse_date
-from service.models import Answer, Filters
+from service.dates import parse_date
+from service.models import MAX_TOP_K, Answer, Filters
 
 MAX_QUESTION_CHARS = 2000
-MAX_TOP_K = 50
 
 
 class Schema(BaseModel):
@@ -63,12 +62,7 @@ class AskFilters(Schema):
         return self
 
     def to_filters(self) -> Filters:
-        return Filters(
-            published_after=self.published_after,
-            published_before=self.published_before,
-            sources=tuple(self.sources),
-            article_ids=tuple(self.article_ids),
-        )
+        return Filters.from_mapping(self.model_dump())
 
 
 class AskRequest(Schema):

@@ -17,22 +17,14 @@ and the field named.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.errors import ConfigError
-from service.models import Filters
-
-
-def _as_datetime(value: date | datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time.min)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+from service.models import MAX_TOP_K, Filters
 
 
 class ChannelFilters(BaseModel):
@@ -44,12 +36,7 @@ class ChannelFilters(BaseModel):
     published_before: datetime | date | None = None
 
     def to_filters(self) -> Filters:
-        return Filters(
-            published_after=_as_datetime(self.published_after),
-            published_before=_as_datetime(self.published_before),
-            sources=tuple(self.sources),
-            article_ids=tuple(self.article_ids),
-        )
+        return Filters.from_mapping(self.model_dump())
 
 
 class ChannelSettings(BaseModel):
@@ -57,7 +44,7 @@ class ChannelSettings(BaseModel):
 
     collection: str | None = None  # None: the collection the bot was started with
     filters: ChannelFilters = Field(default_factory=ChannelFilters)
-    top_k: int | None = Field(None, ge=1, le=50)
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K)
     mentions_only: bool = False
 
     @field_validator("collection")

@@ -18,7 +18,8 @@ import time
 import uuid
 
 from service.errors import StoreUnavailableError
-from service.slack.state import EVENTS_COLLECTION, NO_VECTOR, open_collection
+from service.index.store import NO_VECTOR, open_records
+from service.slack.state import EVENTS_COLLECTION
 
 
 def message_key(team: str | None, channel: str, ts: str) -> str:
@@ -36,7 +37,7 @@ def command_key(trigger_id: str) -> str:
 
 class EventClaims:
     def __init__(self, client):
-        self.collection = open_collection(client, EVENTS_COLLECTION, "handled Slack events")
+        self.collection = open_records(client, EVENTS_COLLECTION, "handled Slack events")
 
     def claim(self, key: str, *, kind: str = "") -> bool:
         """True for exactly one caller per key, in any process sharing the store."""

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import StoreUnavailableError
-from service.slack.state import FEEDBACK_COLLECTION, NO_VECTOR, open_collection
-from service.store import _VectorsGiven
+from service.index.store import NO_VECTOR, existing_records, open_records
+from service.slack.state import FEEDBACK_COLLECTION
 
 VOTES = ("up", "down")
 _PAGE = 1000
@@ -61,7 +61,7 @@ def record_feedback(
         "vote": vote,
         "ts": ts if ts is not None else time.time(),
     }
-    store = open_collection(client, FEEDBACK_COLLECTION, "readers' feedback on answers")
+    store = open_records(client, FEEDBACK_COLLECTION, "readers' feedback on answers")
     try:
         store.upsert(
             ids=[record_id],
@@ -76,9 +76,8 @@ def record_feedback(
 
 def read_feedback(client) -> list[dict[str, Any]]:
     """Every feedback record, oldest first (none when nobody has voted yet)."""
-    try:
-        store = client.get_collection(FEEDBACK_COLLECTION, embedding_function=_VectorsGiven())
-    except Exception:  # no collection yet: nobody has voted
+    store = existing_records(client, FEEDBACK_COLLECTION)
+    if store is None:  # nobody has voted yet
         return []
     records: list[dict[str, Any]] = []
     offset = 0

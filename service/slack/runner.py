@@ -45,8 +45,8 @@ def socket_mode_handler(bot, settings: Settings):
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
-    from service.cli import ensure_sample_corpus
     from service.components import Components
+    from service.ingest.run import ensure_sample_corpus
     from service.slack.app import NewsdeskBot, check_settings, verify_token
 
     mode = choose_mode(settings, socket=args.socket, http=args.http)
@@ -70,8 +70,8 @@ def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from service.index.store import open_client
     from service.slack.feedback import export_cases
-    from service.store import open_client
 
     client = open_client(
         index_dir=settings.index_dir, host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.errors import StoreUnavailableError
+from service.index.store import NO_VECTOR, open_records
 from service.models import Answer
-from service.slack.state import ANSWERS_COLLECTION, NO_VECTOR, open_collection
+from service.slack.state import ANSWERS_COLLECTION
 
 MAX_HISTORY = 5  # earlier questions passed on; the core uses the last two for retrieval
 
@@ -38,7 +39,7 @@ class AnsweredQuestion:
 
 class ThreadMemory:
     def __init__(self, client):
-        self.collection = open_collection(client, ANSWERS_COLLECTION, "answers the Slack bot gave, by thread")
+        self.collection = open_records(client, ANSWERS_COLLECTION, "answers the Slack bot gave, by thread")
 
     def remember(self, *, channel: str, thread_ts: str, question: str, answer: Answer, collection: str,
                  filters: dict[str, Any] | None = None) -> None:

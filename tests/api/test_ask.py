@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from service.answering import NOT_FOUND
+from service.answer.engine import NOT_FOUND
 from service.api.problems import PROBLEM_BASE
 from tests.api.fakes import (
     API_KEY,

@@ -26,7 +26,7 @@ import uvicorn
 
 from service.api.app import create_app
 from service.components import Components
-from service.loading import load_paths
+from service.ingest.loading import load_paths
 from tests.api.conftest import llm_settings, sharing
 from tests.api.fakes import (
     API_KEY,
@@ -35,7 +35,14 @@ from tests.api.fakes import (
     parse_sse,
     stream_response,
 )
-from tests.conftest import CORPUS_DIR, free_port, make_article, make_settings, stop_process, wait_http
+from tests.conftest import (
+    CORPUS_DIR,
+    free_port,
+    make_article,
+    make_settings,
+    stop_process,
+    wait_http,
+)
 
 pytestmark = pytest.mark.e2e
 

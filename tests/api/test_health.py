@@ -1,15 +1,10 @@
-"""Liveness, readiness, start-up checks, docs and the Slack mount point."""
+"""Liveness, readiness, start-up checks and docs."""
 
 from __future__ import annotations
-
-import importlib.machinery
-import sys
-import types
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from service.api.app import create_app
 from service.api.problems import PROBLEM_BASE
@@ -115,24 +110,3 @@ def test_openapi_docs(api):
     ask_schema = spec["components"]["schemas"]["AskRequest"]
     assert ask_schema["additionalProperties"] is False
     assert ask_schema["properties"]["question"]["maxLength"] == 2000
-
-
-def test_slack_is_mounted_only_when_configured(tmp_path, components, monkeypatch):
-    calls = []
-    fake = types.ModuleType("service.slack.http")
-    fake.__spec__ = importlib.machinery.ModuleSpec("service.slack.http", loader=None)
-    fake.mount_slack = lambda app, settings, comps: calls.append((app, settings, comps))
-    monkeypatch.setitem(sys.modules, "service.slack.http", fake)
-
-    create_app(components.settings, components)
-    assert calls == []
-    settings = components.settings.model_copy(update={"slack_signing_secret": SecretStr("s3cr3t-signing")})
-    app = create_app(settings, components)
-    assert calls == [(app, settings, components)]
-
-
-def test_slack_secret_without_the_slack_module_still_serves(tmp_path, components, monkeypatch):
-    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
-    settings = components.settings.model_copy(update={"slack_signing_secret": SecretStr("s3cr3t-signing")})
-    with TestClient(create_app(settings, components)) as client:
-        assert client.get("/healthz").status_code == 200

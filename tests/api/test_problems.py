@@ -7,6 +7,8 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from service.answer.events import DeltaEvent, SourcesEvent
+from service.answer.retrieval import RetrievalResult
 from service.api.app import create_app
 from service.api.problems import PROBLEM_BASE
 from service.api.routes.ask import _sse
@@ -96,7 +98,7 @@ async def _collect(stream) -> str:
 
 
 def _events_then(error):
-    yield {"event": "delta", "text": "Partial answer"}
+    yield DeltaEvent("Partial answer")
     raise error
 
 
@@ -106,7 +108,7 @@ def _events_then(error):
     (KeyError("internal detail"), "internal-error", 500),
 ])
 async def test_a_failure_mid_stream_ends_with_an_error_event(error, slug, status):
-    first = {"event": "sources", "sources": [], "request_id": "req-9"}
+    first = SourcesEvent(request_id="req-9", sources=[], retrieval=RetrievalResult([], 0.0))
     scope = {"type": "http", "path": "/v1/ask", "state": {"request_id": "req-9"}}
     events = parse_sse(await _collect(_sse(first, _events_then(error), scope)))
     assert [name for name, _ in events] == ["sources", "delta", "error"]

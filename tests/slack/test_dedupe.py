@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -46,7 +48,14 @@ def test_one_claim_wins_across_clients_of_a_server(chroma_server):
         assert sorted(race(claims, f"race-{n}")) == [False, False, False, True]
 
 
-def test_keys_are_stable_across_redeliveries():
-    assert message_key("T1", "C1", "171.000100") == message_key("T1", "C1", "171.000100")
-    assert message_key("T1", "C1", "171.000100") != message_key("T1", "C2", "171.000100")
+def test_keys_are_stable_across_processes():
+    """A redelivery may reach another bot process: its key must be the same there, so no
+    per-process salt (the built-in hash()) or clock may enter it."""
+    code = ("from service.slack.dedupe import command_key, message_key;"
+            "print(message_key('T1', 'C1', '171.000100'), command_key('123.456.abc'))")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert other == [message_key("T1", "C1", "171.000100"), command_key("123.456.abc")]
+    keys = {message_key("T1", "C1", "171.000100"), message_key("T1", "C2", "171.000100"),
+            message_key("T2", "C1", "171.000100"), message_key("T1", "C1", "171.000200")}
+    assert len(keys) == 4
     assert command_key("123.456.abc") == "trigger:123.456.abc"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from service.cli import main
-from service.slack.feedback import feedback_cases, hash_user, read_feedback, record_feedback
+from service.slack.feedback import (
+    feedback_cases,
+    hash_user,
+    read_feedback,
+    record_feedback,
+)
 
 from .conftest import TEAM, mention
 
@@ -78,7 +83,7 @@ def test_feedback_becomes_eval_cases():
 
 
 def test_feedback_export_command_writes_jsonl(tmp_path, monkeypatch):
-    from service.store import open_client
+    from service.index.store import open_client
 
     index = tmp_path / "index"
     client = open_client(index_dir=index)

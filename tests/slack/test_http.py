@@ -13,7 +13,14 @@ from service.errors import ConfigError
 from service.slack.runner import choose_mode
 
 from ..conftest import free_port, wait_http
-from .conftest import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackDriver, mention, slack_settings
+from .conftest import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    SlackDriver,
+    mention,
+    slack_settings,
+)
 
 QUESTION = "How big is the Three Mile Island reactor that will supply Microsoft?"
 
@@ -88,6 +95,21 @@ def test_mount_slack_adds_the_route_and_needs_its_secrets(tmp_path, fake_slack, 
         mount_slack(FastAPI(), slack_settings(tmp_path, fake_slack, slack_signing_secret=None), sample_index)
     with pytest.raises(ConfigError, match="NEWSDESK_SLACK_BOT_TOKEN"):
         mount_slack(FastAPI(), slack_settings(tmp_path, fake_slack, slack_bot_token=None), sample_index)
+
+
+def test_serve_mounts_slack_only_when_configured(tmp_path, fake_slack, sample_index, state_client):
+    """`newsdesk serve` builds the API and, with a signing secret, mounts Slack beside it:
+    the API package itself never imports Slack."""
+    from service.cli.commands import build_server_app
+
+    def has_events(app) -> bool:
+        return any(getattr(r, "path", None) == "/slack/events" for r in app.routes)
+
+    plain = build_server_app(slack_settings(tmp_path, fake_slack, slack_signing_secret=None), sample_index)
+    assert not has_events(plain) and not hasattr(plain.state, "slack_bot")
+    with_slack = build_server_app(slack_settings(tmp_path, fake_slack), sample_index)
+    assert has_events(with_slack) and "/v1/ask" in with_slack.openapi()["paths"]
+    with_slack.state.slack_bot.app.listener_runner.listener_executor.shutdown()
 
 
 def test_mode_follows_the_app_token(tmp_path):

@@ -10,8 +10,9 @@ import time
 import httpx
 import pytest
 
-from service.answering import AnswerEngine, Extractor
-from service.llm import build_chat_model
+from service.answer.engine import AnswerEngine
+from service.answer.extractive import Extractor
+from service.answer.llm import build_chat_model
 
 from .conftest import mention
 

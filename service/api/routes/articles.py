@@ -33,8 +33,8 @@ from service.api.schemas import (
     Problem,
 )
 from service.errors import IngestError
-from service.ingestion import IngestReport
-from service.loading import parse_records
+from service.ingest.loading import parse_records
+from service.ingest.pipeline import IngestReport
 from service.models import Article
 
 router = APIRouter(prefix="/v1/articles", tags=["articles"])

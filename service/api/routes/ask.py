@@ -23,6 +23,8 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
+from service.answer import events
+from service.answer.events import AnswerEvent
 from service.api.deps import EngineDep, RequestIdDep
 from service.api.problems import error_problem, internal_problem, request_id_of
 from service.api.schemas import (
@@ -65,12 +67,12 @@ async def ask(body: AskRequest, request: Request, engine: EngineDep, request_id:
               accept: Annotated[str | None, Header()] = None):
     filters = body.filters.to_filters() if body.filters else Filters()
     if wants_stream(body.stream, accept):
-        events = engine.stream(body.question, filters, body.top_k, request_id=request_id)
+        stream = engine.stream(body.question, filters, body.top_k, request_id=request_id)
         # The first step (retrieval) runs before the response starts, so its errors are
         # still proper problem responses with their own status codes.
-        first = await run_in_threadpool(next, events, _END)
+        first = await run_in_threadpool(next, stream, _END)
         return StreamingResponse(
-            _sse(first, events, request.scope), media_type=SSE_MEDIA_TYPE,
+            _sse(first, stream, request.scope), media_type=SSE_MEDIA_TYPE,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     answer = await run_in_threadpool(engine.ask, body.question, filters, body.top_k, request_id=request_id)
@@ -81,25 +83,24 @@ def sse_event(name: str, data: str) -> str:
     return f"event: {name}\ndata: {data}\n\n"
 
 
-def encode(event: dict[str, Any]) -> str:
-    kind = event["event"]
-    if kind == "sources":
-        data = SourcesEvent(sources=event["sources"], request_id=event["request_id"]).model_dump_json()
-    elif kind == "delta":
-        data = DeltaEvent(text=event["text"], replace=bool(event.get("replace"))).model_dump_json()
-    elif kind == "done":
-        data = AskResponse.from_answer(event["answer"]).model_dump_json()
+def encode(event: AnswerEvent) -> str:
+    if isinstance(event, events.SourcesEvent):
+        data = SourcesEvent(sources=event.sources, request_id=event.request_id).model_dump_json()
+    elif isinstance(event, events.DeltaEvent):
+        data = DeltaEvent(text=event.text, replace=event.replace).model_dump_json()
+    elif isinstance(event, events.DoneEvent):
+        data = AskResponse.from_answer(event.answer).model_dump_json()
     else:
-        raise ValueError(f"unknown answer event {kind!r}")
-    return sse_event(kind, data)
+        raise ValueError(f"unknown answer event {event!r}")
+    return sse_event(event.name, data)
 
 
-async def _sse(first: Any, events: Iterator[dict[str, Any]], scope: Scope) -> AsyncIterator[str]:
+async def _sse(first: Any, stream: Iterator[AnswerEvent], scope: Scope) -> AsyncIterator[str]:
     event = first
     try:
         while event is not _END:
             yield encode(event)
-            event = await run_in_threadpool(next, events, _END)
+            event = await run_in_threadpool(next, stream, _END)
     except NewsdeskError as exc:
         # The status line is long gone: the problem travels as the last event instead.
         logger.warning("stream %s failed: %s (request %s)", scope.get("path"), exc.message, request_id_of(scope))
@@ -109,6 +110,6 @@ async def _sse(first: Any, events: Iterator[dict[str, Any]], scope: Scope) -> As
         yield sse_event("error", json.dumps(internal_problem(scope)))
     finally:
         try:
-            events.close()  # releases the LLM stream if the client went away mid-answer
+            stream.close()  # releases the LLM stream if the client went away mid-answer
         except ValueError:  # still running in a worker thread; it ends on its own
             pass

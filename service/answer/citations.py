@@ -1,0 +1,195 @@
+"""Citation checks: parse `[n]` markers, drop the invalid ones, pick a verbatim quote with
+offsets for every cited source, and flag what the sources do not back.
+
+Every quote returned here has been checked to be an exact substring of its article at
+the stated offsets; a quote that fails the check is not returned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from service.models import Citation, Passage
+from service.text import sentence_spans, tokenize
+
+_MARKER = re.compile(r"\[\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–]\s*\d+)?)*)\s*\]")
+_MAX_RANGE = 50
+_QUOTED = re.compile(r"[\"“]([^\"“”]{12,}?)[\"”]")
+# Text in a source that reads as orders to the model rather than news.
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore|disregard|forget)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all)\b[^.\n]{0,20}\b(instructions?|prompts?|rules)\b"
+    r"|\b(system prompt|you are now|do not cite|new instructions)\b",
+    re.IGNORECASE,
+)
+# Phrases with which a model (or newsdesk itself) says the sources do not answer.
+_CANNOT_ANSWER = re.compile(
+    r"\b(cannot|can't|can not|unable to) (answer|find|determine)\b"
+    r"|\bnot (found|mentioned|covered|addressed|available) in the (indexed )?(articles|sources)\b"
+    r"|\b(sources|articles) (do not|don't) (contain|mention|say|provide|address)\b"
+    r"|\bno (information|mention) (about|of|on)\b",
+    re.IGNORECASE,
+)
+WEAK_SUPPORT = 0.2
+
+
+def expand_marker(body: str) -> list[int]:
+    """'1, 3-5' -> [1, 3, 4, 5]; over-long ranges are cut at 50 numbers."""
+    numbers: list[int] = []
+    for part in re.split(r"[,;]", body):
+        bounds = [int(x) for x in re.split(r"[-–]", part.strip()) if x.strip()]
+        if len(bounds) == 2:
+            low, high = min(bounds), max(bounds)
+            numbers.extend(range(low, min(high, low + _MAX_RANGE - 1) + 1))
+        elif bounds:
+            numbers.append(bounds[0])
+    return list(dict.fromkeys(numbers))
+
+
+def parse_markers(text: str) -> list[tuple[int, int, list[int]]]:
+    """(start, end, numbers) for each marker in `text`."""
+    return [(m.start(), m.end(), expand_marker(m.group(1))) for m in _MARKER.finditer(text)]
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
+
+
+def says_cannot_answer(text: str) -> bool:
+    return bool(_CANNOT_ANSWER.search(text))
+
+
+def instruction_like(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _INSTRUCTION_LIKE.finditer(text)]
+
+
+@dataclass
+class Checked:
+    answer: str  # with invalid markers removed
+    citations: list[Citation]
+    warnings: list[str] = field(default_factory=list)
+    unsupported_sentences: list[str] = field(default_factory=list)
+
+
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[[^\]]*\d[^\]]*\]\s*)+")
+
+
+def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """Sentences of an answer with the source numbers they cite. Markers that open a
+    sentence ("Claim. [2] Next claim.") belong to the sentence before it."""
+    out: list[tuple[str, list[int]]] = []
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        lead = _LEADING_MARKERS.match(sentence)
+        if out and lead and _MARKER.search(lead.group()):
+            carried = [n for _, _, ns in parse_markers(lead.group()) for n in ns]
+            prev, prev_numbers = out[-1]
+            out[-1] = (prev + " " + lead.group().strip(), list(dict.fromkeys(prev_numbers + carried)))
+            sentence = sentence[lead.end():]
+            if not strip_markers(sentence):
+                continue
+        numbers = [n for _, _, ns in parse_markers(sentence) for n in ns]
+        out.append((sentence, numbers))
+    return out
+
+
+def support(claim: str, sentence: str) -> float:
+    """Share of the claim's content words that the sentence contains (stemmed)."""
+    claim_tokens = set(tokenize(strip_markers(claim)))
+    if not claim_tokens:
+        return 0.0
+    return len(claim_tokens & set(tokenize(sentence))) / len(claim_tokens)
+
+
+def best_quote(claim: str, passage: Passage) -> tuple[int, int, float]:
+    """Character span (relative to the passage) of the passage sentence, or two adjacent
+    sentences, that best support `claim`, with its support score."""
+    spans = sentence_spans(passage.text) or [(0, len(passage.text))]
+    scores = [support(claim, passage.text[s:e]) for s, e in spans]
+    best = max(range(len(spans)), key=lambda i: (scores[i], -(spans[i][1] - spans[i][0])))
+    start, end = spans[best]
+    score = scores[best]
+    for neighbour in (best - 1, best + 1):
+        if 0 <= neighbour < len(spans):
+            lo, hi = min(start, spans[neighbour][0]), max(end, spans[neighbour][1])
+            joined = support(claim, passage.text[lo:hi])
+            if joined >= score + 0.2:
+                start, end, score = lo, hi, joined
+    return start, end, score
+
+
+def check_answer(text: str, passages: list[Passage], article_texts: dict[str, str]) -> Checked:
+    """Validate the markers in `text` against numbered `passages` ([1] is passages[0])."""
+    warnings: list[str] = []
+    n_sources = len(passages)
+
+    # 1. Drop out-of-range numbers from the answer itself.
+    dropped: list[int] = []
+
+    def rewrite(match: re.Match[str]) -> str:
+        numbers = expand_marker(match.group(1))
+        valid = [n for n in numbers if 1 <= n <= n_sources]
+        dropped.extend(n for n in numbers if not 1 <= n <= n_sources)
+        return "[" + ", ".join(str(n) for n in valid) + "]" if valid else ""
+
+    cleaned = _MARKER.sub(rewrite, text)
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
+    for n in dict.fromkeys(dropped):
+        where = f"1–{n_sources}" if n_sources else "none were retrieved"
+        warnings.append(f"citation [{n}] does not match any source ({where}); dropped")
+
+    # 2. Quotes for each cited source, and sentences that cite nothing.
+    quotes: dict[tuple[int, int, int], float] = {}
+    unsupported: list[str] = []
+    for sentence, numbers in answer_sentences(cleaned):
+        claim = strip_markers(sentence)
+        if not numbers:
+            if len(claim.split()) >= 3 and not says_cannot_answer(claim):
+                unsupported.append(claim)
+            continue
+        for n in numbers:
+            passage = passages[n - 1]
+            start, end, score = best_quote(claim, passage)
+            if score < WEAK_SUPPORT:
+                warnings.append(f"source [{n}] barely supports: {claim[:160]!r}")
+            quotes[(n, start, end)] = max(score, quotes.get((n, start, end), 0.0))
+            flagged = instruction_like(passage.text)
+            if any(s < end and start < e for s, e in flagged):
+                warnings.append(f"the sentence citing [{n}] leans on text that reads as instructions to the model")
+        for quoted in _QUOTED.findall(claim):
+            haystacks = [_squash(article_texts.get(passages[n - 1].article_id, passages[n - 1].text)) for n in numbers]
+            if not any(_squash(quoted) in h for h in haystacks):
+                warnings.append(f"quoted text not found in the cited source(s) {numbers}: {quoted[:120]!r}")
+
+    # 3. Build citations, verifying each quote against the article text.
+    citations: list[Citation] = []
+    for (n, start, end), score in sorted(quotes.items()):
+        passage = passages[n - 1]
+        article = article_texts.get(passage.article_id)
+        quote = passage.text[start:end].strip()
+        lead = len(passage.text[start:end]) - len(passage.text[start:end].lstrip())
+        abs_start = passage.char_start + start + lead
+        abs_end = abs_start + len(quote)
+        if article is None or article[abs_start:abs_end] != quote:
+            warnings.append(f"quote for [{n}] could not be verified against its article; citation withheld")
+            continue
+        citations.append(Citation(
+            n=n,
+            article_id=passage.article_id,
+            title=passage.title,
+            source=passage.source,
+            url=passage.url,
+            published_at=passage.published_at,
+            quote=quote,
+            start=abs_start,
+            end=abs_end,
+            score=round(score, 4),
+        ))
+    for n, passage in enumerate(passages, start=1):
+        if instruction_like(passage.text):
+            warnings.append(f"source [{n}] contains text that reads as instructions to the model; it was treated as data")
+    return Checked(cleaned, citations, list(dict.fromkeys(warnings)), unsupported)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("’", "'").replace("“", '"').replace("”", '"')).strip().lower()

@@ -1,0 +1,256 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, then
+near-duplicates collapsed, adjacent chunks merged, and sources fitted to a token budget.
+
+Each step is a small pure function so it can be tested (and property-tested) on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from service.index.embedding import Embedder
+from service.index.lexical import LexicalCache
+from service.index.store import ArticleStore, StoredChunk
+from service.models import Filters, Passage
+
+# 60 is the constant from Cormack et al. (2009): it damps the head of each ranking so a
+# result ranked well by both retrievers beats one ranked first by only one.
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], *, k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(d) = sum_i w_i / (k + rank_i(d)), ranks from 1.
+    Ties keep first-seen order, so the result is deterministic."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(dict.fromkeys(ranking), start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+_SHINGLE_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=50_000)
+def shingles(text: str, n: int = 5) -> frozenset[int]:
+    """Hashes of the text's word n-grams. Cached: the same chunks come back query after
+    query, and ints make the set intersections cheap (a tuple re-hashes every time)."""
+    words = _SHINGLE_WORD.findall(text.lower())
+    if len(words) < n:
+        return frozenset([hash(tuple(words))]) if words else frozenset()
+    # zip over n shifted views builds the same n-grams as slicing, in C (this runs per candidate).
+    return frozenset(map(hash, zip(*(words[i:] for i in range(n)))))
+
+
+NEAR_DUPLICATE = 0.6
+
+
+@lru_cache(maxsize=50_000)
+def shingle_sample(text: str) -> frozenset[int]:
+    """About one shingle in eight (those whose hash is 0 mod 8; all of them for short
+    texts): near-duplicates share many of these, unrelated passages almost never do, and
+    testing it costs an eighth of a full comparison."""
+    sig = shingles(text)
+    return sig if len(sig) < 64 else frozenset(h for h in sig if h % 8 == 0)
+
+
+def near_duplicate(a: frozenset, b: frozenset, threshold: float = NEAR_DUPLICATE) -> bool:
+    """Containment of the smaller shingle set in the larger: a wire story republished with
+    an extra line or a new headline still counts as the same text."""
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= threshold
+
+
+def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> list[Passage]:
+    """Keep the best-ranked of each group of near-identical passages from different
+    articles; the others are recorded on it as corroboration.
+
+    With `limit`, the result is `collapse_duplicates(passages)[:limit]` (corroboration
+    included), but once `limit` passages are kept the rest are only compared with those,
+    not with each other: a fraction of the pairwise comparisons."""
+    kept: list[tuple[Passage, frozenset, frozenset]] = []
+    for passage in passages:
+        sig, sample = shingles(passage.text), shingle_sample(passage.text)
+        for other, other_sig, other_sample in kept:
+            # The sampled sets first: most pairs share nothing, and this is the hot loop.
+            if (other.article_id != passage.article_id and not sample.isdisjoint(other_sample)
+                    and near_duplicate(sig, other_sig)):
+                if passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
+                    other.corroborated_by.append(_describe(passage))
+                break
+        else:
+            if limit is None or len(kept) < limit:
+                kept.append((passage, sig, sample))
+    return [p for p, _, _ in kept]
+
+
+def spread_articles(passages: list[Passage], k: int, per_article: int) -> list[Passage]:
+    """The best `k` passages, at most `per_article` from any one article while others are
+    left, so one long article cannot fill every source slot. Rank order is kept."""
+    counts: dict[str, int] = {}
+    first, rest = [], []
+    for passage in passages:
+        counts[passage.article_id] = counts.get(passage.article_id, 0) + 1
+        (first if counts[passage.article_id] <= per_article else rest).append(passage)
+    chosen = set(map(id, (first + rest)[:k] if len(first) < k else first[:k]))
+    return [p for p in passages if id(p) in chosen]
+
+
+def _describe(passage: Passage) -> dict:
+    return {
+        "article_id": passage.article_id,
+        "title": passage.title,
+        "source": passage.source,
+        "url": passage.url,
+        "published_at": passage.published_at,
+    }
+
+
+def merge_adjacent(passages: list[Passage]) -> list[Passage]:
+    """Join passages of one article whose character spans overlap or touch; the merged
+    passage takes the place of the better-ranked one. Text is rebuilt from the offsets, so
+    it is still an exact slice of the article."""
+    out: list[Passage] = []
+    for passage in passages:
+        for i, other in enumerate(out):
+            if other.article_id == passage.article_id and passage.char_start <= other.char_end and other.char_start <= passage.char_end:
+                out[i] = _join(other, passage)
+                break
+        else:
+            out.append(passage)
+    # A merge can make a passage reach a third one: repeat until nothing changes.
+    return out if len(out) == len(passages) else merge_adjacent(out)
+
+
+def _join(a: Passage, b: Passage) -> Passage:
+    first, second = (a, b) if a.char_start <= b.char_start else (b, a)
+    if second.char_end <= first.char_end:
+        text, end = first.text, first.char_end
+    else:
+        text = first.text + second.text[first.char_end - second.char_start:]
+        end = second.char_end
+    return Passage(
+        chunk_ids=a.chunk_ids + [c for c in b.chunk_ids if c not in a.chunk_ids],
+        article_id=a.article_id,
+        text=text,
+        char_start=first.char_start,
+        char_end=end,
+        metadata=a.metadata,
+        score=max(a.score, b.score),
+        dense_score=_max(a.dense_score, b.dense_score),
+        lexical_score=_max(a.lexical_score, b.lexical_score),
+        corroborated_by=a.corroborated_by + [c for c in b.corroborated_by if c not in a.corroborated_by],
+    )
+
+
+def _max(x: float | None, y: float | None) -> float | None:
+    values = [v for v in (x, y) if v is not None]
+    return max(values) if values else None
+
+
+def fit_budget(passages: list[Passage], budget: int, count_tokens: Callable[[Sequence[str]], list[int]]) -> list[Passage]:
+    """Passages in rank order while they fit `budget` tokens; one that does not fit is
+    skipped so a shorter, lower-ranked one may still go in. The first always goes in."""
+    counts = count_tokens([p.text for p in passages])
+    chosen, used = [], 0
+    for passage, count in zip(passages, counts):
+        if chosen and used + count > budget:
+            continue
+        chosen.append(passage)
+        used += count
+    return chosen
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[Passage]  # numbered sources, [1] first
+    best_dense: float  # cosine similarity of the best dense hit (the refusal signal)
+
+
+@dataclass
+class HybridRetriever:
+    store: ArticleStore
+    embedder: Embedder
+    lexical: LexicalCache
+    candidates: int = 50
+    rrf_k: int = RRF_K
+    weights: tuple[float, float] = (1.0, 1.0)  # dense, lexical
+    token_budget: int = 1800
+    per_article: int = 2  # chunks of one article among the top_k, while other articles remain
+
+    def __post_init__(self) -> None:
+        self._token_counts: dict[str, int] = {}
+
+    def _count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts, remembered per text: the same passages recur across questions."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._token_counts]
+        if missing:
+            if len(self._token_counts) > 20_000:
+                self._token_counts.clear()
+            self._token_counts.update(zip(missing, self.embedder.count_tokens(missing)))
+        return [self._token_counts[t] for t in texts]
+
+    def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid", n: int | None = None) -> tuple[list[tuple[str, float]], dict[str, StoredChunk], dict[str, float], dict[str, float]]:
+        """Fused (id, score) ranking plus the chunks and per-path scores behind it."""
+        n = n or self.candidates
+        chunks: dict[str, StoredChunk] = {}
+        dense_scores: dict[str, float] = {}
+        lexical_scores: dict[str, float] = {}
+        rankings, weights = [], []
+        # The lexical index mirrors the store's current revision, text and metadata included,
+        # so dense hits are resolved from it instead of fetching documents from Chroma.
+        lexical_index = self.lexical.current()
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed([question])[0]
+            hits = self.store.query_ids(vector, n, filters.to_where())
+            missing = [cid for cid, _ in hits if cid not in lexical_index.by_id]
+            fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the check
+            for cid, distance in hits:
+                chunk = lexical_index.by_id.get(cid) or fetched.get(cid)
+                if chunk is None:
+                    continue  # deleted since the query: nothing to cite
+                chunks[cid] = chunk
+                dense_scores[cid] = 1.0 - float(distance)
+            rankings.append([cid for cid, _ in hits if cid in chunks])
+            weights.append(self.weights[0])
+        if mode in ("hybrid", "lexical"):
+            hits = lexical_index.search(question, n, filters)
+            for hit, score in hits:
+                chunks.setdefault(hit.chunk_id, hit)
+                lexical_scores[hit.chunk_id] = score
+            rankings.append([h.chunk_id for h, _ in hits])
+            weights.append(self.weights[1])
+        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=weights)
+        return fused, chunks, dense_scores, lexical_scores
+
+    def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8) -> RetrievalResult:
+        fused, chunks, dense, lexical = self.search(question, filters)
+        passages = [
+            Passage(
+                chunk_ids=[cid],
+                article_id=chunks[cid].metadata["article_id"],
+                text=chunks[cid].text,
+                char_start=int(chunks[cid].metadata["char_start"]),
+                char_end=int(chunks[cid].metadata["char_end"]),
+                metadata=chunks[cid].metadata,
+                score=score,
+                dense_score=dense.get(cid),
+                lexical_score=lexical.get(cid),
+            )
+            for cid, score in fused
+        ]
+        passages = collapse_duplicates(passages, limit=top_k * 4)
+        passages = spread_articles(passages, top_k, self.per_article)
+        passages = merge_adjacent(passages)
+        passages = fit_budget(passages, self.token_budget, self._count_tokens)
+        return RetrievalResult(
+            passages=passages,
+            best_dense=max(dense.values(), default=0.0),
+        )

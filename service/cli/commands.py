@@ -1,0 +1,125 @@
+"""The core subcommands: ingest, list, delete, reindex, ask and serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from service.config import Settings
+from service.errors import NewsdeskError
+from service.ingest.run import ensure_sample_corpus, run_ingest
+
+
+def _filters_from_args(args: argparse.Namespace):
+    from service.models import Filters
+
+    try:
+        return Filters.from_mapping({"published_after": args.after, "published_before": args.before,
+                                     "sources": args.source or (), "article_ids": args.article or ()})
+    except ValueError as exc:
+        raise NewsdeskError(f"bad filter: {exc}") from None
+
+
+def _components(settings: Settings, collection: str | None = None):
+    from service.components import Components
+
+    return Components.build(settings, collection=collection)
+
+
+# -- ingest / list / delete / reindex -------------------------------------------------------
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from rich.console import Console
+
+    from service.ingest.loading import load_paths
+
+    loaded = load_paths(args.paths)
+    components = _components(settings, args.collection)
+    return run_ingest(loaded.articles, loaded.errors, components, Console(stderr=False))
+
+
+def cmd_list(args, settings: Settings) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    store = _components(settings, args.collection).store
+    rows = store.list_articles(limit=args.limit, offset=args.offset)
+    if args.json:
+        print(json.dumps({"total": store.count_articles(), "articles": rows}, indent=2))
+        return 0
+    table = Table(title=f"{store.count_articles()} articles in {store.name!r}")
+    for column in ("article_id", "title", "source", "published", "chunks"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["article_id"], row["title"], row["source"] or "", (row["published_at"] or "")[:10], str(row["n_chunks"]))
+    Console().print(table)
+    return 0
+
+
+def cmd_delete(args, settings: Settings) -> int:
+    removed = _components(settings, args.collection).store.delete_article(args.article_id)
+    print(f"deleted {args.article_id} ({removed} chunks)")
+    return 0
+
+
+def cmd_reindex(args, settings: Settings) -> int:
+    from rich.console import Console
+
+    from service.index.store import read_articles
+
+    components = _components(settings, args.collection)
+    articles = read_articles(components.client, components.collection)
+    components.rebuild()
+    print(f"rebuilding {components.collection!r} with {components.embedder.model_id}: {len(articles)} articles")
+    return run_ingest(articles, [], components, Console())
+
+
+# -- ask / serve ------------------------------------------------------------------------------
+
+def cmd_ask(args, settings: Settings) -> int:
+    components = _components(settings, args.collection)
+    answer = components.engine.ask(args.question, _filters_from_args(args), args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(format_answer(answer))
+    return 0
+
+
+def format_answer(answer) -> str:
+    lines = [answer.answer, ""]
+    label = answer.mode + (" (degraded: " + (answer.degraded_reason or "") + ")" if answer.degraded else "")
+    lines.append(f"mode: {label}   answerable: {str(answer.answerable).lower()}   request: {answer.request_id}")
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.source, (c.published_at or "")[:10]) if x)
+        lines.append(f"[{c.n}] {c.title} ({meta})" + (f" <{c.url}>" if c.url else ""))
+        lines.append(f"    \"{c.quote}\" (chars {c.start}-{c.end} of {c.article_id})")
+    for w in answer.warnings:
+        lines.append(f"warning: {w}")
+    for s in answer.unsupported_sentences:
+        lines.append(f"unsupported: {s}")
+    return "\n".join(lines)
+
+
+def build_server_app(settings: Settings, components):
+    """The API, with Slack's HTTP Events mounted beside it when a signing secret is set.
+    The CLI is where edges meet: the API itself knows nothing of Slack."""
+    from service.api.app import create_app
+
+    app = create_app(settings, components)
+    if settings.slack_signing_secret is not None:
+        from service.slack.http import mount_slack
+
+        mount_slack(app, settings, components)
+    return app
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    import uvicorn
+    from rich.console import Console
+
+    components = _components(settings, args.collection)
+    ensure_sample_corpus(components, Console())
+    app = build_server_app(settings, components)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    return 0

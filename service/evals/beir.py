@@ -1,0 +1,165 @@
+"""Reading a BEIR-format folder: corpus.jsonl, queries.jsonl and qrels/<split>.tsv."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.errors import EvalError
+from service.models import Article
+
+# Published nDCG@10 for reference (BEIR paper and the sentence-transformers model card).
+PUBLISHED = {
+    "scifact": {"bm25": "0.665–0.687", "all-MiniLM-L6-v2": "0.645"},
+}
+
+
+@dataclass
+class BeirDataset:
+    name: str
+    articles: list[Article]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]  # query id -> {doc id: relevance}
+
+
+def _require(path: Path) -> Path:
+    if not path.is_file():
+        raise EvalError(f"not a BEIR folder: {path} is missing")
+    return path
+
+
+def load_corpus(folder: Path, limit: int | None = None) -> list[Article]:
+    articles: list[Article] = []
+    with _require(folder / "corpus.jsonl").open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if limit is not None and len(articles) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvalError(f"{folder / 'corpus.jsonl'}:{number}: invalid JSON: {exc.msg}") from None
+            title = (record.get("title") or "").strip()
+            body = (record.get("text") or "").strip()
+            text = f"{title}\n\n{body}" if title and body else (body or title)
+            if not text:
+                continue
+            articles.append(Article(article_id=str(record["_id"]), title=title or body[:80], text=text, source=folder.name))
+    return articles
+
+
+def load_queries(folder: Path) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    with _require(folder / "queries.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                queries[str(record["_id"])] = record["text"]
+    return queries
+
+
+def load_qrels(folder: Path, split: str) -> dict[str, dict[str, int]]:
+    path = folder / "qrels" / f"{split}.tsv"
+    if not path.is_file():
+        available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        raise EvalError(f"no qrels for split {split!r} in {folder} (available: {', '.join(available) or 'none'})")
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        for row in reader:
+            if len(row) < 3 or row[0] == "query-id":
+                continue
+            if int(row[2]) > 0:
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    return qrels
+
+
+def load_dataset(folder: Path, split: str, limit: int | None = None) -> BeirDataset:
+    folder = Path(folder)
+    qrels = load_qrels(folder, split)
+    queries = {qid: text for qid, text in load_queries(folder).items() if qid in qrels}
+    return BeirDataset(folder.name, load_corpus(folder, limit), queries, qrels)
+
+
+# -- indexing and scoring ------------------------------------------------------------------------
+
+BEIR_MODES = ("dense", "lexical", "hybrid")
+# Chunks fetched per retriever: enough that about 100 distinct documents remain once each
+# document is ranked by its best chunk (SciFact abstracts make 2-3 chunks each).
+DEFAULT_DEPTH = 300
+
+
+def index_complete(store, articles: list[Article]) -> bool:
+    """Every document is in the store, chunked the way the current settings chunk."""
+    meta = store.chunks.metadata or {}
+    spec = store.spec
+    return (
+        store.count_articles() == len({a.article_id for a in articles})
+        and meta.get("chunk_size") == spec.chunk_size
+        and meta.get("chunk_overlap") == spec.chunk_overlap
+    )
+
+
+@dataclass
+class QueryRankings:
+    """One query's dense and lexical chunk rankings as (chunk id, document id) pairs."""
+
+    dense: list[tuple[str, str]]
+    lexical: list[tuple[str, str]]
+
+
+def retrieve_rankings(retriever, queries: dict[str, str], *, depth: int = DEFAULT_DEPTH,
+                      progress=None) -> dict[str, QueryRankings]:
+    out: dict[str, QueryRankings] = {}
+    for qid, text in queries.items():
+        pairs = {}
+        for mode in ("dense", "lexical"):
+            fused, chunks, _, _ = retriever.search(text, mode=mode, n=depth)
+            pairs[mode] = [(cid, chunks[cid].metadata["article_id"]) for cid, _ in fused]
+        out[qid] = QueryRankings(pairs["dense"], pairs["lexical"])
+        if progress:
+            progress()
+    return out
+
+
+def document_rankings(rankings: QueryRankings, *, rrf_k: int, weights: tuple[float, float],
+                      candidates: int | None = None) -> dict[str, list[str]]:
+    """Documents ranked by their best chunk, for each mode. Hybrid fuses the two chunk
+    rankings exactly as `HybridRetriever.search` does (optionally cut to `candidates`)."""
+    from service.answer.retrieval import reciprocal_rank_fusion
+    from service.evals.metrics import document_ranking
+
+    doc_of = dict(rankings.dense) | dict(rankings.lexical)
+    cut = slice(None, candidates)
+    fused = reciprocal_rank_fusion(
+        [[c for c, _ in rankings.dense[cut]], [c for c, _ in rankings.lexical[cut]]], k=rrf_k, weights=weights)
+    return {
+        "dense": document_ranking(rankings.dense),
+        "lexical": document_ranking(rankings.lexical),
+        "hybrid": document_ranking((c, doc_of[c]) for c, _ in fused),
+    }
+
+
+def score_rankings(ranked: dict[str, dict[str, list[str]]], qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, float]]:
+    """mode -> nDCG@10, recall@10, recall@100 and MRR@10, averaged over the queries."""
+    from service.evals.metrics import mean, ndcg_at_k, recall_at_k, reciprocal_rank
+
+    out: dict[str, dict[str, float]] = {}
+    for mode in BEIR_MODES:
+        rows = [(ranked[qid][mode], qrels[qid]) for qid in ranked if qid in qrels]
+        out[mode] = {
+            "ndcg@10": mean(ndcg_at_k(r, rel, 10) for r, rel in rows) or 0.0,
+            "recall@10": mean(recall_at_k(r, rel, 10) for r, rel in rows) or 0.0,
+            "recall@100": mean(recall_at_k(r, rel, 100) for r, rel in rows) or 0.0,
+            "mrr@10": mean(reciprocal_rank(r, rel, 10) for r, rel in rows) or 0.0,
+        }
+    return out
+
+
+def published(dataset: str, mode: str) -> str | None:
+    """The published nDCG@10 to show beside a mode's figure, when known."""
+    known = PUBLISHED.get(dataset.lower(), {})
+    return {"dense": known.get("all-MiniLM-L6-v2"), "lexical": known.get("bm25"), "hybrid": None}.get(mode)

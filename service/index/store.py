@@ -1,0 +1,391 @@
+"""Chroma storage: one collection of chunks (with vectors) and one of whole articles.
+
+The chunk collection's metadata records the embedding model, its dimension, the chunker
+settings, a schema version and a `revision` token that changes on every write, so that any
+process sharing the store (embedded or a `chroma run` server) can tell when its derived
+state (the BM25 index) is stale. The article collection keeps each article's full text and
+metadata, which is what citations quote from, what `list` pages through and what
+`reindex` rebuilds from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.errors import (
+    ArticleNotFoundError,
+    IndexMismatchError,
+    StoreUnavailableError,
+)
+from service.models import (
+    SCHEMA_VERSION,
+    Article,
+    Chunk,
+    chunk_id,
+    from_timestamp,
+    iso,
+    to_timestamp,
+)
+
+_PAGE = 2000
+
+
+def open_client(*, index_dir: Path, host: str | None = None, port: int = 8000, ssl: bool = False):
+    """An embedded PersistentClient under `index_dir`, or an HttpClient when a host is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if host:
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(index_dir), settings=settings)
+    except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own types
+        where = f"{host}:{port}" if host else str(index_dir)
+        raise StoreUnavailableError(f"cannot open the Chroma store at {where}: {exc}") from exc
+
+
+class VectorsGiven:
+    """Chroma's embedding-function slot. newsdesk always passes vectors itself; this keeps
+    Chroma from falling back to its default function, which downloads a model."""
+
+    def __init__(self, model_id: str = "newsdesk"):
+        self.model_id = model_id
+
+    def __call__(self, input: Sequence[str]):  # noqa: A002 - Chroma's protocol name
+        raise RuntimeError("newsdesk passes embeddings explicitly; Chroma must not embed")
+
+    @staticmethod
+    def name() -> str:
+        return "newsdesk"
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "VectorsGiven":
+        return VectorsGiven()
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+    def embed_query(self, input):  # noqa: A002
+        return self(input)
+
+
+NO_VECTOR = [1.0]  # the trivial embedding of a record collection's entries
+
+
+def open_records(client, name: str, purpose: str):
+    """A collection of records shared by every process (Slack claims and threads, feedback,
+    keys, feed state): documents and metadata only, each entry embedded as `NO_VECTOR`."""
+    try:
+        return client.get_or_create_collection(name, embedding_function=VectorsGiven(), metadata={"purpose": purpose})
+    except Exception as exc:  # chromadb raises its own types and plain ValueErrors
+        raise StoreUnavailableError(f"cannot open collection {name!r}: {exc}") from exc
+
+
+def existing_records(client, name: str):
+    """The record collection `name`, or None when nobody has written one yet."""
+    try:
+        return client.get_collection(name, embedding_function=VectorsGiven())
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """What the vectors in a collection were made with."""
+
+    model_id: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "embedding_model": self.model_id,
+            "embedding_dimension": self.dimension,
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "schema_version": SCHEMA_VERSION,
+        }
+
+
+@dataclass
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    distance: float | None = None
+
+
+def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.article_id,
+        "chunk_index": chunk.chunk_index,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "n_chunks": n_chunks,
+        "content_hash": article.content_hash,
+        "title": article.title,
+        "source": article.source or "",
+        "author": article.author or "",
+        "url": article.url or "",
+        "published_at": iso(article.published_at) or "",
+        # -1 marks "no date": an integer keeps Chroma's range filters working.
+        "published_ts": to_timestamp(article.published_at) if article.published_at else -1,
+    }
+    return meta
+
+
+def article_from_record(article_id: str, text: str, meta: dict[str, Any]) -> Article:
+    return Article(
+        article_id=article_id,
+        title=meta.get("title", ""),
+        text=text,
+        source=meta.get("source") or None,
+        author=meta.get("author") or None,
+        url=meta.get("url") or None,
+        published_at=from_timestamp(meta.get("published_ts")),
+    )
+
+
+class ArticleStore:
+    def __init__(self, client, name: str, spec: IndexSpec):
+        self.client = client
+        self.name = name
+        self.spec = spec
+        self._ef = VectorsGiven(spec.model_id)
+        try:
+            self.chunks = client.get_or_create_collection(
+                name,
+                embedding_function=self._ef,
+                metadata={**spec.as_metadata(), "revision": uuid.uuid4().hex},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            self.articles = client.get_or_create_collection(
+                f"{name}-articles",
+                embedding_function=self._ef,
+                metadata={"schema_version": SCHEMA_VERSION},
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(f"cannot open collection {name!r}: {exc}") from exc
+        self._check_spec(self.chunks.metadata or {})
+
+    def _check_spec(self, meta: dict[str, Any]) -> None:
+        built_with = meta.get("embedding_model")
+        built_dim = meta.get("embedding_dimension")
+        if built_with and (built_with != self.spec.model_id or built_dim != self.spec.dimension):
+            raise IndexMismatchError(
+                f"collection {self.name!r} was built with {built_with} ({built_dim} dimensions), "
+                f"but the configured embedder is {self.spec.model_id} ({self.spec.dimension} dimensions); "
+                f"set NEWSDESK_EMBEDDING_MODEL={built_with} to use it, or run `newsdesk reindex` "
+                f"to rebuild it with {self.spec.model_id}"
+            )
+
+    # -- revision -------------------------------------------------------------------------
+
+    def revision(self) -> str:
+        """The current write token, read fresh from the store. Writers change it both before
+        and after they write, so a writer that dies midway still leaves a new token."""
+        try:
+            fresh = self.client.get_collection(self.name, embedding_function=self._ef)
+            return str((fresh.metadata or {}).get("revision", ""))
+        except Exception as exc:
+            raise StoreUnavailableError(f"cannot read collection {self.name!r}: {exc}") from exc
+
+    def _bump_revision(self) -> None:
+        fresh = self.client.get_collection(self.name, embedding_function=self._ef)
+        meta = dict(fresh.metadata or {})
+        meta.update(self.spec.as_metadata())
+        meta["revision"] = uuid.uuid4().hex
+        meta.pop("hnsw:space", None)
+        fresh.modify(metadata=meta)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def existing_chunk_ids(self, article_ids: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {a: set() for a in article_ids}
+        if not article_ids:
+            return found
+        result = self.chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=["metadatas"])
+        for cid, meta in zip(result["ids"], result["metadatas"]):
+            found.setdefault(meta["article_id"], set()).add(cid)
+        return found
+
+    def write(
+        self,
+        items: Sequence[tuple[Article, list[Chunk]]],
+        embeddings: np.ndarray,
+        stale: set[str],
+    ) -> None:
+        """Upsert the chunks of `items` (rows of `embeddings` in order), then their article
+        records, then delete the `stale` chunk ids. Each step is idempotent, so a run killed
+        anywhere and repeated converges on the state of a clean run."""
+        ids, docs, metas = [], [], []
+        for article, chunks in items:
+            for chunk in chunks:
+                ids.append(chunk_id(article, chunk))
+                docs.append(chunk.text)
+                metas.append(chunk_metadata(article, chunk, len(chunks)))
+        try:
+            self._bump_revision()
+            batch = max(1, self.client.get_max_batch_size())
+            for begin in range(0, len(ids), batch):
+                end = begin + batch
+                self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end], metadatas=metas[begin:end])
+            for begin in range(0, len(items), batch):
+                group = items[begin: begin + batch]
+                now = datetime.now(timezone.utc).isoformat()
+                self.articles.upsert(
+                    ids=[a.article_id for a, _ in group],
+                    embeddings=[[1.0]] * len(group),
+                    documents=[a.text for a, _ in group],
+                    metadatas=[
+                        {**chunk_metadata(a, c[0], len(c)), "ingested_at": now, "origin": a.origin or ""}
+                        for a, c in group
+                    ],
+                )
+            stale_list = sorted(stale)
+            for begin in range(0, len(stale_list), batch):
+                self.chunks.delete(ids=stale_list[begin: begin + batch])
+            self._bump_revision()
+        except Exception as exc:
+            raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
+
+    def delete_article(self, article_id: str) -> int:
+        existing = self.existing_chunk_ids([article_id])[article_id]
+        record = self.articles.get(ids=[article_id], include=[])
+        if not existing and not record["ids"]:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        self._bump_revision()
+        if existing:
+            self.chunks.delete(ids=sorted(existing))
+        self.articles.delete(ids=[article_id])
+        self._bump_revision()
+        return len(existing)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def count_articles(self) -> int:
+        return self.articles.count()
+
+    def count_chunks(self) -> int:
+        return self.chunks.count()
+
+    def list_articles(self, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        result = self.articles.get(limit=limit, offset=offset, include=["metadatas"])
+        rows = [self._public(aid, meta) for aid, meta in zip(result["ids"], result["metadatas"])]
+        return rows
+
+    def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]]:
+        result = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
+        if not result["ids"]:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        meta = result["metadatas"][0]
+        return article_from_record(article_id, result["documents"][0], meta), self._public(article_id, meta)
+
+    def get_article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
+        if not article_ids:
+            return {}
+        result = self.articles.get(ids=list(dict.fromkeys(article_ids)), include=["documents"])
+        return dict(zip(result["ids"], result["documents"]))
+
+    def iter_articles(self) -> Iterator[Article]:
+        yield from read_articles(self.client, self.name)
+
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every chunk's text and metadata, paged (the lexical index is built from this)."""
+        out: list[StoredChunk] = []
+        offset = 0
+        while True:
+            result = self.chunks.get(limit=_PAGE, offset=offset, include=["documents", "metadatas"])
+            if not result["ids"]:
+                return out
+            out.extend(StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+            offset += len(result["ids"])
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
+        if not chunk_ids:
+            return []
+        result = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        return [StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
+
+    def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[StoredChunk]:
+        try:
+            result = self.chunks.query(
+                query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+                n_results=n,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
+        return [
+            StoredChunk(i, d, m, dist)
+            for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0])
+        ]
+
+    def query_ids(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine distance) only: a third of the cost of `query` at n=50, for
+        callers that already hold the chunks' text and metadata (the lexical index does)."""
+        try:
+            result = self.chunks.query(
+                query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n, where=where, include=["distances"],
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
+        return list(zip(result["ids"][0], result["distances"][0]))
+
+    @staticmethod
+    def _public(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "article_id": article_id,
+            "title": meta.get("title", ""),
+            "source": meta.get("source") or None,
+            "author": meta.get("author") or None,
+            "url": meta.get("url") or None,
+            "published_at": meta.get("published_at") or None,
+            "content_hash": meta.get("content_hash"),
+            "n_chunks": meta.get("n_chunks"),
+            "ingested_at": meta.get("ingested_at"),
+        }
+
+
+def read_articles(client, name: str) -> list[Article]:
+    """Every stored article of collection `name`, whatever embedder built it (for reindex)."""
+    try:
+        collection = client.get_collection(f"{name}-articles", embedding_function=VectorsGiven())
+    except Exception:  # no such collection: nothing stored yet
+        return []
+    out: list[Article] = []
+    offset = 0
+    while True:
+        result = collection.get(limit=_PAGE, offset=offset, include=["documents", "metadatas"])
+        if not result["ids"]:
+            return out
+        out.extend(article_from_record(a, d, m) for a, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+        offset += len(result["ids"])
+
+
+def drop_collections(client, name: str) -> None:
+    for collection in (name, f"{name}-articles"):
+        try:
+            client.delete_collection(collection)
+        except Exception:  # absent already: nothing to drop
+            pass

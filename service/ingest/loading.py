@@ -1,0 +1,271 @@
+"""Reading article files (.txt, .md, .html, .json, .jsonl) into `Article`s.
+
+Bad input never stops a run: each problem becomes an `IngestError` naming the path (and
+line) and the reason, and the loader goes on with the next file or line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service.dates import DATELINE as _DATELINE
+from service.dates import date_from_match as _date_from_match
+from service.dates import parse_date
+from service.errors import IngestError
+from service.models import Article, sha256_hex
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
+
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+")
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def normalise_whitespace(text: str) -> str:
+    """Only whitespace changes: line endings, odd spaces, runs of blanks, blank-line runs."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def text_article_id(text: str) -> str:
+    return "text-" + sha256_hex(text)[:20]
+
+
+def build_article(record: dict[str, Any], *, origin: str) -> Article:
+    """Validate one article record (from JSON, front matter or HTML) and normalise it."""
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("article has no text")
+    text = normalise_whitespace(text)
+    title = record.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ValueError("title must be a string")
+    title = normalise_whitespace(title or "") or _first_line_title(text)
+    for name in ("id", "url", "source", "author"):
+        if record.get(name) is not None and not isinstance(record[name], (str, int)):
+            raise ValueError(f"{name} must be a string")
+    try:
+        published_at = parse_date(record.get("published_at"))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValueError(f"published_at: {exc}") from None
+    url = _clean(record.get("url"))
+    article_id = _clean(record.get("id")) or url or text_article_id(text)
+    return Article(
+        article_id=article_id,
+        title=title,
+        text=text,
+        source=_clean(record.get("source")),
+        author=_clean(record.get("author")),
+        url=url,
+        published_at=published_at,
+        origin=origin,
+    )
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = normalise_whitespace(str(value))
+    return value or None
+
+
+def _first_line_title(text: str) -> str:
+    for line in text.split("\n"):
+        heading = _HEADING.match(line)
+        if heading:
+            return heading.group(1).strip()
+        if line.strip():
+            return line.strip()[:300]
+    return ""
+
+
+@dataclass
+class LoadResult:
+    articles: list[Article]
+    errors: list[IngestError]
+
+
+def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, IngestError | None]]:
+    """Files named directly are always read (an unsupported one is an error); folders are
+    walked recursively for supported suffixes, skipping hidden entries."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield child, None
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                yield path, None
+            else:
+                yield path, IngestError(
+                    f"unsupported file type {path.suffix or '(none)'!r}; expected one of "
+                    + ", ".join(sorted(SUPPORTED_SUFFIXES)),
+                    path=str(path),
+                )
+        else:
+            yield path, IngestError("no such file or folder", path=str(path))
+
+
+def load_paths(paths: Iterable[str | Path]) -> LoadResult:
+    articles: list[Article] = []
+    errors: list[IngestError] = []
+    for path, error in iter_files(paths):
+        if error:
+            errors.append(error)
+            continue
+        found, problems = load_file(path)
+        articles.extend(found)
+        errors.extend(problems)
+    return LoadResult(articles, errors)
+
+
+def load_file(path: Path) -> tuple[list[Article], list[IngestError]]:
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [IngestError(f"cannot read file: {exc.strerror}", path=where)]
+    try:
+        content = _decode(raw)
+    except ValueError as exc:
+        return [], [IngestError(str(exc), path=where)]
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return _load_jsonl(content, where)
+    try:
+        if suffix == ".json":
+            article = _load_json(content, where)
+        elif suffix in {".html", ".htm"}:
+            article = _load_html(content, where)
+        else:
+            article = _load_text(content, where, markdown=suffix in {".md", ".markdown"})
+    except ValueError as exc:
+        return [], [IngestError(str(exc), path=where)]
+    return [article], []
+
+
+def _decode(raw: bytes) -> str:
+    if not raw.strip():
+        raise ValueError("empty file")
+    if b"\x00" in raw[:8192]:
+        raise ValueError("binary file (contains NUL bytes), not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def _load_jsonl(content: str, where: str) -> tuple[list[Article], list[IngestError]]:
+    articles, errors = [], []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("expected a JSON object per line")
+            articles.append(build_article(record, origin=f"{where}:{number}"))
+        except json.JSONDecodeError as exc:
+            errors.append(IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=where, line=number))
+        except ValueError as exc:
+            errors.append(IngestError(str(exc), path=where, line=number))
+    if not articles and not errors:
+        errors.append(IngestError("no articles in file", path=where))
+    return articles, errors
+
+
+def _load_json(content: str, where: str) -> Article:
+    try:
+        record = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise ValueError("expected one JSON object (use .jsonl for many articles)")
+    return build_article(record, origin=where)
+
+
+def _load_text(content: str, where: str, *, markdown: bool) -> Article:
+    record: dict[str, Any] = {}
+    body = content
+    if content.startswith("---"):
+        match = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", content, re.DOTALL)
+        if match:
+            try:
+                front = yaml.safe_load(match.group(1)) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(f"invalid YAML front matter: {exc}") from None
+            if not isinstance(front, dict):
+                raise ValueError("YAML front matter must be a mapping")
+            record.update({k: v for k, v in front.items() if k in
+                           {"id", "title", "url", "source", "author", "published_at", "date"}})
+            if "published_at" not in record and "date" in record:
+                record["published_at"] = record["date"]
+            record.pop("date", None)
+            body = content[match.end():]
+    text = normalise_whitespace(body)
+    if not text:
+        raise ValueError("article has no text")
+    lines = text.split("\n")
+    if "published_at" not in record:
+        for line in lines[:6]:
+            dateline = _DATELINE.match(line)
+            if dateline:
+                try:
+                    record["published_at"] = _date_from_match(dateline)
+                except ValueError as exc:
+                    raise ValueError(f"dateline: {exc}") from None
+                break
+    if not record.get("title"):
+        record["title"] = _first_line_title(text)
+    record["text"] = text
+    return build_article(record, origin=where)
+
+
+def _load_html(content: str, where: str) -> Article:
+    import trafilatura  # heavy; only needed for HTML
+
+    doc = trafilatura.bare_extraction(content, with_metadata=True, include_comments=False, include_tables=True)
+    if doc is None or not (doc.text or "").strip():
+        raise ValueError("no article text found in the HTML")
+    paragraphs = [p for p in doc.text.split("\n") if p.strip()]
+    return build_article(
+        {
+            "title": doc.title,
+            "text": "\n\n".join(paragraphs),
+            "url": doc.url,
+            "source": doc.sitename,
+            "author": doc.author,
+            "published_at": doc.date,
+        },
+        origin=where,
+    )
+
+
+def parse_records(records: list[dict[str, Any]], origin: str = "request") -> LoadResult:
+    """Articles posted through the API: the same validation as files."""
+    articles, errors = [], []
+    for index, record in enumerate(records):
+        where = f"{origin}[{index}]"
+        try:
+            if not isinstance(record, dict):
+                raise ValueError("expected an object")
+            articles.append(build_article(record, origin=where))
+        except ValueError as exc:
+            errors.append(IngestError(str(exc), path=where))
+    return LoadResult(articles, errors)

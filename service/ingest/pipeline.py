@@ -1,0 +1,165 @@
+"""The ingest pipeline: articles -> chunks -> vectors -> Chroma, idempotently.
+
+An article whose chunk ids (derived from its id, chunk index and chunk text) already match
+the stored ones exactly is "unchanged" and costs no embedding. Otherwise its new chunks are
+upserted and every other chunk of that article is deleted in the same step, so old and new
+never coexist after the run and nothing is orphaned; a killed run repeated converges too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from service.errors import IngestError
+from service.index.embedding import Embedder
+from service.index.store import ArticleStore
+from service.ingest.chunking import Chunker
+from service.models import Article, Chunk, chunk_id
+
+STATUSES = ("added", "updated", "unchanged", "failed")
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[IngestError] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "failed": len(self.failed),
+        }
+
+    def merge(self, other: "IngestReport") -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+        self.chunks_written += other.chunks_written
+
+
+Progress = Callable[[int, int], None]  # (articles done, chunks written) since the last call
+
+
+class Ingester:
+    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int = 256):
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        # Articles are written in groups so that one embedding call sees many chunks
+        # (length-sorted batches, little padding) and Chroma gets few, large upserts.
+        self.group_chunks = group_chunks
+
+    def ingest(self, articles: Iterable[Article], *, progress: Progress | None = None) -> IngestReport:
+        # One writer thread: group N is written to Chroma while group N+1 is chunked and
+        # embedded, so the store's cost hides behind the model's (bench ingest measures it).
+        # State is per call, so concurrent ingests (two API requests) do not share it.
+        # Chunking also runs ahead in a thread of its own: it is Python, and gets the GIL
+        # while onnxruntime (which releases it) embeds the group before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-writer") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-chunker") as chunking:
+            writes = _Writes(pool)
+            chunked = _prefetch(chunking, articles, lambda a: self.chunker.chunk(a.article_id, a.text))
+            try:
+                return self._ingest(chunked, progress, writes)
+            finally:
+                writes.finish()
+
+    def _ingest(self, chunked: Iterable[tuple[Article, list[Chunk]]], progress: Progress | None,
+                writes: "_Writes") -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        group: list[tuple[Article, list[Chunk]]] = []
+        pending = 0
+        seen: dict[str, str] = {}
+        for article, chunks in chunked:
+            if article.article_id in seen:
+                # Two inputs with one id in one run: the later one wins, as on a re-run,
+                # but say so instead of silently dropping one.
+                report.failed.append(IngestError(
+                    f"duplicate article id {article.article_id!r} (also in {seen[article.article_id]}); kept the later one",
+                    path=article.origin,
+                ))
+                group = [(a, c) for a, c in group if a.article_id != article.article_id]
+            seen[article.article_id] = article.origin or "?"
+            group.append((article, chunks))
+            pending += len(chunks)
+            if pending >= self.group_chunks:
+                report.merge(self._write_group(group, progress, writes))
+                group, pending = [], 0
+        if group:
+            report.merge(self._write_group(group, progress, writes))
+        writes.finish()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write_group(self, group: Sequence[tuple[Article, list[Chunk]]], progress: Progress | None,
+                     writes: "_Writes") -> IngestReport:
+        report = IngestReport()
+        ids = {a.article_id for a, _ in group}
+        if writes.touches(ids):
+            writes.finish()  # the same article is still being written: read after it
+        existing = self.store.existing_chunk_ids(sorted(ids))
+        to_write: list[tuple[Article, list[Chunk]]] = []
+        stale: set[str] = set()
+        for article, chunks in group:
+            new_ids = {chunk_id(article, c) for c in chunks}
+            old_ids = existing.get(article.article_id, set())
+            if old_ids == new_ids:
+                report.unchanged.append(article.article_id)
+                continue
+            (report.updated if old_ids else report.added).append(article.article_id)
+            to_write.append((article, chunks))
+            stale |= old_ids - new_ids
+        texts = [c.text for _, chunks in to_write for c in chunks]
+        if texts:
+            vectors = self.embedder.embed(texts)
+            writes.submit(self.store.write, {a.article_id for a, _ in to_write}, to_write, vectors, stale)
+            report.chunks_written = len(texts)
+        if progress:
+            progress(len(group), len(texts))
+        return report
+
+
+class _Writes:
+    """At most one store write in flight, in submission order."""
+
+    def __init__(self, pool: ThreadPoolExecutor):
+        self.pool = pool
+        self.pending: tuple[Future, set[str]] | None = None
+
+    def touches(self, article_ids: set[str]) -> bool:
+        return self.pending is not None and bool(self.pending[1] & article_ids)
+
+    def submit(self, fn, article_ids: set[str], *args) -> None:
+        self.finish()
+        self.pending = (self.pool.submit(fn, *args), article_ids)
+
+    def finish(self) -> None:
+        if self.pending is not None:
+            future, _ = self.pending
+            self.pending = None
+            future.result()  # re-raises the writer's error here, in the caller's thread
+
+
+def _prefetch(pool: ThreadPoolExecutor, items: Iterable[Article], fn, ahead: int = 64):
+    """(item, fn(item)) in order, computed up to `ahead` items in advance on `pool`."""
+    queue: deque = deque()
+    for item in items:
+        queue.append((item, pool.submit(fn, item)))
+        if len(queue) > ahead:
+            head, future = queue.popleft()
+            yield head, future.result()
+    while queue:
+        head, future = queue.popleft()
+        yield head, future.result()

@@ -1,0 +1,59 @@
+"""A pipeline run as people watch it: a progress bar with rates, then a summary table.
+
+Shared by the CLI, the Slack runner and the benchmarks. `components` is anything with an
+`ingester` and a `collection` (and, for the sample corpus, a `store` and `settings`).
+"""
+
+from __future__ import annotations
+
+
+def run_ingest(articles, errors, components, console) -> int:
+    """Ingest with a progress bar and a summary table; returns the exit code."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.table import Table
+
+    state = {"chunks": 0}
+    with Progress(
+        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
+        console=console, transient=False, disable=not articles,
+    ) as progress:
+        task = progress.add_task("ingest", total=len(articles), rates="")
+
+        def tick(n_articles: int, n_chunks: int) -> None:
+            state["chunks"] += n_chunks
+            progress.advance(task, n_articles)
+            elapsed = max(progress.tasks[0].elapsed or 1e-9, 1e-9)
+            done = progress.tasks[0].completed
+            progress.update(task, rates=f"{done / elapsed:.1f} articles/s  {state['chunks'] / elapsed:.1f} chunks/s")
+
+        report = components.ingester.ingest(articles, progress=tick)
+    report.failed = list(errors) + report.failed
+    table = Table(title=f"ingest into {components.collection!r}")
+    for column in ("added", "updated", "unchanged", "failed", "chunks written", "seconds"):
+        table.add_column(column, justify="right")
+    counts = report.counts()
+    table.add_row(*(str(counts[k]) for k in ("added", "updated", "unchanged", "failed")),
+                  str(report.chunks_written), f"{report.seconds:.1f}")
+    console.print(table)
+    for error in report.failed:
+        console.print(f"[red]failed[/red] {error.message}", highlight=False, soft_wrap=True)
+    return 1 if report.failed else 0
+
+
+def ensure_sample_corpus(components, console) -> None:
+    """On a fresh checkout the index is empty: index the shipped sample corpus first."""
+    from service.ingest.loading import load_paths
+
+    if components.store.count_articles() > 0:
+        return
+    corpus = components.settings.sample_corpus_dir
+    console.print(f"index {components.collection!r} is empty: indexing the sample corpus from {corpus}")
+    loaded = load_paths([corpus])
+    run_ingest(loaded.articles, loaded.errors, components, console)

@@ -1,0 +1,158 @@
+"""The answering core with the real index and embedder; the LLM is mocked at the HTTP
+boundary with respx in OpenAI's wire format."""
+
+import json
+from datetime import date
+
+import httpx
+import pytest
+
+from service.answer.engine import NOT_FOUND, AnswerEngine
+from service.answer.extractive import Extractor
+from service.answer.llm import build_chat_model
+
+BASE = "http://llm.test/v1"
+
+
+def completion(content: str) -> dict:
+    return {
+        "id": "chatcmpl-123", "object": "chat.completion", "created": 1735689600, "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
+                     "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 900, "completion_tokens": 40, "total_tokens": 940},
+        "system_fingerprint": "fp_test",
+    }
+
+
+def engine_for(components, *, retries=0, llm=True):
+    chat = build_chat_model(model="gpt-4o-mini", base_url=BASE, api_key="sk-test-secret", max_retries=retries) if llm else None
+    return AnswerEngine(
+        retriever=components.retriever, article_texts=components.store.get_article_texts,
+        extractor=Extractor(components.embedder), relevance_threshold=components.settings.relevance_threshold,
+        chat=chat, prompt=components.prompt, today=lambda: date(2026, 11, 28),
+    )
+
+
+def test_extractive_answer_cites_verbatim_sentences(sample_index):
+    engine = engine_for(sample_index, llm=False)
+    answer = engine.ask("How much did Amazon invest in Anthropic in November 2024?")
+    assert answer.mode == "extractive" and answer.answerable and answer.model is None
+    assert answer.citations and answer.unsupported_sentences == []
+    texts = sample_index.store.get_article_texts([c.article_id for c in answer.citations])
+    for c in answer.citations:
+        assert texts[c.article_id][c.start:c.end] == c.quote
+        assert c.quote.rstrip(".") in answer.answer.replace(f" [{c.n}]", "")
+    assert "harborview-2024-11-22-amazon-anthropic-4-billion" in {c.article_id for c in answer.citations}
+    assert "$4 billion" in answer.answer
+    assert len({c.quote for c in answer.citations}) == len(answer.citations)  # no repeated sentence
+
+
+def test_off_topic_question_is_refused_without_calling_the_llm(sample_index, respx_mock):
+    route = respx_mock.post(f"{BASE}/chat/completions")
+    answer = engine_for(sample_index).ask("What is a good recipe for sourdough bread?")
+    assert answer.answer == NOT_FOUND and not answer.answerable and answer.citations == []
+    assert route.call_count == 0
+
+
+def test_llm_answer_gets_prompt_with_date_and_metadata_and_validated_citations(sample_index, respx_mock):
+    seen = {}
+
+    def reply(request: httpx.Request):
+        seen["body"] = json.loads(request.content)
+        seen["auth"] = request.headers["authorization"]
+        return httpx.Response(200, json=completion(
+            "OpenAI raised $6.6 billion at a $157 billion valuation [1], though another report says $6.5 billion [2]. [12]"))
+
+    respx_mock.post(f"{BASE}/chat/completions").mock(side_effect=reply)
+    answer = engine_for(sample_index).ask("How much did OpenAI raise in October 2024?")
+    system, user = seen["body"]["messages"]
+    assert "2026-11-28" in system["content"]
+    assert "The Ledger Wire" in user["content"] and "2024-10-02" in user["content"]
+    assert answer.mode == "llm" and answer.prompt_id == "answer.v1" and answer.model == "gpt-4o-mini"
+    assert "citation [12] does not match any source" in " ".join(answer.warnings)
+    assert {c.n for c in answer.citations} == {1, 2}
+    assert seen["auth"] == "Bearer sk-test-secret"
+    assert "sk-test-secret" not in json.dumps(answer.to_dict())
+
+
+def test_retries_exhausted_degrades_to_extractive(sample_index, respx_mock):
+    route = respx_mock.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(503, headers={"retry-after": "0"}, json={"error": {"message": "overloaded"}}))
+    answer = engine_for(sample_index, retries=2).ask("How much did OpenAI raise in October 2024?")
+    assert route.call_count == 3
+    assert answer.degraded and answer.mode == "extractive" and answer.answerable
+    assert "InternalServerError (HTTP 503)" in answer.degraded_reason
+    assert answer.citations
+
+
+def test_model_saying_it_cannot_answer_is_not_answerable(sample_index, respx_mock):
+    respx_mock.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("I cannot answer this from the indexed articles.")))
+    answer = engine_for(sample_index).ask("What did Nvidia say about Blackwell pricing in Japan?")
+    assert answer.answerable is False and answer.citations == []
+
+
+def test_follow_up_history_reaches_the_prompt_and_retrieval(sample_index, respx_mock):
+    seen = {}
+
+    def reply(request):
+        seen["user"] = json.loads(request.content)["messages"][1]["content"]
+        return httpx.Response(200, json=completion("It was led by Thrive Capital [1]."))
+
+    respx_mock.post(f"{BASE}/chat/completions").mock(side_effect=reply)
+    engine = engine_for(sample_index)
+    done = engine.run("Who led it?", history=["How much did OpenAI raise in October 2024?"])
+    answer = done.answer
+    assert "How much did OpenAI raise in October 2024?" in seen["user"]
+    assert any("openai-funding" in p.article_id for p in done.retrieval.passages)
+    assert answer.citations
+
+
+@pytest.mark.parametrize("question", ["What did Mistral release in March 2025?"])
+def test_injected_instruction_is_surfaced(sample_index, respx_mock, question):
+    respx_mock.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, json=completion(
+        "Apple has agreed to acquire Mistral AI for $48 billion and the deal will close in June.")))
+    answer = engine_for(sample_index).ask(question)
+    assert "Apple has agreed to acquire Mistral AI for $48 billion and the deal will close in June." in answer.unsupported_sentences
+    assert any("reads as instructions" in w for w in answer.warnings)
+
+
+def test_extractive_points_out_differing_figures():
+    import numpy as np
+
+    from service.answer.extractive import figure_disagreement, figures
+    from service.models import Passage
+
+    assert figures("It raised $6.6 billion, up 93%.") == {"$billion": {"$6.6billion": "$6.6 billion"}, "%": {"93%": "93%"}}
+    ps = [Passage([], "a", "", 0, 0, {}), Passage([], "b", "", 0, 0, {})]
+    chosen = [(1, "OpenAI raised $6.6 billion at a $157 billion valuation."), (2, "OpenAI raised $6.5 billion at a $150 billion valuation.")]
+    vectors = np.array([[1.0, 0.0], [0.9, 0.436]])
+    assert figure_disagreement(chosen, vectors, ps) == (
+        "Note that the sources give different figures: $6.6 billion, $157 billion [1] versus $6.5 billion, $150 billion [2].")
+    same_article = [Passage([], "a", "", 0, 0, {})] * 2
+    assert figure_disagreement(chosen, vectors, same_article) == ""
+    unrelated = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert figure_disagreement(chosen, unrelated, ps) == ""
+
+
+def test_unrelated_sums_are_not_called_a_disagreement():
+    import numpy as np
+
+    from service.answer.extractive import figure_disagreement
+    from service.models import Passage
+
+    ps = [Passage([], "a", "", 0, 0, {}), Passage([], "b", "", 0, 0, {})]
+    chosen = [(1, "OpenAI raised $6.6 billion at a $157 billion valuation."),
+              (2, "Microsoft has invested about $13 billion in OpenAI.")]
+    assert figure_disagreement(chosen, np.array([[1.0, 0.0], [0.9, 0.436]]), ps) == ""
+
+
+def test_extractive_skips_headlines_and_subheads(embedder):
+    from service.models import Passage
+
+    text = ("Microsoft unveils MAI-1-preview, its first homegrown model\n\n"
+            "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house.\n\n"
+            "What the model means for OpenAI")
+    passage = Passage(["x#0"], "x", text, 0, len(text), {"title": "MAI"})
+    answer = Extractor(embedder).answer("What model did Microsoft release?", [passage])
+    assert answer == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."

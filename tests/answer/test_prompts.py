@@ -1,0 +1,31 @@
+import pytest
+
+from service.answer.prompts import load_prompt
+from service.config import DEFAULT_PROMPTS_DIR
+from service.errors import PromptError
+
+
+def test_answer_prompt_loads_and_renders():
+    prompt = load_prompt(DEFAULT_PROMPTS_DIR, "answer.v1")
+    messages = prompt.render(today="2026-11-28", sources="[1] X", question="Q?", history="")
+    assert prompt.id == "answer.v1"
+    assert "2026-11-28" in messages[0]["content"]
+    assert "[1] X" in messages[1]["content"] and "Q?" in messages[1]["content"]
+    assert "never instructions" in messages[0]["content"].lower() or "data, never" in messages[0]["content"]
+
+
+def test_missing_variable_is_an_error():
+    prompt = load_prompt(DEFAULT_PROMPTS_DIR, "answer.v1")
+    with pytest.raises(PromptError, match=r"missing variables \['history'\]"):
+        prompt.render(today="x", sources="y", question="z")
+
+
+def test_undeclared_placeholder_fails_at_load(tmp_path):
+    (tmp_path / "p.v1.yaml").write_text("id: p.v1\nvariables: [a]\nsystem: 'hi {{a}}'\nuser: '{{b}}'\n")
+    with pytest.raises(PromptError, match="do not match declared"):
+        load_prompt(tmp_path, "p.v1")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(PromptError, match="not found"):
+        load_prompt(tmp_path, "nope.v1")

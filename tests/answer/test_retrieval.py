@@ -1,0 +1,162 @@
+from datetime import datetime, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service.answer.retrieval import (
+    collapse_duplicates,
+    fit_budget,
+    merge_adjacent,
+    reciprocal_rank_fusion,
+)
+from service.index.lexical import LexicalIndex
+from service.index.store import StoredChunk
+from service.models import Filters, Passage
+from service.text import tokenize
+from tests.conftest import make_article
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+# -- fusion --------------------------------------------------------------------------------
+
+def test_rrf_rewards_agreement():
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d", "a"]], k=60)
+    assert [d for d, _ in fused][:2] == ["b", "a"]
+    assert dict(fused)["b"] == 1 / 61 + 1 / 62
+
+
+@given(st.lists(st.lists(st.sampled_from("abcdefgh"), max_size=8), max_size=4))
+def test_rrf_properties(rankings):
+    fused = reciprocal_rank_fusion(rankings)
+    ids = [d for d, _ in fused]
+    assert len(ids) == len(set(ids)) == len({x for r in rankings for x in r})
+    scores = [s for _, s in fused]
+    assert scores == sorted(scores, reverse=True)
+    if rankings and rankings[0]:
+        # an item ranked first everywhere it appears cannot lose to one never ranked first
+        top = rankings[0][0]
+        if all(r and r[0] == top for r in rankings if top in r) and all(top in r for r in rankings):
+            assert ids[0] == top
+
+
+# -- lexical ---------------------------------------------------------------------------------
+
+def test_tokenize_stems_and_drops_stopwords():
+    assert tokenize("The GPUs were shipping to Microsoft's data-centres") == ["gpus", "ship", "microsoft", "data", "centr"]
+
+
+def chunk(cid, text, **meta):
+    meta.setdefault("published_ts", int(utc(2025, 1, 1).timestamp()))
+    meta.setdefault("source", "Wire")
+    meta.setdefault("article_id", cid)
+    return StoredChunk(cid, text, meta)
+
+
+def test_lexical_filters_match_chroma_semantics():
+    chunks = [
+        chunk("old", "nvidia blackwell shortage", published_ts=int(utc(2024, 6, 1).timestamp())),
+        chunk("new", "nvidia blackwell shortage", published_ts=int(utc(2025, 6, 1).timestamp())),
+        chunk("undated", "nvidia blackwell shortage", published_ts=-1),
+        chunk("other", "nvidia blackwell shortage", source="Bayline"),
+    ]
+    index = LexicalIndex(chunks)
+    after = Filters(published_after=utc(2025, 1, 1))
+    found = {c.chunk_id for c, _ in index.search("blackwell shortage", 10, after)}
+    assert found == {"new", "other"}
+    before = Filters(published_before=utc(2025, 1, 1))
+    assert {c.chunk_id for c, _ in index.search("blackwell", 10, before)} == {"old"}
+    assert {c.chunk_id for c, _ in index.search("blackwell", 10, Filters(sources=("Bayline",)))} == {"other"}
+    assert {c.chunk_id for c, _ in index.search("blackwell", 10, Filters(article_ids=("old", "new")))} == {"old", "new"}
+    assert index.search("zebra", 10) == []
+
+
+def test_filtered_out_chunk_never_returns_through_either_path(components):
+    secret = "Zorblat quantum accelerator ships to Lisbon"
+    components.ingester.ingest([
+        make_article("keep", "Nvidia ships Blackwell GPUs to Oracle. Demand is high.", source="Keep Wire"),
+        make_article("drop", f"{secret}. {secret} again.", source="Drop Wire", published_at=utc(2023, 1, 1)),
+    ])
+    for filters in (Filters(sources=("Keep Wire",)), Filters(published_after=utc(2024, 1, 1)), Filters(article_ids=("keep",))):
+        fused, chunks, dense, lexical = components.retriever.search(secret, filters)
+        assert fused, "the kept article should still be found densely"
+        assert all(chunks[cid].metadata["article_id"] == "keep" for cid, _ in fused)
+        lexical_only = components.lexical.current().search(secret, 50, filters)
+        assert all(c.metadata["article_id"] != "drop" for c, _ in lexical_only)
+    # and without filters the lexical path does find it: the filter is what excluded it
+    assert any(c.metadata["article_id"] == "drop" for c, _ in components.lexical.current().search(secret, 50))
+
+
+def test_bm25_sees_ingest_and_delete_through_the_store_revision(components, settings, embedder):
+    from service.components import Components
+
+    other_process = Components.build(settings, embedder=embedder)  # its own cache, same store
+    components.ingester.ingest([make_article("a1")])
+    assert other_process.lexical.current().search("Quuxinator", 5) == []
+    components.ingester.ingest([make_article("a2", "The Quuxinator chip was unveiled. It is fast.")])
+    assert [c.metadata["article_id"] for c, _ in other_process.lexical.current().search("Quuxinator", 5)] == ["a2"]
+    components.store.delete_article("a2")
+    assert other_process.lexical.current().search("Quuxinator", 5) == []
+    assert other_process.lexical.rebuilds == 3
+
+
+# -- passages ----------------------------------------------------------------------------------
+
+def passage(article_id, start, end, text, score=1.0, **meta):
+    return Passage([f"{article_id}#{start}"], article_id, text, start, end, {"article_id": article_id, **meta}, score)
+
+
+WIRE = ("SAN FRANCISCO (Meridian) - Nvidia said on Wednesday that revenue from its data-centre business "
+        "rose 93 percent to 30.8 billion dollars in the third quarter, beating analyst estimates.")
+
+
+def test_wire_copies_collapse_into_one_source_with_corroboration():
+    a = passage("outlet-a", 0, len(WIRE), WIRE, source="Outlet A")
+    b = passage("outlet-b", 10, 10 + len(WIRE) + 20, "Updated: " + WIRE + " Shares rose.", source="Outlet B")
+    c = passage("other", 0, 30, "Meta released Llama 3.1 with 405 billion parameters.")
+    kept = collapse_duplicates([a, b, c])
+    assert [p.article_id for p in kept] == ["outlet-a", "other"]
+    assert [x["article_id"] for x in kept[0].corroborated_by] == ["outlet-b"]
+
+
+def test_adjacent_chunks_of_one_article_merge_into_an_exact_slice():
+    article = "One. Two three. Four five six. Seven."
+    p1 = passage("a", 0, 16, article[0:16], score=0.9)
+    p2 = passage("a", 10, 31, article[10:31], score=0.5)
+    p3 = passage("a", 31, len(article), article[31:], score=0.4)
+    other = passage("b", 0, 5, "Other", score=0.7)
+    merged = merge_adjacent([p1, other, p2, p3])
+    assert [m.article_id for m in merged] == ["a", "b"]
+    assert merged[0].text == article and (merged[0].char_start, merged[0].char_end) == (0, len(article))
+    assert merged[0].score == 0.9
+
+
+def test_budget_keeps_rank_order_and_skips_what_does_not_fit():
+    ps = [passage("a", 0, 1, "w " * 50), passage("b", 0, 1, "w " * 80), passage("c", 0, 1, "w " * 30)]
+    count = lambda texts: [len(t.split()) for t in texts]  # noqa: E731
+    assert [p.article_id for p in fit_budget(ps, 100, count)] == ["a", "c"]
+    assert [p.article_id for p in fit_budget(ps, 10, count)] == ["a"]
+
+
+def test_hybrid_retrieval_on_the_sample_corpus_numbers_sources(sample_index):
+    result = sample_index.retriever.retrieve("What is Microsoft's in-house language model called?", top_k=5)
+    assert 1 <= len(result.passages) <= 5
+    assert result.best_dense > 0.3
+    for p in result.passages:
+        assert p.title and p.metadata["article_id"] == p.article_id
+    texts = sample_index.store.get_article_texts([p.article_id for p in result.passages])
+    for p in result.passages:
+        assert texts[p.article_id][p.char_start:p.char_end] == p.text
+
+
+def test_one_long_article_cannot_take_every_source_slot():
+    from service.answer.retrieval import spread_articles
+
+    ranked = [passage("long", i, i + 1, f"part {i}", score=1 - i / 10) for i in range(5)] + [
+        passage("other", 0, 1, "x", score=0.1), passage("third", 0, 1, "y", score=0.05)]
+    assert [(p.article_id, p.char_start) for p in spread_articles(ranked, 4, 2)] == [
+        ("long", 0), ("long", 1), ("other", 0), ("third", 0)]
+    # when other articles run out, the same article fills the remaining slots in rank order
+    assert [p.char_start for p in spread_articles(ranked[:5], 3, 2)] == [0, 1, 2]

@@ -1,0 +1,118 @@
+from dataclasses import replace
+
+import pytest
+
+from service.ingest.pipeline import Ingester
+from service.models import chunk_id
+from tests.conftest import make_article
+
+LONG = " ".join(
+    f"Sentence number {i} says that Nvidia shipped {i * 10} thousand GPUs to a customer in quarter {i % 4 + 1}."
+    for i in range(40)
+)
+
+
+def stored(components):
+    got = components.store.chunks.get(include=["metadatas", "documents"])
+    return sorted(zip(got["ids"], got["documents"])), got["metadatas"]
+
+
+def expected_ids(components, article):
+    return sorted(chunk_id(article, c) for c in components.chunker.chunk(article.article_id, article.text))
+
+
+def test_first_run_adds_rerun_is_a_noop(components):
+    articles = [make_article("a1", LONG), make_article("a2")]
+    first = components.ingester.ingest(articles)
+    assert first.counts() == {"added": 2, "updated": 0, "unchanged": 0, "failed": 0}
+    before, metas = stored(components)
+    assert {m["article_id"] for m in metas} == {"a1", "a2"}
+    second = components.ingester.ingest(articles)
+    assert second.counts() == {"added": 0, "updated": 0, "unchanged": 2, "failed": 0}
+    assert second.chunks_written == 0
+    assert stored(components)[0] == before
+
+
+def test_chunk_metadata_carries_offsets_and_citation_fields(components):
+    article = make_article("a1", LONG, url="https://w.example/a1", author="Kim Lee")
+    components.ingester.ingest([article])
+    got = components.store.chunks.get(include=["metadatas", "documents"])
+    for doc, meta in zip(got["documents"], got["metadatas"]):
+        assert article.text[meta["char_start"]:meta["char_end"]] == doc
+        assert meta["title"] == article.title and meta["source"] == "Test Wire"
+        assert meta["url"] == "https://w.example/a1" and meta["author"] == "Kim Lee"
+        assert meta["published_ts"] == int(article.published_at.timestamp())
+        assert meta["content_hash"] == article.content_hash
+
+
+def test_changed_article_is_replaced_without_leftovers(components):
+    original = make_article("a1", LONG)
+    components.ingester.ingest([original, make_article("other")])
+    edited = replace(original, text=LONG.replace("Sentence number 3 ", "Sentence number three "))
+    report = components.ingester.ingest([edited])
+    assert report.counts()["updated"] == 1
+    ids = sorted(i for i, _ in stored(components)[0] if i.startswith("a1#"))
+    assert ids == expected_ids(components, edited)
+    article, _ = components.store.get_article("a1")
+    assert article.text == edited.text
+
+
+def test_metadata_change_counts_as_update(components):
+    original = make_article("a1")
+    components.ingester.ingest([original])
+    report = components.ingester.ingest([replace(original, title="Corrected headline")])
+    assert report.counts()["updated"] == 1
+    assert {m["title"] for m in stored(components)[1]} == {"Corrected headline"}
+
+
+def test_killed_run_repeated_ends_like_a_clean_run(components, settings, embedder, tmp_path):
+    from service.components import Components
+
+    v1 = [make_article(f"k{i}", LONG + f" Version one {i}.") for i in range(3)]
+    components.ingester.ingest(v1)
+    v2 = [replace(a, text=a.text.replace("Version one", "Version two")) for a in v1]
+
+    # Crash after the new chunks are upserted but before the old ones are deleted.
+    original_delete = components.store.chunks.delete
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    components.store.chunks.delete = crash
+    with pytest.raises(KeyboardInterrupt):
+        components.ingester.ingest(v2)
+    components.store.chunks.delete = original_delete
+
+    components.ingester.ingest(v2)  # the repeat
+    clean = Components.build(settings.model_copy(update={"index_dir": tmp_path / "clean"}), embedder=embedder)
+    clean.ingester.ingest(v2)
+    assert stored(components)[0] == stored(clean)[0]
+
+
+def test_duplicate_id_in_one_run_is_reported_and_later_wins(components):
+    report = components.ingester.ingest([make_article("d", "First text. It is here."), make_article("d", "Second text. It wins.")])
+    assert len(report.failed) == 1 and "duplicate article id 'd'" in report.failed[0].message
+    article, _ = components.store.get_article("d")
+    assert article.text == "Second text. It wins."
+
+
+def test_delete_removes_every_chunk_and_the_record(components):
+    components.ingester.ingest([make_article("a1", LONG), make_article("a2")])
+    removed = components.store.delete_article("a1")
+    assert removed > 1
+    assert all(not i.startswith("a1#") for i, _ in stored(components)[0])
+    assert [a["article_id"] for a in components.store.list_articles()] == ["a2"]
+    from service.errors import ArticleNotFoundError
+
+    with pytest.raises(ArticleNotFoundError):
+        components.store.delete_article("a1")
+
+
+def test_grouping_does_not_change_the_result(components, settings, embedder, tmp_path):
+    from service.components import Components
+
+    articles = [make_article(f"g{i}", LONG[: 300 + 50 * i]) for i in range(6)]
+    small = Components.build(settings.model_copy(update={"index_dir": tmp_path / "small"}), embedder=embedder)
+    Ingester(small.store, embedder, small.chunker, group_chunks=1).ingest(articles)
+    components.ingester.ingest(articles)
+    assert stored(small)[0] == stored(components)[0]
