@@ -1,10 +1,12 @@
 """Readers' 👍/👎 on answers, kept in Chroma (`newsdesk-feedback`) for the eval suite.
 
-A record is one reader's vote on one answer: the request id, the question, the answer,
-its citations, the filters it was asked with, a keyed hash of the reader (never the Slack
-user id) and the vote. A reader who clicks again replaces their vote. The eval suite reads
+Shared by every edge a reader votes from: the Slack bot's buttons and the reading page
+(`POST /v1/feedback`). A record is one reader's vote on one answer: the request id, the
+question, the answer, its citations, the filters it was asked with, a keyed hash of the
+reader (never the Slack user id or the browser's token), where the vote came from
+(`origin`) and the vote. A reader who votes again replaces their vote. The eval suite reads
 the records back with `read_feedback(client)` and turns them into cases with
-`feedback_cases(...)` (or `newsdesk slack feedback-export --out cases.jsonl`).
+`feedback_cases(...)` (or `newsdesk feedback export --out cases.jsonl`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from typing import Any
 
 from service.errors import StoreUnavailableError
 from service.index.store import NO_VECTOR, existing_records, open_records
-from service.slack.state import FEEDBACK_COLLECTION
-
+FEEDBACK_COLLECTION = "newsdesk-feedback"
 VOTES = ("up", "down")
 _PAGE = 1000
 
@@ -43,6 +44,7 @@ def record_feedback(
     answerable: bool = True,
     filters: dict[str, Any] | None = None,
     collection: str = "",
+    origin: str = "slack",
     ts: float | None = None,
 ) -> str:
     """Store (or replace) one reader's vote on one answer; returns the record id."""
@@ -57,6 +59,7 @@ def record_feedback(
         "citations": list(citations),
         "filters": filters,
         "collection": collection,
+        "origin": origin,
         "user_hash": user_hash,
         "vote": vote,
         "ts": ts if ts is not None else time.time(),
@@ -67,7 +70,7 @@ def record_feedback(
             ids=[record_id],
             embeddings=[NO_VECTOR],
             documents=[json.dumps(record, ensure_ascii=False)],
-            metadatas=[{"request_id": request_id, "vote": vote, "ts": record["ts"]}],
+            metadatas=[{"request_id": request_id, "vote": vote, "origin": origin, "ts": record["ts"]}],
         )
     except Exception as exc:
         raise StoreUnavailableError(f"cannot record feedback on {request_id}: {exc}") from exc

@@ -33,7 +33,7 @@ from service.models import Answer, Filters
 from service.slack import blocks
 from service.slack.channels import ChannelsConfig, load_channels
 from service.slack.dedupe import EventClaims, command_key, message_key
-from service.slack.feedback import hash_user, record_feedback
+from service.feedback import hash_user, record_feedback
 from service.slack.logs import SECRETS, bolt_base_logger, bot_logger
 from service.slack.threads import ThreadMemory
 

@@ -1,7 +1,8 @@
 """The Chroma collections the bot shares between its processes (and with the eval suite).
 
 Bot processes keep nothing in memory that another process needs: which events were
-handled, which threads hold answers and the readers' feedback all live in Chroma, next
+handled, which threads hold answers and the readers' feedback (`service.feedback`, shared with
+the reading page) all live in Chroma, next
 to the articles (embedded, or a `chroma run` server when there are several processes).
 They are record collections (`service.index.store.open_records`): no meaningful vectors.
 """
@@ -10,4 +11,3 @@ from __future__ import annotations
 
 EVENTS_COLLECTION = "newsdesk-slack-events"
 ANSWERS_COLLECTION = "newsdesk-slack-answers"
-FEEDBACK_COLLECTION = "newsdesk-feedback"

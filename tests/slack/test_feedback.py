@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from service.cli import main
-from service.slack.feedback import (
+from service.feedback import (
     feedback_cases,
     hash_user,
     read_feedback,
