@@ -101,16 +101,19 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def build_server_app(settings: Settings, components):
-    """The API, with Slack's HTTP Events mounted beside it when a signing secret is set.
-    The CLI is where edges meet: the API itself knows nothing of Slack."""
+def build_server_app(settings: Settings, components, *, host: str | None = None):
+    """The API, with Slack's HTTP Events mounted beside it when a signing secret is set,
+    and the MCP tools at /mcp (`host`: the address served, for the MCP SDK's Host check).
+    The CLI is where edges meet: the API itself knows nothing of Slack or MCP."""
     from service.api.app import create_app
+    from service.mcp.http import mount_mcp
 
     app = create_app(settings, components)
     if settings.slack_signing_secret is not None:
         from service.slack.http import mount_slack
 
         mount_slack(app, settings, components)
+    mount_mcp(app, components, host=host or settings.host)
     return app
 
 
@@ -120,6 +123,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
     components = _components(settings, args.collection)
     ensure_sample_corpus(components, Console())
-    app = build_server_app(settings, components)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    host = args.host or settings.host
+    app = build_server_app(settings, components, host=host)
+    uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
     return 0

@@ -1,0 +1,44 @@
+"""Streamable HTTP: the MCP endpoint added to an existing ASGI app (the API under
+`newsdesk serve`, at `/mcp`), or served alone.
+
+The endpoint is one route taking POST (JSON-RPC messages), GET (the server's event
+stream) and DELETE (end a session). Its session manager runs inside the host app's
+lifespan, wrapped around whatever lifespan the app already has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.routing import Route
+
+from service.components import Components
+from service.mcp.access import BearerKeys, KeyVerifier
+from service.mcp.server import build_server
+
+MCP_PATH = "/mcp"
+
+
+def mount_mcp(app, components: Components, *, path: str = MCP_PATH, host: str = "127.0.0.1",
+              verify: KeyVerifier | None = None):
+    """Add the MCP endpoint at `path` to the Starlette/FastAPI `app`; returns the MCPServer.
+    `host` is the address served: on loopback the SDK refuses other Host headers (DNS
+    rebinding protection). `verify` turns on keys (401 without a valid one)."""
+    server = build_server(components, verify=verify)
+    # Built for its session manager and endpoint; the route is re-added on `app` so the
+    # host's middleware (request ids, body limit) applies to it as to every route.
+    sub = server.streamable_http_app(streamable_http_path=path, host=host, max_request_body_size=1_000_000)
+    endpoint = next(r.endpoint for r in sub.routes if isinstance(r, Route) and r.path == path)
+    app.router.routes.append(Route(path, endpoint=BearerKeys(endpoint, verify) if verify else endpoint,
+                                   name="mcp", include_in_schema=False))
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app) -> AsyncIterator:
+        async with server.session_manager.run():
+            async with outer(asgi_app) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
+    return server

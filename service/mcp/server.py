@@ -1,0 +1,105 @@
+"""Three MCP tools over the same engine as the API, the CLI and Slack.
+
+    ask          the answer, with every [n] checked: quote, offsets, article
+    search       the numbered sources with their text and offsets, no answer
+    get_article  one article's text and metadata, or the slice [start:end) of it
+
+The engine is synchronous and CPU-bound, so each call runs in a worker thread. Domain
+errors become tool errors (`is_error`) whose text starts with the error's stable slug,
+e.g. `article-not-found: no article with id 'x'`, translated here and only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from service.answer.engine import source_entry
+from service.components import Components
+from service.errors import NewsdeskError
+from service.mcp.access import KeyVerifier, check_access
+from service.models import MAX_TOP_K, Filters
+
+INSTRUCTIONS = (
+    "newsdesk answers questions about indexed news articles. `ask` returns an answer whose "
+    "every [n] cites a verbatim quote with character offsets; `search` returns the sources "
+    "alone; `get_article` reads an article (or the cited span of it) to check a quote."
+)
+
+Question = Annotated[str, Field(min_length=1, max_length=2000, description="The question, in plain words.")]
+After = Annotated[str | None, Field(description="Only articles published on or after this date (ISO 8601).")]
+Before = Annotated[str | None, Field(description="Only articles published before this date (ISO 8601).")]
+Outlets = Annotated[list[str] | None, Field(description="Only these outlets (the article's `source`).")]
+TopK = Annotated[int | None, Field(ge=1, le=MAX_TOP_K, description="How many sources to retrieve.")]
+
+
+def _filters(after: str | None, before: str | None, outlets: list[str] | None) -> Filters:
+    try:
+        return Filters.from_mapping({"published_after": after, "published_before": before, "sources": outlets or ()})
+    except ValueError as exc:
+        raise ToolError(f"bad-filter: {exc}") from None
+
+
+def build_server(components: Components, *, verify: KeyVerifier | None = None) -> MCPServer:
+    """The MCP server for one collection. `verify` checks keys and scopes on HTTP requests
+    (see `service.mcp.access`); None leaves them open, as the API is without keys."""
+    server = MCPServer("newsdesk", instructions=INSTRUCTIONS, version="1")
+
+    async def run(ctx: Context, scope: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            check_access(verify, ctx.headers, scope, components.collection)
+            return await anyio.to_thread.run_sync(fn, *args)
+        except NewsdeskError as exc:
+            raise ToolError(f"{exc.type_slug}: {exc.message}") from None
+
+    @server.tool(description="Answer a question from the indexed news articles. Every [n] in the answer "
+                             "has a citation with a verbatim quote and its character offsets in the article.")
+    async def ask(question: Question, ctx: Context, published_after: After = None, published_before: Before = None,
+                  outlets: Outlets = None, top_k: TopK = None) -> dict[str, Any]:
+        filters = _filters(published_after, published_before, outlets)
+        answer = await run(ctx, "ask", components.engine.ask, question, filters, top_k)
+        data = answer.to_dict()
+        data.pop("sources")  # `search` gives the sources; an answer's evidence is its citations
+        return data
+
+    @server.tool(description="Find the passages of news articles that best match a query, ranked, with their "
+                             "text and character offsets. No answer is written.")
+    async def search(query: Question, ctx: Context, published_after: After = None, published_before: Before = None,
+                     outlets: Outlets = None, top_k: TopK = None) -> dict[str, Any]:
+        filters = _filters(published_after, published_before, outlets)
+        return await run(ctx, "ask", find_sources, components, query, filters, top_k)
+
+    @server.tool(description="Read one indexed article by id: its metadata and full text, or only the span "
+                             "text[start:end] when start and end are given (to check a citation).")
+    async def get_article(article_id: Annotated[str, Field(min_length=1)], ctx: Context,
+                          start: Annotated[int | None, Field(ge=0)] = None,
+                          end: Annotated[int | None, Field(ge=0)] = None) -> dict[str, Any]:
+        return await run(ctx, "ask", read_article, components, article_id, start, end)
+
+    return server
+
+
+def find_sources(components: Components, query: str, filters: Filters, top_k: int | None) -> dict[str, Any]:
+    """The numbered sources an answer would be written from. `relevant` is false when even
+    the best passage falls below the refusal threshold (ask would refuse)."""
+    result = components.retriever.retrieve(query, filters, top_k or components.settings.top_k)
+    return {
+        "sources": [source_entry(n, p) for n, p in enumerate(result.passages, start=1)],
+        "relevant": bool(result.passages) and result.best_dense >= components.settings.relevance_threshold,
+    }
+
+
+def read_article(components: Components, article_id: str, start: int | None, end: int | None) -> dict[str, Any]:
+    article, public = components.store.get_article(article_id)
+    if start is None and end is None:
+        return {**public, "text": article.text}
+    start = 0 if start is None else start
+    end = len(article.text) if end is None else end
+    if not start < end <= len(article.text):
+        raise ToolError(f"bad-range: need 0 <= start < end <= {len(article.text)} (the article's length)")
+    return {**public, "start": start, "end": end, "text": article.text[start:end]}

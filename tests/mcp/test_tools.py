@@ -1,0 +1,163 @@
+"""The MCP tools through the official `mcp` client: over stdio against a `newsdesk mcp`
+subprocess, and over streamable HTTP against the endpoint mounted in an ASGI app served by
+uvicorn on loopback (with keys and scopes)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from fastapi import FastAPI
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from service.mcp.http import mount_mcp
+from tests.api.test_e2e import uvicorn_thread
+from tests.mcp.conftest import ARTICLES
+
+NEWSDESK = shutil.which("newsdesk", path=str(Path(sys.executable).parent))
+TOOLS = {"ask", "search", "get_article"}
+
+
+def payload(result) -> dict:
+    assert not result.is_error, result.content
+    data = result.structured_content
+    # The same object is sent as text for clients that read only `content`.
+    assert json.loads(result.content[0].text) == data
+    return data
+
+
+async def exercise(client: Client) -> dict[str, dict]:
+    """List the tools and call each one as an agent would; return what came back."""
+    listed = await client.list_tools()
+    assert {t.name for t in listed.tools} == TOOLS
+    schemas = {t.name: t.input_schema for t in listed.tools}
+    assert schemas["ask"]["required"] == ["question"] and "outlets" in schemas["ask"]["properties"]
+    found = payload(await client.call_tool("search", {"query": "harbour dredging plan for container ships"}))
+    asked = payload(await client.call_tool("ask", {"question": "How much will the harbour dredging cost?"}))
+    cited = asked["citations"][0]
+    span = payload(await client.call_tool("get_article", {"article_id": cited["article_id"],
+                                                          "start": cited["start"], "end": cited["end"]}))
+    whole = payload(await client.call_tool("get_article", {"article_id": "tramline"}))
+    missing = await client.call_tool("get_article", {"article_id": "no-such-article"})
+    filtered = payload(await client.call_tool("search", {"query": "harbour dredging", "outlets": ["Valley Times"]}))
+    bad_date = await client.call_tool("ask", {"question": "anything", "published_after": "someday"})
+    return {"search": found, "ask": asked, "cited": cited, "span": span, "whole": whole, "missing": missing,
+            "filtered": filtered, "bad_date": bad_date}
+
+
+def check(seen: dict) -> None:
+    texts = {a.article_id: a.text for a in ARTICLES}
+    first = seen["search"]["sources"][0]
+    assert first["n"] == 1 and first["article_id"] == "harbour" and seen["search"]["relevant"] is True
+    assert texts["harbour"][first["start"]:first["end"]] == first["text"]
+    assert first["title"] == "Harbour dredging approved" and first["url"] == "https://coast.example/harbour"
+    assert "answer" not in seen["search"]
+
+    asked = seen["ask"]
+    assert asked["answerable"] is True and asked["mode"] == "extractive" and "[1]" in asked["answer"]
+    assert "40 million euro" in asked["answer"]
+    cited = seen["cited"]
+    assert cited["article_id"] == "harbour" and texts["harbour"][cited["start"]:cited["end"]] == cited["quote"]
+    # get_article returns exactly the quoted span: a reader can check the citation.
+    assert seen["span"]["text"] == cited["quote"] and seen["span"]["title"] == "Harbour dredging approved"
+    assert seen["whole"]["text"] == texts["tramline"] and seen["whole"]["source"] == "Coast Courier"
+
+    assert seen["missing"].is_error
+    assert seen["missing"].content[0].text.endswith(": article-not-found: no article with id 'no-such-article'")
+    assert {s["article_id"] for s in seen["filtered"]["sources"]} == {"orchard"}
+    assert seen["bad_date"].is_error and ": bad-filter: " in seen["bad_date"].content[0].text
+
+
+@pytest.mark.e2e
+def test_stdio_subprocess_lists_and_calls_every_tool(mcp_index, tmp_path):
+    assert NEWSDESK, "the `newsdesk` script is not installed next to this Python"
+    env = {"NEWSDESK_INDEX_DIR": str(mcp_index.settings.index_dir), "ANONYMIZED_TELEMETRY": "False",
+           "PATH": os.environ.get("PATH", "")}
+    server = StdioServerParameters(command=NEWSDESK, args=["mcp"], env=env)
+
+    async def main():
+        # The server's stderr (model loading, logs) goes to a file; stdout is the protocol.
+        with open(tmp_path / "stderr.log", "w") as errlog:
+            async with Client(stdio_client(server, errlog=errlog)) as client:
+                return await exercise(client)
+
+    check(anyio.run(main))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a key store says a key may do (the shape of `service.keys.ApiKey`)."""
+
+    scopes: set[str]
+    collections: tuple[str, ...] = ()
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def sees(self, collection: str) -> bool:
+        return not self.collections or collection in self.collections
+
+
+def http_client(key: str | None = None) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=60)
+
+
+@pytest.mark.e2e
+def test_streamable_http_with_keys_and_scopes(mcp_index):
+    keys = {"reader-key": Grant({"ask"}), "writer-key": Grant({"write"}),
+            "elsewhere-key": Grant({"ask"}, ("other-collection",))}
+    app = FastAPI()
+    mount_mcp(app, mcp_index, verify=keys.get)
+
+    with uvicorn_thread(app) as base:
+        url = f"{base}/mcp"
+        # No key, or an unknown one: 401 problem+json before any MCP session exists.
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic cmVhZGVyLWtleQ=="}):
+            refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                                 headers={**headers, "Accept": "application/json, text/event-stream"})
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["type"].endswith("/unauthorized") and "nope" not in refused.text
+
+        async def main():
+            async with http_client("reader-key") as http:
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    seen = await exercise(client)
+            denied = []
+            for key in ("writer-key", "elsewhere-key"):
+                async with http_client(key) as http:
+                    async with Client(streamable_http_client(url, http_client=http)) as client:
+                        denied.append(await client.call_tool("search", {"query": "tram line"}))
+            return seen, denied
+
+        seen, (no_scope, no_collection) = anyio.run(main)
+    check(seen)
+    assert no_scope.is_error and no_scope.content[0].text.endswith(": forbidden: this key does not have the 'ask' scope")
+    assert no_collection.is_error
+    assert no_collection.content[0].text.endswith(": forbidden: this key may not use collection 'newsdesk'")
+
+
+@pytest.mark.e2e
+def test_serve_mounts_mcp_beside_the_api(mcp_index):
+    from service.cli.commands import build_server_app
+
+    app = build_server_app(mcp_index.settings, mcp_index)
+
+    async def main(url):
+        async with Client(url) as client:
+            return payload(await client.call_tool("get_article", {"article_id": "orchard", "start": 0, "end": 18}))
+
+    with uvicorn_thread(app) as base:
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert anyio.run(main, f"{base}/mcp")["text"] == "Apple growers in t"
+        assert "/mcp" not in httpx.get(f"{base}/openapi.json").json()["paths"]
