@@ -21,6 +21,7 @@ from typing import Any
 
 from service.errors import StoreUnavailableError
 from service.index.store import NO_VECTOR, existing_records, open_records
+
 FEEDBACK_COLLECTION = "newsdesk-feedback"
 VOTES = ("up", "down")
 _PAGE = 1000
