@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_channels_file: Path | None = None
 
+    # Feeds (docs/feeds.md): `newsdesk watch` reads this file; `serve` runs the watcher when it is set.
+    feeds_file: Path | None = None
+
     @field_validator("embedding_model")
     @classmethod
     def _known_embedder(cls, value: str) -> str:

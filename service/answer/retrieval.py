@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from service.index.embedding import Embedder
-from service.index.lexical import LexicalCache
+from service.index.lexical import LexicalReplica
 from service.index.store import ArticleStore, StoredChunk
 from service.models import Filters, Passage
 
@@ -178,7 +178,7 @@ class RetrievalResult:
 class HybridRetriever:
     store: ArticleStore
     embedder: Embedder
-    lexical: LexicalCache
+    lexical: LexicalReplica
     candidates: int = 50
     rrf_k: int = RRF_K
     weights: tuple[float, float] = (1.0, 1.0)  # dense, lexical
@@ -204,16 +204,17 @@ class HybridRetriever:
         dense_scores: dict[str, float] = {}
         lexical_scores: dict[str, float] = {}
         rankings, weights = [], []
-        # The lexical index mirrors the store's current revision, text and metadata included,
-        # so dense hits are resolved from it instead of fetching documents from Chroma.
+        # The lexical index stores each chunk's text and metadata on disk, so dense hits are
+        # resolved from it; only chunks it has not caught up with are fetched from Chroma.
         lexical_index = self.lexical.current()
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed([question])[0]
             hits = self.store.query_ids(vector, n, filters.to_where())
-            missing = [cid for cid, _ in hits if cid not in lexical_index.by_id]
-            fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the check
+            known = lexical_index.get([cid for cid, _ in hits])
+            missing = [cid for cid, _ in hits if cid not in known]
+            fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the sync
             for cid, distance in hits:
-                chunk = lexical_index.by_id.get(cid) or fetched.get(cid)
+                chunk = known.get(cid) or fetched.get(cid)
                 if chunk is None:
                     continue  # deleted since the query: nothing to cite
                 chunks[cid] = chunk

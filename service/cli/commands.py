@@ -125,5 +125,12 @@ def cmd_serve(args, settings: Settings) -> int:
     ensure_sample_corpus(components, Console())
     host = args.host or settings.host
     app = build_server_app(settings, components, host=host)
-    uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
+    from service.cli.watch import start_watching
+
+    watching = start_watching(settings, components)  # NEWSDESK_FEEDS_FILE: feeds fill the index
+    try:
+        uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
+    finally:
+        if watching is not None:
+            watching.set()
     return 0

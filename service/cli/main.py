@@ -73,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     from service.evals import bench
     from service.evals.commands import register as register_eval
     from service.cli.mcp import register as register_mcp
+    from service.cli.watch import register as register_watch
     from service.slack.runner import register as register_slack
 
     # Interfaces that live in their own modules register their subcommands here.
     bench.register(sub)
     register_slack(sub)
     register_mcp(sub)
+    register_watch(sub)
     register_eval(sub)
     return parser
 

@@ -1,74 +1,278 @@
-"""BM25 over the chunks in Chroma, rebuilt whenever the store's revision changes.
+"""The lexical index: BM25 over the chunks, on disk (tantivy), following the change feed.
 
-The index is derived from Chroma's contents rather than kept in a private file, so every
-process sharing a store (two API replicas on one `chroma run` server, say) sees the same
-lexical index after any ingest or delete: each search first reads the store's revision
-token, one cheap call, and rebuilds when either differs.
+Each replica keeps its own index directory. It holds, per chunk, the Snowball-stemmed body
+tokens, a "head" field (title, outlet and publication date, which questions name), the
+filter fields, and the chunk's text and metadata in tantivy's compressed document store on
+disk, so no chunk text is held in memory. Beside it, `state.json` records which Chroma
+collection the index mirrors and its position in the change feed (service/index/feed.py).
+
+A replica that opens a current index reads only the feed entries after its position. A
+fresh one (or one whose collection was rebuilt) copies every chunk once, then follows the
+feed from the position it read *before* copying, so nothing written meanwhile is missed.
+
+Why tantivy and not SQLite FTS5, and the figures: README, Decisions; `newsdesk bench
+lexical` measures both.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import tempfile
 import threading
-
-import numpy as np
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from service.index.store import ArticleStore, StoredChunk
 from service.models import Filters
 from service.text import tokenize
 
+logger = logging.getLogger("newsdesk.lexical")
+
+# Bump when the schema or the tokens change: an index built otherwise is rebuilt.
+FORMAT = 1
+# The head field's weight against the body's. Titles, outlets and dates carry less text
+# than the body, so an equal weight would let a title match outrank the passage that answers.
+HEAD_WEIGHT = 0.3
+_WRITER_HEAP = 32_000_000
+
+
+def _schema():
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("article_id", tokenizer_name="raw")
+    builder.add_text_field("source", tokenizer_name="raw")
+    builder.add_integer_field("published_ts", indexed=True, fast=True)
+    builder.add_text_field("body", tokenizer_name="tokens", index_option="freq")
+    builder.add_text_field("head", tokenizer_name="tokens", index_option="freq")
+    builder.add_bytes_field("record", stored=True)  # {"text", "metadata"} as JSON
+    return builder.build()
+
+
+def head_text(metadata: dict) -> str:
+    """What a question may name besides the passage's words: title, outlet, date."""
+    parts = [str(metadata.get("title") or ""), str(metadata.get("source") or "")]
+    ts = metadata.get("published_ts", -1)
+    if isinstance(ts, int) and ts >= 0:
+        day = datetime.fromtimestamp(ts, tz=UTC)
+        parts.append(f"{day:%B} {day.day} {day.year}")
+    return " ".join(parts)
+
 
 class LexicalIndex:
-    def __init__(self, chunks: list[StoredChunk], *, k1: float = 1.2, b: float = 0.75):
-        import bm25s
+    """A tantivy index in `directory`. One writer per directory (tantivy locks it)."""
 
-        self.chunks = chunks
-        self.by_id = {c.chunk_id: c for c in chunks}
-        self._columns = {
-            "published_ts": np.array([c.metadata.get("published_ts", -1) for c in chunks], dtype=np.int64),
-            "source": np.array([c.metadata.get("source", "") for c in chunks], dtype=object),
-            "article_id": np.array([c.metadata.get("article_id", "") for c in chunks], dtype=object),
-        }
-        self._bm25 = None
-        if chunks:
-            self._bm25 = bm25s.BM25(k1=k1, b=b)
-            self._bm25.index([tokenize(c.text) for c in chunks], show_progress=False)
-            self._vocab = self._bm25.vocab_dict
+    def __init__(self, directory: Path, *, head_weight: float = HEAD_WEIGHT):
+        import tantivy
 
-    def mask(self, filters: Filters) -> np.ndarray:
-        return filters.mask(self._columns)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.head_weight = head_weight
+        self.schema = _schema()
+        self._tantivy = tantivy
+        state = self.read_state()
+        if state.get("format") != FORMAT:
+            for name in os.listdir(self.directory):  # an older layout: start again
+                if name != "state.json":
+                    (self.directory / name).unlink()
+            state = {}
+        self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
+        self.index.register_tokenizer("tokens", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self.writer = self.index.writer(heap_size=_WRITER_HEAP, num_threads=1)  # raises when locked
+        self.state = state
+
+    # -- state -----------------------------------------------------------------------------
+
+    def read_state(self) -> dict:
+        try:
+            return json.loads((self.directory / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self, **changes) -> None:
+        self.state = {**self.state, **changes, "format": FORMAT}
+        tmp = self.directory / "state.json.tmp"
+        tmp.write_text(json.dumps(self.state), encoding="utf-8")
+        tmp.replace(self.directory / "state.json")
+
+    @property
+    def position(self) -> int:
+        return int(self.state.get("position", 0))
+
+    @property
+    def collection_id(self) -> str | None:
+        return self.state.get("collection_id")
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _document(self, chunk: StoredChunk):
+        meta = chunk.metadata
+        doc = self._tantivy.Document()
+        doc.add_text("chunk_id", chunk.chunk_id)
+        doc.add_text("article_id", str(meta.get("article_id", "")))
+        doc.add_text("source", str(meta.get("source", "")))
+        doc.add_integer("published_ts", int(meta.get("published_ts", -1)))
+        doc.add_text("body", " ".join(tokenize(chunk.text)))
+        doc.add_text("head", " ".join(tokenize(head_text(meta))))
+        doc.add_bytes("record", json.dumps({"text": chunk.text, "metadata": meta}).encode("utf-8"))
+        return doc
+
+    def replace_articles(self, article_ids: Iterable[str], chunks: Iterable[StoredChunk]) -> None:
+        """Drop every chunk of `article_ids`, then add `chunks` (uncommitted)."""
+        for article_id in article_ids:
+            self.writer.delete_documents_by_term("article_id", article_id)
+        for chunk in chunks:
+            self.writer.add_document(self._document(chunk))
+
+    def clear(self) -> None:
+        self.writer.delete_all_documents()
+
+    def commit(self, **state) -> None:
+        """Make the changes durable and searchable, then record `state` (the feed position
+        and collection id). Dying between the two re-applies entries: harmless."""
+        self.writer.commit()
+        self.index.reload()
+        self._save_state(**state)
+
+    def close(self) -> None:
+        """Release the directory's writer lock (waits for background merges)."""
+        if self.writer is not None:
+            self.writer.wait_merging_threads()
+            self.writer = None
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.index.searcher().num_docs
+
+    def _filter(self, filters: Filters):
+        """`Filters.clauses()` rendered as tantivy queries: the same predicate as Chroma's
+        `where` on the dense path (an undated article, published_ts -1, fails any date bound)."""
+        Query, FieldType = self._tantivy.Query, self._tantivy.FieldType
+        out = []
+        for c in filters.clauses():
+            if c.op == "gte":
+                q = Query.range_query(self.schema, c.field, FieldType.Integer, lower_bound=c.value)
+            elif c.op == "lt":
+                q = Query.range_query(self.schema, c.field, FieldType.Integer, upper_bound=c.value, include_upper=False)
+            elif c.op == "in":
+                q = Query.term_set_query(self.schema, c.field, [str(v) for v in c.value])
+            else:  # a new operator must be rendered here, never silently dropped
+                raise ValueError(f"no lexical rendering for filter operator {c.op!r}")
+            out.append(Query.const_score_query(q, 0.0))
+        return out
 
     def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[StoredChunk, float]]:
-        if self._bm25 is None:
+        """Up to `n` chunks by BM25 (k1 1.2, b 0.75) over body + weighted head, filtered."""
+        Query, Occur = self._tantivy.Query, self._tantivy.Occur
+        tokens = tokenize(query)
+        if not tokens or n <= 0:
             return []
-        tokens = [t for t in tokenize(query) if t in self._vocab]
-        if not tokens:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        if not filters.empty:
-            scores = np.where(self.mask(filters), scores, 0.0)
-        n = min(n, int((scores > 0).sum()))
-        if n <= 0:
-            return []
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.chunks[i], float(scores[i])) for i in top]
+        should = [(Occur.Should, Query.term_query(self.schema, "body", t, index_option="freq")) for t in tokens]
+        if self.head_weight > 0:
+            should += [(Occur.Should, Query.boost_query(Query.term_query(self.schema, "head", t, index_option="freq"),
+                                                         self.head_weight)) for t in tokens]
+        text = Query.boolean_query(should)
+        musts = self._filter(filters)
+        q = Query.boolean_query([(Occur.Must, text)] + [(Occur.Must, f) for f in musts]) if musts else text
+        searcher = self.index.searcher()
+        hits = searcher.search(q, n, count=False).hits
+        return [(self._stored(searcher.doc(address)), float(score)) for score, address in hits if score > 0]
+
+    def get(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """The stored chunks among `chunk_ids` (for dense hits), read from disk."""
+        if not chunk_ids:
+            return {}
+        searcher = self.index.searcher()
+        q = self._tantivy.Query.term_set_query(self.schema, "chunk_id", list(chunk_ids))
+        hits = searcher.search(q, len(chunk_ids), count=False).hits
+        found = (self._stored(searcher.doc(address)) for _, address in hits)
+        return {c.chunk_id: c for c in found}
+
+    @staticmethod
+    def _stored(doc) -> StoredChunk:
+        record = json.loads(bytes(doc["record"][0]))
+        return StoredChunk(doc["chunk_id"][0], record["text"], record["metadata"])
 
 
-class LexicalCache:
-    """One `LexicalIndex` per process, kept in step with the store's revision."""
+class LexicalReplica:
+    """This process's lexical index, kept in step with the store through the change feed.
 
-    def __init__(self, store: ArticleStore):
+    `current()` reads the feed after the index's position (one small Chroma read when
+    nothing changed), applies what changed, and returns the index."""
+
+    def __init__(self, store: ArticleStore, directory: Path, *, head_weight: float = HEAD_WEIGHT):
         self.store = store
+        self.directory = Path(directory)
+        self.head_weight = head_weight
         self._lock = threading.Lock()
-        self._key: str | None = None
         self._index: LexicalIndex | None = None
-        self.rebuilds = 0
+        self.copies = 0  # full copies of the corpus made by this process (a fresh index)
+        self.applied = 0  # feed entries applied
+
+    def _open(self) -> LexicalIndex:
+        try:
+            return LexicalIndex(self.directory, head_weight=self.head_weight)
+        except ValueError as exc:  # tantivy: the directory's writer lock is held
+            if "lock" not in str(exc).lower():
+                raise
+            # Another process (a running `serve`, say) owns this directory. A private copy
+            # is correct, only slower to start: say how to avoid it.
+            fallback = Path(tempfile.mkdtemp(prefix="newsdesk-lexical-"))
+            logger.warning("lexical index %s is in use by another process; using a private copy in %s "
+                           "(set NEWSDESK_LEXICAL_DIR per process to keep one on disk)", self.directory, fallback)
+            return LexicalIndex(fallback, head_weight=self.head_weight)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
 
     def current(self) -> LexicalIndex:
-        key = self.store.revision()
         with self._lock:
-            if self._index is None or key != self._key:
-                self._index = LexicalIndex(self.store.all_chunks())
-                self._key = key
-                self.rebuilds += 1
-            return self._index
+            if self._index is None:
+                self._index = self._open()
+            index = self._index
+            if index.collection_id != self.store.collection_id():
+                self._copy_all(index)
+            self._follow(index)
+            return index
+
+    def _copy_all(self, index: LexicalIndex) -> None:
+        """A fresh index: note the feed head first, copy every chunk, then follow the feed
+        from that head, so a write landing during the copy is applied after it."""
+        head = self.store.feed.head()
+        index.clear()
+        for page in self.store.iter_chunk_pages():
+            index.replace_articles((), page)
+        index.commit(position=head, collection_id=self.store.collection_id())
+        self.copies += 1
+        logger.info("lexical index copied from the store: %d chunks, feed position %d", len(index), head)
+
+    def _follow(self, index: LexicalIndex) -> None:
+        while True:
+            entries = self.store.feed.read(index.position)
+            if not entries:
+                return
+            articles = sorted({a for e in entries for a in e.article_ids})
+            index.replace_articles(articles, self.store.chunks_of(articles))
+            index.commit(position=entries[-1].seq)
+            self.applied += len(entries)
+
+
+def lexical_dir(index_dir: Path, collection: str, *, chroma_host: str | None = None, chroma_port: int = 8000,
+                explicit: Path | None = None) -> Path:
+    """Where this replica keeps its lexical index: `explicit` (NEWSDESK_LEXICAL_DIR) plus the
+    collection, else beside the embedded store, or under index_dir per Chroma server."""
+    if explicit is not None:
+        return Path(explicit) / collection
+    base = Path(index_dir) / "lexical"
+    if chroma_host:
+        base = base / f"{chroma_host}-{chroma_port}"
+    return base / collection
+

@@ -55,14 +55,16 @@ def chunk(cid, text, **meta):
     return StoredChunk(cid, text, meta)
 
 
-def test_lexical_filters_match_chroma_semantics():
+def test_lexical_filters_match_chroma_semantics(tmp_path):
     chunks = [
         chunk("old", "nvidia blackwell shortage", published_ts=int(utc(2024, 6, 1).timestamp())),
         chunk("new", "nvidia blackwell shortage", published_ts=int(utc(2025, 6, 1).timestamp())),
         chunk("undated", "nvidia blackwell shortage", published_ts=-1),
         chunk("other", "nvidia blackwell shortage", source="Bayline"),
     ]
-    index = LexicalIndex(chunks)
+    index = LexicalIndex(tmp_path)
+    index.replace_articles((), chunks)
+    index.commit()
     after = Filters(published_after=utc(2025, 1, 1))
     found = {c.chunk_id for c, _ in index.search("blackwell shortage", 10, after)}
     assert found == {"new", "other"}
@@ -89,17 +91,19 @@ def test_filtered_out_chunk_never_returns_through_either_path(components):
     assert any(c.metadata["article_id"] == "drop" for c, _ in components.lexical.current().search(secret, 50))
 
 
-def test_bm25_sees_ingest_and_delete_through_the_store_revision(components, settings, embedder):
+def test_bm25_sees_ingest_and_delete_through_the_change_feed(components, settings, embedder, tmp_path):
     from service.components import Components
 
-    other_process = Components.build(settings, embedder=embedder)  # its own cache, same store
+    # another replica of the same store: its own lexical index directory
+    other_process = Components.build(settings.model_copy(update={"lexical_dir": tmp_path / "other"}), embedder=embedder)
     components.ingester.ingest([make_article("a1")])
     assert other_process.lexical.current().search("Quuxinator", 5) == []
     components.ingester.ingest([make_article("a2", "The Quuxinator chip was unveiled. It is fast.")])
     assert [c.metadata["article_id"] for c, _ in other_process.lexical.current().search("Quuxinator", 5)] == ["a2"]
     components.store.delete_article("a2")
     assert other_process.lexical.current().search("Quuxinator", 5) == []
-    assert other_process.lexical.rebuilds == 3
+    # one copy of the corpus when it started, then only the two feed entries written since
+    assert (other_process.lexical.copies, other_process.lexical.applied) == (1, 2)
 
 
 # -- passages ----------------------------------------------------------------------------------

@@ -80,16 +80,3 @@ def test_chroma_server_through_http_client(chroma_server, settings, embedder):
     result = remote.retriever.retrieve("Which chips were in short supply?", top_k=2)
     assert result.passages[0].article_id == "s1"
     assert type(remote.client).__name__ != "PersistentClient"
-
-
-def test_a_writer_killed_midway_still_changes_the_revision(components):
-    components.ingester.ingest([make_article("a1")])
-    before = components.store.revision()
-
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt("killed")
-
-    components.store.chunks.upsert = killed
-    with pytest.raises(KeyboardInterrupt):
-        components.ingester.ingest([make_article("a2", "A new story. It never finished writing.")])
-    assert components.store.revision() != before  # other processes will rebuild their BM25

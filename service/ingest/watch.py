@@ -1,0 +1,222 @@
+"""`newsdesk watch`: poll feeds, read new and changed items, ingest them.
+
+Per due feed: a conditional GET (If-None-Match / If-Modified-Since from the shared state);
+304 -> nothing to do until the next interval; 429 or 5xx -> wait for Retry-After (seconds
+or an HTTP date) or, without one, back off exponentially; 200 -> parse, and for each item
+claim its current version by guid, then by url (`FeedState.claim`), fetch the page when
+the feed has only a summary, and ingest the claimed articles (the Ingester skips unchanged
+text by content hash). A bad feed or page is logged and skipped; the rest go on. An item
+that failed gives its claims back and is tried again at the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from service.errors import NewsdeskError
+from service.ingest.feeds import FeedItem, FeedSpec, MalformedFeedError, page_text, parse_feed
+from service.ingest.feedstate import FeedRecord, FeedState
+from service.ingest.pipeline import Ingester
+from service.models import Article
+
+logger = logging.getLogger("newsdesk.watch")
+
+USER_AGENT = "newsdesk-watch/1"
+MAX_BACKOFF_S = 6 * 3600
+RETRYABLE = {429, 500, 502, 503, 504}
+
+
+def retry_after_s(value: str | None, now: float) -> float | None:
+    """Retry-After as seconds from `now`: delta-seconds or an HTTP date; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+class FeedFailed(Exception):
+    def __init__(self, reason: str, *, retry_in: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_in = retry_in
+
+
+class Watcher:
+    """Polls `feeds` into the collections `ingester_for(collection)` writes to (None: the
+    default one). `stats` counts everything since start (feeds polled, not modified, failed,
+    backed off; items new, changed, duplicate; pages fetched, failed; articles added,
+    updated, unchanged)."""
+
+    def __init__(self, feeds: list[FeedSpec], ingester_for: Callable[[str | None], Ingester], state: FeedState,
+                 *, default_collection: str, http: httpx.Client | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.feeds = feeds
+        self.ingester_for = ingester_for
+        self.state = state
+        self.default_collection = default_collection
+        self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0), follow_redirects=True,
+                                         headers={"User-Agent": USER_AGENT})
+        self.clock = clock
+        self.stats: Counter[str] = Counter()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, idle_s: float = 1.0) -> None:
+        """Poll due feeds until `stop` is set, sleeping until the next one is due."""
+        logger.info("watching %d feed(s)", len(self.feeds))
+        while not stop.is_set():
+            self.poll_due()
+            wake = min((self.state.feed(f.url).not_before for f in self.feeds), default=self.clock() + 60)
+            stop.wait(max(idle_s, min(wake - self.clock(), 60.0)))
+
+    def poll_due(self) -> Counter[str]:
+        """One pass: every feed whose time has come. Returns this pass's counters."""
+        before = self.stats.copy()
+        for feed in self.feeds:
+            record = self.state.feed(feed.url)
+            if record.not_before > self.clock():
+                continue
+            try:
+                self.poll(feed, record)
+            except NewsdeskError as exc:  # the store itself: stop this pass, try again later
+                logger.error("feed %s: %s", feed.url, exc.message)
+                self.stats["feeds_failed"] += 1
+                break
+        return self.stats - before
+
+    # -- one feed -----------------------------------------------------------------------------
+
+    def poll(self, feed: FeedSpec, record: FeedRecord) -> None:
+        now = self.clock()
+        self.stats["feeds_polled"] += 1
+        try:
+            content = self._fetch_feed(feed, record)
+        except FeedFailed as exc:
+            record.failures += 1
+            backoff = min(feed.interval_s * 2 ** (record.failures - 1), MAX_BACKOFF_S)
+            wait = exc.retry_in if exc.retry_in is not None else backoff
+            record.not_before, record.last_status = now + wait, exc.reason
+            self.stats["feeds_failed"] += 1
+            self.stats["backoffs"] += exc.retry_in is not None
+            logger.warning("feed %s: %s; next try in %.0f s", feed.url, exc.reason, wait)
+            self.state.save_feed(record)
+            return
+        record.not_before = now + feed.interval_s
+        if content is None:
+            record.failures, record.last_status = 0, "304 not modified"
+            self.stats["not_modified"] += 1
+            logger.info("feed %s: not modified", feed.url)
+            self.state.save_feed(record)
+            return
+        try:
+            items, warning = parse_feed(content)
+        except MalformedFeedError as exc:
+            record.failures += 1
+            record.etag = record.last_modified = ""  # refetch in full next time
+            record.last_status = str(exc)
+            self.stats["feeds_failed"] += 1
+            logger.warning("feed %s: %s; skipped", feed.url, exc)
+            self.state.save_feed(record)
+            return
+        if warning:
+            logger.warning("feed %s: %s", feed.url, warning)
+        record.failures, record.last_status = 0, f"200, {len(items)} items"
+        # Validators are saved after the items are in: a watcher that dies midway refetches.
+        self._take(feed, items)
+        self.state.save_feed(record)
+
+    def _fetch_feed(self, feed: FeedSpec, record: FeedRecord) -> bytes | None:
+        """The feed's bytes (validators updated on `record`), None for 304. FeedFailed else."""
+        headers = {}
+        if record.etag:
+            headers["If-None-Match"] = record.etag
+        if record.last_modified:
+            headers["If-Modified-Since"] = record.last_modified
+        response = self._get(feed.url, headers)
+        if response.status_code == 304:
+            return None
+        if response.status_code != 200:
+            raise FeedFailed(f"HTTP {response.status_code}")
+        record.etag = response.headers.get("ETag", "")
+        record.last_modified = response.headers.get("Last-Modified", "")
+        return response.content
+
+    def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        try:
+            response = self.http.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise FeedFailed(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code in RETRYABLE:
+            raise FeedFailed(f"HTTP {response.status_code}",
+                             retry_in=retry_after_s(response.headers.get("Retry-After"), self.clock()))
+        return response
+
+    # -- items --------------------------------------------------------------------------------
+
+    def _take(self, feed: FeedSpec, items: list[FeedItem]) -> None:
+        collection = feed.collection or self.default_collection
+        taken: list[tuple[Article, list[str]]] = []
+        counts = Counter()
+        for item in items:
+            claims = self._claim(collection, item)
+            if claims is None:
+                counts["items_seen_before"] += 1
+                continue
+            try:
+                taken.append((self._article(feed, item), claims))
+                counts["items_taken"] += 1
+            except (FeedFailed, ValueError) as exc:
+                counts["items_failed"] += 1
+                logger.warning("feed %s: item %s: %s; skipped", feed.url, item.url or item.key, exc)
+                self.state.release(claims)
+        if taken:
+            report = self.ingester_for(feed.collection).ingest([a for a, _ in taken])
+            failed_ids = {e.path for e in report.failed}
+            for article, claims in taken:
+                if article.origin in failed_ids:
+                    self.state.release(claims)
+            counts.update({f"articles_{k}": v for k, v in report.counts().items()})
+        self.stats.update(counts)
+        logger.info("feed %s: %d items, %d seen before, %d read, %d failed; articles %d added, %d updated, %d unchanged",
+                    feed.url, len(items), counts["items_seen_before"], counts["items_taken"], counts["items_failed"],
+                    counts["articles_added"], counts["articles_updated"], counts["articles_unchanged"])
+
+    def _claim(self, collection: str, item: FeedItem) -> list[str] | None:
+        """Claims on this version of the item, by guid and then by url; None when another
+        watcher (or an earlier poll) has it."""
+        claims = []
+        for kind, key in (("item", item.key), ("url", item.url)):
+            if key is None or (kind == "url" and key == item.key):
+                continue
+            claim = self.state.claim(collection, kind, key, item.fingerprint)
+            if claim is None:
+                self.state.release(claims)
+                return None
+            claims.append(claim)
+        return claims
+
+    def _article(self, feed: FeedSpec, item: FeedItem) -> Article:
+        if not item.needs_page:
+            return item.article(feed)
+        response = self._get(item.url, {})
+        self.stats["pages_fetched"] += 1
+        if response.status_code != 200:
+            self.stats["pages_failed"] += 1
+            raise FeedFailed(f"page HTTP {response.status_code}")
+        text = page_text(response.text)
+        if not text:
+            self.stats["pages_failed"] += 1
+            raise FeedFailed("no article text found on the page")
+        return item.article(feed, text)
