@@ -13,7 +13,7 @@ from service.answer.prompts import Prompt, load_prompt
 from service.answer.retrieval import HybridRetriever
 from service.config import Settings
 from service.index.embedding import Embedder, build_embedder
-from service.index.lexical import LexicalCache
+from service.index.lexical import LexicalReplica, lexical_dir
 from service.index.store import ArticleStore, IndexSpec, drop_collections, open_client
 from service.ingest.chunking import Chunker
 from service.ingest.pipeline import Ingester
@@ -56,8 +56,11 @@ class Components:
         return Ingester(self.store, self.embedder, self.chunker)
 
     @cached_property
-    def lexical(self) -> LexicalCache:
-        return LexicalCache(self.store)
+    def lexical(self) -> LexicalReplica:
+        s = self.settings
+        directory = lexical_dir(s.index_dir, self.collection, chroma_host=s.chroma_host, chroma_port=s.chroma_port,
+                                explicit=s.lexical_dir)
+        return LexicalReplica(self.store, directory)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -93,5 +96,7 @@ class Components:
     def rebuild(self) -> None:
         """Drop the collections so they are recreated for the current embedder."""
         drop_collections(self.client, self.collection)
+        if "lexical" in self.__dict__:
+            self.lexical.close()  # its directory is reopened, and copied again, by the next one
         for name in ("store", "ingester", "lexical", "retriever", "engine"):
             self.__dict__.pop(name, None)

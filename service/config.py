@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = None
     chroma_port: int = 8000
     chroma_ssl: bool = False
+    # This replica's lexical index (on disk, follows the change feed). Unset: under
+    # index_dir/lexical/ (per Chroma server). Give each replica on one host its own.
+    lexical_dir: Path | None = None
 
     # `onnx:all-MiniLM-L6-v2-int8` (default, offline) or `openai:<model>`.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL

@@ -1,16 +1,15 @@
 """Chroma storage: one collection of chunks (with vectors) and one of whole articles.
 
 The chunk collection's metadata records the embedding model, its dimension, the chunker
-settings, a schema version and a `revision` token that changes on every write, so that any
-process sharing the store (embedded or a `chroma run` server) can tell when its derived
-state (the BM25 index) is stale. The article collection keeps each article's full text and
-metadata, which is what citations quote from, what `list` pages through and what
-`reindex` rebuilds from.
+settings and a schema version. Every write appends one entry to the change feed
+(service/index/feed.py), so that any process sharing the store (embedded or a `chroma run`
+server) can bring its derived state (the lexical index) up to date. The article collection
+keeps each article's full text and metadata, which is what citations quote from, what
+`list` pages through and what `reindex` rebuilds from.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from service.errors import (
     IndexMismatchError,
     StoreUnavailableError,
 )
+from service.index.feed import ChangeFeed
 from service.models import (
     SCHEMA_VERSION,
     Article,
@@ -35,6 +35,7 @@ from service.models import (
 )
 
 _PAGE = 2000
+UNFINISHED = "\x00unfinished-write"  # see ArticleStore.existing_chunk_ids
 
 
 def open_client(*, index_dir: Path, host: str | None = None, port: int = 8000, ssl: bool = False):
@@ -175,7 +176,7 @@ class ArticleStore:
             self.chunks = client.get_or_create_collection(
                 name,
                 embedding_function=self._ef,
-                metadata={**spec.as_metadata(), "revision": uuid.uuid4().hex},
+                metadata=spec.as_metadata(),
                 configuration={"hnsw": {"space": "cosine"}},
             )
             self.articles = client.get_or_create_collection(
@@ -186,6 +187,7 @@ class ArticleStore:
         except Exception as exc:
             raise StoreUnavailableError(f"cannot open collection {name!r}: {exc}") from exc
         self._check_spec(self.chunks.metadata or {})
+        self.feed = ChangeFeed(open_records(client, f"{name}-feed", "change feed of chunk writes"), vector=NO_VECTOR)
 
     def _check_spec(self, meta: dict[str, Any]) -> None:
         built_with = meta.get("embedding_model")
@@ -198,34 +200,36 @@ class ArticleStore:
                 f"to rebuild it with {self.spec.model_id}"
             )
 
-    # -- revision -------------------------------------------------------------------------
+    # -- change feed ----------------------------------------------------------------------
 
     def revision(self) -> str:
-        """The current write token, read fresh from the store. Writers change it both before
-        and after they write, so a writer that dies midway still leaves a new token."""
-        try:
-            fresh = self.client.get_collection(self.name, embedding_function=self._ef)
-            return str((fresh.metadata or {}).get("revision", ""))
-        except Exception as exc:
-            raise StoreUnavailableError(f"cannot read collection {self.name!r}: {exc}") from exc
+        """The change feed's head, read fresh from the store: it grows with every write."""
+        return str(self.feed.head())
 
-    def _bump_revision(self) -> None:
-        fresh = self.client.get_collection(self.name, embedding_function=self._ef)
-        meta = dict(fresh.metadata or {})
-        meta.update(self.spec.as_metadata())
-        meta["revision"] = uuid.uuid4().hex
-        meta.pop("hnsw:space", None)
-        fresh.modify(metadata=meta)
+    def collection_id(self) -> str:
+        """Changes when the collection is dropped and made again (`reindex`)."""
+        return str(self.chunks.id)
 
     # -- writes ---------------------------------------------------------------------------
 
     def existing_chunk_ids(self, article_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Each article's stored chunk ids. An article whose last write did not finish (its
+        chunks are there but its record, written last, is missing or older) also gets
+        `UNFINISHED`, so it never looks unchanged: rewriting it announces it in the feed."""
         found: dict[str, set[str]] = {a: set() for a in article_ids}
         if not article_ids:
             return found
         result = self.chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=["metadatas"])
+        hashes: dict[str, str] = {}
         for cid, meta in zip(result["ids"], result["metadatas"]):
             found.setdefault(meta["article_id"], set()).add(cid)
+            hashes[meta["article_id"]] = meta.get("content_hash", "")
+        if hashes:
+            records = self.articles.get(ids=sorted(hashes), include=["metadatas"])
+            recorded = {a: (m or {}).get("content_hash") for a, m in zip(records["ids"], records["metadatas"])}
+            for article_id, content_hash in hashes.items():
+                if recorded.get(article_id) != content_hash:
+                    found[article_id].add(UNFINISHED)
         return found
 
     def write(
@@ -234,9 +238,10 @@ class ArticleStore:
         embeddings: np.ndarray,
         stale: set[str],
     ) -> None:
-        """Upsert the chunks of `items` (rows of `embeddings` in order), then their article
-        records, then delete the `stale` chunk ids. Each step is idempotent, so a run killed
-        anywhere and repeated converges on the state of a clean run."""
+        """Upsert the chunks of `items` (rows of `embeddings` in order), delete the `stale`
+        chunk ids, announce the articles in the change feed (one entry), then write their
+        article records. Each step is idempotent and the record goes last, so a run killed
+        anywhere and repeated converges on the state of a clean run, announced."""
         ids, docs, metas = [], [], []
         for article, chunks in items:
             for chunk in chunks:
@@ -244,11 +249,14 @@ class ArticleStore:
                 docs.append(chunk.text)
                 metas.append(chunk_metadata(article, chunk, len(chunks)))
         try:
-            self._bump_revision()
             batch = max(1, self.client.get_max_batch_size())
             for begin in range(0, len(ids), batch):
                 end = begin + batch
                 self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end], metadatas=metas[begin:end])
+            stale_list = sorted(stale - {UNFINISHED})
+            for begin in range(0, len(stale_list), batch):
+                self.chunks.delete(ids=stale_list[begin: begin + batch])
+            self.feed.append("write", [a.article_id for a, _ in items])
             for begin in range(0, len(items), batch):
                 group = items[begin: begin + batch]
                 now = datetime.now(timezone.utc).isoformat()
@@ -261,10 +269,6 @@ class ArticleStore:
                         for a, c in group
                     ],
                 )
-            stale_list = sorted(stale)
-            for begin in range(0, len(stale_list), batch):
-                self.chunks.delete(ids=stale_list[begin: begin + batch])
-            self._bump_revision()
         except Exception as exc:
             raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
 
@@ -273,11 +277,11 @@ class ArticleStore:
         record = self.articles.get(ids=[article_id], include=[])
         if not existing and not record["ids"]:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
-        self._bump_revision()
+        existing.discard(UNFINISHED)
         if existing:
             self.chunks.delete(ids=sorted(existing))
-        self.articles.delete(ids=[article_id])
-        self._bump_revision()
+        self.feed.append("delete", [article_id])
+        self.articles.delete(ids=[article_id])  # last: a delete killed midway can be repeated
         return len(existing)
 
     # -- reads ----------------------------------------------------------------------------
@@ -309,16 +313,24 @@ class ArticleStore:
     def iter_articles(self) -> Iterator[Article]:
         yield from read_articles(self.client, self.name)
 
-    def all_chunks(self) -> list[StoredChunk]:
-        """Every chunk's text and metadata, paged (the lexical index is built from this)."""
-        out: list[StoredChunk] = []
+    def iter_chunk_pages(self) -> Iterator[list[StoredChunk]]:
+        """Every chunk's text and metadata, a page at a time (a fresh lexical index's copy)."""
         offset = 0
         while True:
             result = self.chunks.get(limit=_PAGE, offset=offset, include=["documents", "metadatas"])
             if not result["ids"]:
-                return out
-            out.extend(StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+                return
+            yield [StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
             offset += len(result["ids"])
+
+    def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
+        """The current chunks of these articles (a change feed entry's articles)."""
+        out: list[StoredChunk] = []
+        for begin in range(0, len(article_ids), 500):
+            result = self.chunks.get(where={"article_id": {"$in": list(article_ids[begin: begin + 500])}},
+                                     include=["documents", "metadatas"])
+            out.extend(StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+        return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
         if not chunk_ids:
@@ -384,7 +396,7 @@ def read_articles(client, name: str) -> list[Article]:
 
 
 def drop_collections(client, name: str) -> None:
-    for collection in (name, f"{name}-articles"):
+    for collection in (name, f"{name}-articles", f"{name}-feed"):
         try:
             client.delete_collection(collection)
         except Exception:  # absent already: nothing to drop
