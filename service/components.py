@@ -86,7 +86,7 @@ class Components:
         return AnswerEngine(
             retriever=self.retriever,
             article_texts=self.store.get_article_texts,
-            extractor=Extractor(self.embedder),
+            extractor=Extractor(),
             relevance_threshold=self.settings.relevance_threshold,
             chat=self.chat,
             prompt=self.prompt,

@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    # Access (docs/api.md, "Keys, limits and shedding"). Keys live hashed in this record collection.
+    keys_collection: str = "newsdesk-keys"
+    # How long a replica trusts what it read about a key: a revocation reaches every replica within it.
+    key_cache_ttl_s: float = Field(2.0, ge=0, le=5)
+    # Requests per key, in the `limits` notation ("120/minute", "10/second"); a key may carry its own.
+    rate_limit: str = "120/minute"
+    rate_limit_storage_uri: str = "memory://"  # e.g. redis://host:6379 to share the counts between replicas
+    ask_concurrency: int = Field(8, ge=1, le=256)  # /v1/ask answered at once, on threads of their own
+    ask_queue: int = Field(32, ge=0, le=10_000)  # asks waiting beyond those; past it, 503 at once
+    # Registered at start-up as the key "bootstrap" (scopes ask, write, admin), e.g. for docker-compose.
+    bootstrap_key: SecretStr | None = None
 
     # Slack.
     slack_signing_secret: SecretStr | None = None

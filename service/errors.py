@@ -9,6 +9,12 @@
     ├── ArticleNotFoundError           article-not-found, 404
     ├── PromptError                    prompt-error, 500
     ├── LLMUnavailableError            llm-unavailable, 503
+    ├── UnauthorizedError              unauthorized, 401 (WWW-Authenticate: Bearer)
+    ├── ForbiddenError                 forbidden, 403
+    ├── CollectionNotFoundError        collection-not-found, 404
+    ├── ApiKeyError                    invalid-api-key-spec, 422
+    ├── RateLimitedError               rate-limited, 429 (Retry-After)
+    ├── OverloadedError                overloaded, 503 (Retry-After)
     └── EvalError                      eval-error, 1 (CLI only)
         └── CassetteMissingError       cassette-missing
 
@@ -85,6 +91,50 @@ class LLMUnavailableError(NewsdeskError):
     type_slug = "llm-unavailable"
     status = 503
     title = "Language model unavailable"
+
+
+class UnauthorizedError(NewsdeskError):
+    type_slug = "unauthorized"
+    status = 401
+    title = "Missing or invalid API key"
+
+
+class ForbiddenError(NewsdeskError):
+    type_slug = "forbidden"
+    status = 403
+    title = "Not allowed for this API key"
+
+
+class CollectionNotFoundError(NewsdeskError):
+    type_slug = "collection-not-found"
+    status = 404
+    title = "Collection not found"
+
+
+class ApiKeyError(NewsdeskError):
+    type_slug = "invalid-api-key-spec"
+    status = 422
+    title = "Invalid API key specification"
+
+
+class RateLimitedError(NewsdeskError):
+    type_slug = "rate-limited"
+    status = 429
+    title = "Rate limit exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class OverloadedError(NewsdeskError):
+    type_slug = "overloaded"
+    status = 503
+    title = "Too many requests in progress"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class EvalError(NewsdeskError):

@@ -10,18 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from service.answer.safety import instruction_spans
+from service.answer.sentences import lead_length
 from service.models import Citation, Passage
 from service.text import sentence_spans, tokenize
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–]\s*\d+)?)*)\s*\]")
 _MAX_RANGE = 50
 _QUOTED = re.compile(r"[\"“]([^\"“”]{12,}?)[\"”]")
-# Text in a source that reads as orders to the model rather than news.
-_INSTRUCTION_LIKE = re.compile(
-    r"\b(ignore|disregard|forget)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all)\b[^.\n]{0,20}\b(instructions?|prompts?|rules)\b"
-    r"|\b(system prompt|you are now|do not cite|new instructions)\b",
-    re.IGNORECASE,
-)
 # Phrases with which a model (or newsdesk itself) says the sources do not answer.
 _CANNOT_ANSWER = re.compile(
     r"\b(cannot|can't|can not|unable to) (answer|find|determine)\b"
@@ -57,10 +53,6 @@ def strip_markers(text: str) -> str:
 
 def says_cannot_answer(text: str) -> bool:
     return bool(_CANNOT_ANSWER.search(text))
-
-
-def instruction_like(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _INSTRUCTION_LIKE.finditer(text)]
 
 
 @dataclass
@@ -108,6 +100,7 @@ def best_quote(claim: str, passage: Passage) -> tuple[int, int, float]:
     scores = [support(claim, passage.text[s:e]) for s, e in spans]
     best = max(range(len(spans)), key=lambda i: (scores[i], -(spans[i][1] - spans[i][0])))
     start, end = spans[best]
+    start += lead_length(passage.text[start:end])  # a quote starts after the dateline
     score = scores[best]
     for neighbour in (best - 1, best + 1):
         if 0 <= neighbour < len(spans):
@@ -141,8 +134,13 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
     # 2. Quotes for each cited source, and sentences that cite nothing.
     quotes: dict[tuple[int, int, int], float] = {}
     unsupported: list[str] = []
+    injected = [(n, passage.text[s:e]) for n, passage in enumerate(passages, start=1)
+                for s, e in instruction_spans(passage.text)]
     for sentence, numbers in answer_sentences(cleaned):
         claim = strip_markers(sentence)
+        for n, order in injected:
+            if support(claim, order) >= 0.5:
+                warnings.append(f"the answer repeats what source [{n}] says in text that reads as instructions to the model: {claim[:160]!r}")
         if not numbers:
             if len(claim.split()) >= 3 and not says_cannot_answer(claim):
                 unsupported.append(claim)
@@ -153,7 +151,7 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
             if score < WEAK_SUPPORT:
                 warnings.append(f"source [{n}] barely supports: {claim[:160]!r}")
             quotes[(n, start, end)] = max(score, quotes.get((n, start, end), 0.0))
-            flagged = instruction_like(passage.text)
+            flagged = instruction_spans(passage.text)
             if any(s < end and start < e for s, e in flagged):
                 warnings.append(f"the sentence citing [{n}] leans on text that reads as instructions to the model")
         for quoted in _QUOTED.findall(claim):
@@ -186,7 +184,7 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
             score=round(score, 4),
         ))
     for n, passage in enumerate(passages, start=1):
-        if instruction_like(passage.text):
+        if instruction_spans(passage.text):
             warnings.append(f"source [{n}] contains text that reads as instructions to the model; it was treated as data")
     return Checked(cleaned, citations, list(dict.fromkeys(warnings)), unsupported)
 

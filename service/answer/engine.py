@@ -1,6 +1,7 @@
 """The answering core shared by the HTTP API, the Slack bot, the CLI and the evals.
 
-ask(question) -> retrieve -> refuse below the relevance threshold (no LLM call) ->
+ask(question) -> retrieve -> refuse below the relevance threshold, or when no retrieved
+sentence holds what the question asks (`service.answer.answerability`; no LLM call) ->
 LLM answer (or the extractive answer when no LLM is configured, or when the LLM is
 unavailable: then marked degraded) -> citation checks -> `Answer`.
 """
@@ -113,7 +114,10 @@ class AnswerEngine:
             )
             return DoneEvent(answer=answer, retrieval=result, draft=draft)
 
-        if not passages or result.best_dense < self.relevance_threshold:
+        # The answerability gate, before any model is called: off-topic (best dense cosine
+        # below the threshold), or on-topic with no sentence that holds what is asked.
+        if (not passages or result.best_dense < self.relevance_threshold
+                or not self.extractor.answerable(question, passages)):
             timings["generate"] = 0.0
             yield finish(NOT_FOUND, answerable=False, mode=self.mode, prompt_id=self._prompt_id(), model=self._model())
             return

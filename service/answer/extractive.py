@@ -1,101 +1,168 @@
-"""The answer without an LLM: the most relevant sentences of the retrieved sources, cited
-the same way an LLM answer is, plus a note when two sources give different figures."""
+"""The answer without an LLM: the retrieved sentences that answer the question, cited the
+same way an LLM answer is, with notes where the sources disagree, correct one another,
+or leave out something the question names.
+
+No sentence is embedded at question time: sentences are scored by what they hold for
+this question (`service.answer.answerability`) and by their source's fused rank, which
+already combines the dense and lexical retrievers.
+"""
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from service.answer.citations import instruction_like, support
-from service.index.embedding import Embedder
+from service.answer import answerability, conflicts, timeline
+from service.answer.sentences import Candidate, candidates
 from service.models import Passage
-from service.text import sentence_spans
+from service.text import tokenize
 
-EXTRACTIVE_PROMPT_ID = "extractive.v1"
+EXTRACTIVE_PROMPT_ID = "extractive.v2"
 
 
 @dataclass
 class Extractor:
-    """The answer without an LLM: the most relevant sentences of the retrieved sources,
-    chosen by maximal marginal relevance so they are not five copies of one fact."""
+    """Up to `max_sentences` by maximal marginal relevance (so not three copies of one
+    fact), plus one sentence for each named thing the others leave out."""
 
-    embedder: Embedder
     max_sentences: int = 3
     diversity: float = 0.35  # weight of redundancy against relevance in MMR
+    rank_weight: float = 0.35  # weight of the source's fused rank against the sentence's own evidence
+    cutoff: float = 0.75  # a sentence scoring below this share of the best one is left out
+
+    def answerable(self, question: str, passages: Sequence[Passage]) -> bool:
+        """Does any retrieved sentence hold what the question asks for?"""
+        return answerability.answerable(question, [(c.text, c.context, c.outlet) for c in candidates(passages)])
 
     def answer(self, question: str, passages: Sequence[Passage]) -> str:
-        candidates: list[tuple[int, str]] = []
-        for n, passage in enumerate(passages, start=1):
-            for start, end in sentence_spans(passage.text):
-                sentence = passage.text[start:end].strip()
-                if len(sentence.split()) < 6 or not _ENDS_SENTENCE.search(sentence) or instruction_like(sentence):
-                    continue  # headlines, datelines, subheads and injected orders are not answers
-                candidates.append((n, sentence))
-        if not candidates:
+        found = candidates(passages)
+        if not found:
             return ""
-        vectors = self.embedder.embed([question] + [s for _, s in candidates])
-        query, sentences = vectors[0], vectors[1:]
-        lexical = np.array([support(question, s) for _, s in candidates])
-        # Source rank weighs heavily: the fused ranking already combines both retrievers and
-        # beats either alone (SciFact nDCG@10 0.72 vs 0.68), while one sentence's cosine is
-        # a noisier signal. Weights chosen on the eval cases' citation precision/coverage.
-        rank_prior = np.array([1.0 / (1 + 0.3 * (n - 1)) for n, _ in candidates])
-        relevance = (sentences @ query) * 0.45 + lexical * 0.2 + rank_prior * 0.35
+        q = answerability.analyse(question)
+        relevance = self._relevance(q, found)
+        chosen = self._select(found, relevance)
+        for clause in answerability.clauses(question)[1:]:  # "..., and when is it expected to restart?"
+            scores = self._relevance(answerability.analyse(clause), found)
+            best = max(range(len(found)), key=lambda i: scores[i])
+            if best not in chosen:
+                chosen.append(best)
+        top = sorted(range(len(found)), key=lambda i: -relevance[i])[:12]  # where other spellings are looked for
+        outlets = _named_outlets(question, passages)
+        chosen, missing = _cover_named(q, outlets, found, relevance, chosen, passages)
+        if q.temporal or q.recency or len(outlets) > 1:
+            chosen.sort(key=lambda i: (found[i].published or "9999", i))
+        chosen += _originals_of_corrections(chosen, found, relevance, passages)
+        picked = [found[i] for i in chosen]
+        dated = q.temporal or q.recency or len(outlets) > 1
+        parts = []
+        for c in picked:
+            sentence = cite(c.text, c.n)
+            if dated or timeline.speaks_of_now(c.text):
+                sentence = timeline.dated(sentence, passages[c.n - 1].source, c.published)
+            parts.append(sentence)
+        notes = [
+            conflicts.correction_note(picked, passages),
+            conflicts.figure_disagreement([(c.n, c.text) for c in picked
+                                           if answerability.evidence(q, c.text, c.context, c.outlet).answers], passages),
+            conflicts.naming_conflict([found[i] for i in top], picked),
+        ]
+        if q.recency and picked:
+            newest = max((c.published for c in picked), default="")
+            if newest:
+                notes.insert(0, f"As of {timeline.format_date(newest)}, the newest article that speaks to this:")
+        if missing:
+            notes.append("The indexed articles say nothing that answers this about " + ", ".join(missing) + ".")
+        lead = [n for n in notes[:1] if n.startswith("As of")]
+        tail = [n for n in notes if n and n not in lead]
+        return " ".join(lead + parts + tail)
+
+    def _relevance(self, q: answerability.Question, found: Sequence[Candidate]) -> list[float]:
+        """The sentence's own evidence (question words weighted by how rare they are among
+        the candidates, named things, the answer type) and its source's fused rank."""
+        words = [set(tokenize(c.text)) for c in found]
+        terms = set(tokenize(q.text)) - answerability.QUESTION_STEMS
+        idf = {t: math.log(1 + len(found) / (1 + sum(t in w for w in words))) for t in terms}
+        total = sum(idf.values()) or 1.0
+        dates = timeline.date_weights([c.published for c in found])
+        scores = []
+        for c, w, recency in zip(found, words, dates):
+            ev = answerability.evidence(q, c.text, c.context, c.outlet)
+            lexical = sum(idf[t] for t in terms & w) / total
+            typed = 0.35 if q.kind != "open" else 0.15  # a count, name or date is what was asked for
+            own = (0.8 - typed) * lexical + 0.2 * ev.entities + typed * (ev.typed and ev.focused)
+            prior = 1.0 / (1 + 0.3 * (c.n - 1))
+            score = (1 - self.rank_weight) * own + self.rank_weight * prior
+            if q.recency:
+                score += 0.25 * recency
+            scores.append(score)
+        return scores
+
+    def _select(self, found: Sequence[Candidate], relevance: list[float]) -> list[int]:
         chosen: list[int] = []
-        while len(chosen) < min(self.max_sentences, len(candidates)):
-            if chosen:
-                redundancy = (sentences @ sentences[chosen].T).max(axis=1)
-                score = (1 - self.diversity) * relevance - self.diversity * redundancy
-            else:
-                score = relevance.copy()
-            score[chosen] = -np.inf
-            best = int(np.argmax(score))
-            if chosen and relevance[best] < 0.5 * relevance[chosen[0]]:
+        while len(chosen) < min(self.max_sentences, len(found)):
+            best, best_score = -1, float("-inf")
+            for i, c in enumerate(found):
+                if i in chosen:
+                    continue
+                redundancy = max((conflicts.similarity(c.text, found[j].text) for j in chosen), default=0.0)
+                score = (1 - self.diversity) * relevance[i] - self.diversity * redundancy if chosen else relevance[i]
+                if score > best_score:
+                    best, best_score = i, score
+            if chosen and relevance[best] < self.cutoff * relevance[chosen[0]]:
                 break  # much weaker than the best sentence: leave it out
             chosen.append(best)
-        text = " ".join(cite(candidates[i][1], candidates[i][0]) for i in chosen)
-        note = figure_disagreement([candidates[i] for i in chosen], sentences[chosen], passages)
-        return f"{text} {note}" if note else text
+        return chosen
 
 
-_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
-_FIGURE = re.compile(
-    r"[$€£]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:billion|million|trillion))?"
-    r"|\d[\d,]*(?:\.\d+)?\s?(?:%|percent|billion|million|trillion)",
-    re.IGNORECASE,
-)
+def _named_outlets(question: str, passages: Sequence[Passage]) -> list[str]:
+    lowered = question.lower()
+    names = {p.source for p in passages if p.source} | {c.get("source") for p in passages for c in p.corroborated_by if c.get("source")}
+    return sorted(n for n in names if n.lower() in lowered)
 
 
-def figures(sentence: str) -> dict[str, dict[str, str]]:
-    """Money amounts, percentages and large counts by unit: {'$billion': {'$6.6billion': '$6.6 billion'}}."""
-    found: dict[str, dict[str, str]] = {}
-    for match in _FIGURE.finditer(sentence):
-        key = re.sub(r"\s+", "", match.group(0).lower()).replace("percent", "%")
-        found.setdefault(re.sub(r"[\d,.]", "", key), {})[key] = match.group(0)
-    return found
+def _cover_named(q: answerability.Question, outlets: list[str], found: Sequence[Candidate], relevance: list[float],
+                 chosen: list[int], passages: Sequence[Passage]) -> tuple[list[int], list[str]]:
+    """A sentence for each named thing or outlet when the question names several; the ones
+    no retrieved sentence speaks to are returned as missing."""
+    chosen = list(chosen)
+    missing: list[str] = []
+    named = [e for e in q.entities if not any(e.lower() == o.lower() for o in outlets)]
+    if len(named) + len(outlets) < 2:
+        return chosen, missing
+
+    def covers(i: int, thing: str, outlet: bool) -> bool:
+        c = found[i]
+        if outlet:
+            p = passages[c.n - 1]
+            return p.source == thing or any(x.get("source") == thing for x in p.corroborated_by)
+        return answerability.entity_found(thing, c.text) or answerability.entity_found(thing, c.context)
+
+    for thing, outlet in [(o, True) for o in outlets] + [(e, False) for e in named]:
+        if any(covers(i, thing, outlet) for i in chosen):
+            continue
+        options = [i for i in range(len(found)) if covers(i, thing, outlet)]
+        if options:
+            chosen.append(max(options, key=lambda i: relevance[i]))
+        else:
+            missing.append(thing)
+    return chosen, missing
 
 
-def figure_disagreement(chosen: Sequence[tuple[int, str]], vectors: np.ndarray, passages: Sequence[Passage]) -> str:
-    """Extractive answers cannot reason, but they can point out that two similar sentences
-    from different articles give different figures in the same unit."""
-    for a in range(len(chosen)):
-        for b in range(a + 1, len(chosen)):
-            (na, sa), (nb, sb) = chosen[a], chosen[b]
-            if passages[na - 1].article_id == passages[nb - 1].article_id or float(vectors[a] @ vectors[b]) < 0.6:
-                continue
-            fa, fb = figures(sa), figures(sb)
-            for unit in fa.keys() & fb.keys():
-                only_a = [v for k, v in fa[unit].items() if k not in fb[unit]]
-                only_b = [v for k, v in fb[unit].items() if k not in fa[unit]]
-                # The same number of figures in the unit, and all of them different: two
-                # accounts of one set of numbers, not one sentence quoting an unrelated sum.
-                if only_a and len(only_a) == len(fa[unit]) == len(fb[unit]) == len(only_b):
-                    return (f"Note that the sources give different figures: {', '.join(only_a)} [{na}] "
-                            f"versus {', '.join(only_b)} [{nb}].")
-    return ""
+def _originals_of_corrections(chosen: list[int], found: Sequence[Candidate], relevance: list[float],
+                              passages: Sequence[Passage]) -> list[int]:
+    """For a chosen sentence from a correction notice, the best sentence of the earlier
+    report it corrects (same outlet, older), so the answer can cite both."""
+    extra: list[int] = []
+    for i in list(chosen):
+        fix = passages[found[i].n - 1]
+        if not conflicts.is_correction(fix):
+            continue
+        originals = [j for j, c in enumerate(found)
+                     if j not in chosen and j not in extra and conflicts.corrects(fix, passages[c.n - 1])]
+        if originals and not any(conflicts.corrects(fix, passages[found[j].n - 1]) for j in chosen + extra):
+            extra.append(max(originals, key=lambda j: relevance[j]))
+    return extra
 
 
 def cite(sentence: str, n: int) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from service.answer.safety import escape_source
 from service.errors import PromptError
 from service.models import Passage
 
@@ -67,13 +68,16 @@ def load_prompt(prompts_dir: Path, name: str) -> Prompt:
 def render_sources(passages: Sequence[Passage]) -> str:
     blocks = []
     for n, p in enumerate(passages, start=1):
+        # Everything that comes from an article is escaped, so none of it can close this
+        # source's delimiter or forge another one.
         meta = ", ".join(x for x in (p.source, (p.published_at or "")[:10] or "undated") if x)
         also = ""
         if p.corroborated_by:
             also = "\nAlso carried by: " + "; ".join(
                 f"{c.get('source') or c['article_id']} ({(c.get('published_at') or '')[:10]})" for c in p.corroborated_by
             )
-        blocks.append(f"[{n}] \"{p.title}\" ({meta}){also}\n<source {n}>\n{p.text.strip()}\n</source {n}>")
+        header = escape_source(f"[{n}] \"{p.title}\" ({meta}){also}")
+        blocks.append(f"{header}\n<source {n}>\n{escape_source(p.text.strip())}\n</source {n}>")
     return "\n\n".join(blocks)
 
 

@@ -3,7 +3,11 @@
 The lifespan builds `Components` once (unless given) and, before the first request, loads
 the answer prompt, builds the LLM client and the engine, opens the store and builds the
 lexical index, so a bad prompt or an unreachable store stops start-up instead of failing
-requests later.
+requests later. It also builds the access control (API keys from the shared store, per-key
+rate limits), the ask gate and the per-collection cache, and meters the LLM client.
+
+`require_keys=True` (what `serve` passes on a non-loopback address) makes every request
+need a key even while none exists; otherwise keys are required once one exists.
 """
 
 from __future__ import annotations
@@ -12,14 +16,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from service.api import metrics
+from service.api.auth import AUTH_RESPONSES, Access, AuthMiddleware, require_for_method
+from service.api.limits import AskGate, KeyRateLimiter
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.api.problems import install_problem_handlers
-from service.api.routes import articles, ask, health
+from service.api.routes import articles, ask, health, keys
+from service.api.tenancy import Collections
 from service.components import Components
 from service.config import Settings
+from service.keys import SCOPES, KeyStore
 
 logger = logging.getLogger("newsdesk.api")
 
@@ -37,12 +46,24 @@ def warm_up(components: Components) -> None:
     components.lexical.current()  # opens the store (IndexMismatchError, StoreUnavailableError)
 
 
-def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
+def build_access(settings: Settings, components: Components, *, require_keys: bool) -> Access:
+    keys = KeyStore(components.client, settings.keys_collection, ttl_s=settings.key_cache_ttl_s)
+    if settings.bootstrap_key is not None:
+        keys.ensure(settings.bootstrap_key.get_secret_value(), "bootstrap", SCOPES)
+    return Access(keys, KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage_uri), required=require_keys)
+
+
+def create_app(settings: Settings, components: Components | None = None, *, require_keys: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = components if components is not None else await run_in_threadpool(Components.build, settings)
         await run_in_threadpool(warm_up, built)
+        metrics.meter_chat(built.chat)
+        app.state.access = await run_in_threadpool(lambda: build_access(settings, built, require_keys=require_keys))
         app.state.components = built
+        app.state.collections = Collections(built)
+        app.state.ask_gate = AskGate(settings.ask_concurrency, settings.ask_queue,
+                                     on_shed=metrics.SHED.labels("/v1/ask").inc)
         logger.info("newsdesk API ready: collection %r, %s mode", built.collection, built.engine.mode)
         yield
 
@@ -50,10 +71,14 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
                   docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     install_problem_handlers(app)
-    # Added last = outermost: the request id exists before the body limit can refuse.
+    # Added last = outermost: the request id exists before anything can refuse, and a
+    # request without a valid key is refused before its body is read.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     app.include_router(ask.router)
-    app.include_router(articles.router)
+    app.include_router(articles.router, dependencies=[Depends(require_for_method)], responses=AUTH_RESPONSES)
+    app.include_router(keys.router)
     return app

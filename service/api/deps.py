@@ -1,18 +1,28 @@
 """Dependency aliases for the routes. Everything comes from `app.state`, which the
-lifespan fills once; tests swap pieces with `app.dependency_overrides[get_...]`."""
+lifespan fills once; tests swap pieces with `app.dependency_overrides[get_...]`.
+
+The store and the ingester are those of the request's collection (`?collection=`, checked
+against the key's collections), and reading them needs the key's `ask` scope, changing
+them its `write` scope."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from service.answer.engine import AnswerEngine
+from service.api import metrics
+from service.api.auth import require_for_method
+from service.api.limits import AskGate
 from service.api.problems import request_id_of
+from service.api.tenancy import Collections
 from service.components import Components
 from service.config import Settings
 from service.index.store import ArticleStore
-from service.ingest.pipeline import Ingester
+from service.ingest.pipeline import Ingester, IngestReport
+from service.keys import COLLECTION_NAME, ApiKey
 
 
 def app_settings(request: Request) -> Settings:
@@ -23,16 +33,50 @@ def get_components(request: Request) -> Components:
     return request.app.state.components
 
 
+def get_collections(request: Request) -> Collections:
+    return request.app.state.collections
+
+
+def get_ask_gate(request: Request) -> AskGate:
+    return request.app.state.ask_gate
+
+
 def get_engine(components: Annotated[Components, Depends(get_components)]) -> AnswerEngine:
     return components.engine
 
 
-def get_store(components: Annotated[Components, Depends(get_components)]) -> ArticleStore:
+CollectionQuery = Annotated[str | None, Query(
+    pattern=COLLECTION_NAME.pattern, description="The collection to use (default: the server's, or the key's first).")]
+
+
+async def collection_components(request: Request, collections: Annotated[Collections, Depends(get_collections)],
+                                key: Annotated[ApiKey | None, Depends(require_for_method)],
+                                collection: CollectionQuery = None) -> Components:
+    name = collections.choose(collection, key)
+    return await run_in_threadpool(lambda: collections.get(name, create=request.method not in ("GET", "HEAD")))
+
+
+def get_store(components: Annotated[Components, Depends(collection_components)]) -> ArticleStore:
     return components.store
 
 
-def get_ingester(components: Annotated[Components, Depends(get_components)]) -> Ingester:
-    return components.ingester
+class MeteredIngester:
+    """The collection's ingester, counting what it ingests for /metrics."""
+
+    def __init__(self, ingester: Ingester):
+        self.ingester = ingester
+
+    def ingest(self, *args, **kwargs) -> IngestReport:
+        report = self.ingester.ingest(*args, **kwargs)
+        metrics.observe_ingest(report)
+        return report
+
+    def __getattr__(self, name: str):
+        return getattr(self.ingester, name)
+
+
+def get_ingester(components: Annotated[Components, Depends(collection_components)]) -> Ingester:
+    return MeteredIngester(components.ingester)  # type: ignore[return-value]
 
 
 def get_request_id(request: Request) -> str:
@@ -41,6 +85,8 @@ def get_request_id(request: Request) -> str:
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 ComponentsDep = Annotated[Components, Depends(get_components)]
+CollectionsDep = Annotated[Collections, Depends(get_collections)]
+AskGateDep = Annotated[AskGate, Depends(get_ask_gate)]
 EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
 StoreDep = Annotated[ArticleStore, Depends(get_store)]
 IngesterDep = Annotated[Ingester, Depends(get_ingester)]

@@ -1,8 +1,11 @@
 """Two pure-ASGI middlewares (pure so they wrap streaming responses unchanged):
 
 - `RequestIdMiddleware`: takes `X-Request-ID` from the request when it is a sane token,
-  otherwise makes one; stores it in the request state, echoes it on every response and
-  logs one line per request with it.
+  otherwise makes one; stores it in the request state, echoes it on every response, logs
+  one access line per request (request id, key name, route, status, timings; never the
+  key) and counts it in the metrics. An exception that escapes the app is logged here,
+  once with its traceback, and answered with a bare 500 problem, so neither Starlette nor
+  uvicorn prints it a second time.
 - `BodyLimitMiddleware`: refuses a body over the limit with a 413 problem before any
   route parses it, by its Content-Length when one is sent and by counting the bytes as
   they arrive otherwise (chunked uploads).
@@ -18,7 +21,8 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import REQUEST_ID_HEADER, http_problem
+from service.api import metrics
+from service.api.problems import REQUEST_ID_HEADER, ProblemResponse, http_problem, internal_problem
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
@@ -40,22 +44,45 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(Headers(scope=scope))
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         started = time.perf_counter()
-        status = 500  # if no response starts, the error handler outside us answers 500
+        status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error in %s %s (request %s)", scope.get("method"), scope.get("path"), request_id,
+                             extra={"request_id": request_id})
+            if response_started:
+                raise
+            await ProblemResponse(internal_problem(scope), status_code=500,
+                                  headers={REQUEST_ID_HEADER: request_id})(scope, receive, send_with_id)
         finally:
-            logger.info("%s %s %s %.1fms request_id=%s", scope.get("method"), scope.get("path"), status,
-                        (time.perf_counter() - started) * 1000, request_id, extra={"request_id": request_id})
+            elapsed = time.perf_counter() - started
+            route = route_of(scope)
+            key = state.get("api_key")
+            key_name = key.name if key is not None else "-"
+            metrics.observe_request(route, scope.get("method", ""), status, key_name, elapsed)
+            logger.info("%s %s %s %.1fms", scope.get("method"), scope.get("path"), status, elapsed * 1000, extra={
+                "request_id": request_id, "key": key_name, "route": route, "method": scope.get("method"),
+                "path": scope.get("path"), "status": status, "duration_ms": round(elapsed * 1000, 2),
+                **({"timings_ms": state["timings_ms"]} if "timings_ms" in state else {}),
+            })
+
+
+def route_of(scope: Scope) -> str:
+    """The matched route's template (bounded, unlike paths that carry ids), or `unmatched`."""
+    route = scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
 
 
 class BodyLimitMiddleware:

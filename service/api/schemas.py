@@ -72,6 +72,11 @@ class AskRequest(Schema):
     stream: bool | None = Field(
         None, description="Answer with Server-Sent Events. When absent, `Accept: text/event-stream` asks for a stream."
     )
+    collection: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
+        description="The collection to ask (default: the server's, or the API key's first collection).",
+    )
+
 
 
 class CitationPublic(Public):
@@ -235,6 +240,8 @@ class Check(Public):
 class Readiness(Public):
     status: Literal["ready", "not ready"]
     checks: dict[str, Check]
+    degraded: list[str] = Field(default_factory=list, description="Checks that fail without making the replica "
+                                                                  "unready (the LLM: answers fall back to extractive).")
 
 
 class Problem(BaseModel):

@@ -101,14 +101,14 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def build_server_app(settings: Settings, components, *, host: str | None = None):
+def build_server_app(settings: Settings, components, *, host: str | None = None, require_keys: bool = False):
     """The API, with Slack's HTTP Events mounted beside it when a signing secret is set,
     and the MCP tools at /mcp (`host`: the address served, for the MCP SDK's Host check).
     The CLI is where edges meet: the API itself knows nothing of Slack or MCP."""
     from service.api.app import create_app
     from service.mcp.http import mount_mcp
 
-    app = create_app(settings, components)
+    app = create_app(settings, components, require_keys=require_keys)
     if settings.slack_signing_secret is not None:
         from service.slack.http import mount_slack
 
@@ -121,16 +121,47 @@ def cmd_serve(args, settings: Settings) -> int:
     import uvicorn
     from rich.console import Console
 
-    components = _components(settings, args.collection)
-    ensure_sample_corpus(components, Console())
+    from service.api.logs import configure_logging
+
     host = args.host or settings.host
-    app = build_server_app(settings, components, host=host)
+    components = _components(settings, args.collection)
+    require_keys = not is_loopback(host) and not args.insecure_no_auth
+    if require_keys:
+        refuse_without_keys(settings, components, host)
+    ensure_sample_corpus(components, Console())
+    app = build_server_app(settings, components, host=host, require_keys=require_keys)
+    configure_logging()
     from service.cli.watch import start_watching
 
     watching = start_watching(settings, components)  # NEWSDESK_FEEDS_FILE: feeds fill the index
     try:
-        uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
+        # newsdesk's JSON lines only: its own access line per request, each traceback once.
+        uvicorn.run(app, host=host, port=args.port or settings.port, log_config=None, access_log=False)
     finally:
         if watching is not None:
             watching.set()
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return False
+
+
+def refuse_without_keys(settings: Settings, components, host: str) -> None:
+    """Anyone who reaches a non-loopback address could change every article: not without keys."""
+    from service.keys import KeyStore
+
+    if settings.bootstrap_key is not None:
+        return
+    if not KeyStore(components.client, settings.keys_collection).any_active():
+        raise NewsdeskError(
+            f"refusing to serve on {host} without API keys: create one with "
+            "`newsdesk keys create --name admin --scopes ask,write,admin`, or set NEWSDESK_BOOTSTRAP_KEY "
+            "(or pass --insecure-no-auth to serve it open)")

@@ -68,10 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--collection")
+    p.add_argument("--insecure-no-auth", action="store_true",
+                   help="serve a non-loopback address without API keys (anyone who reaches it may change articles)")
     p.set_defaults(func=cmd_serve)
 
     from service.evals import bench
     from service.evals.commands import register as register_eval
+    from service.cli.keys import register as register_keys
     from service.cli.mcp import register as register_mcp
     from service.cli.watch import register as register_watch
     from service.slack.runner import register as register_slack
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.register(sub)
     register_slack(sub)
     register_mcp(sub)
+    register_keys(sub)
     register_watch(sub)
     register_eval(sub)
     return parser

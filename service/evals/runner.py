@@ -49,7 +49,7 @@ def build_engine(components, chat=None, *, today: date = EVAL_TODAY):
     return AnswerEngine(
         retriever=components.retriever,
         article_texts=components.store.get_article_texts,
-        extractor=Extractor(components.embedder),
+        extractor=Extractor(),
         relevance_threshold=settings.relevance_threshold,
         chat=chat,
         prompt=components.prompt if chat else None,

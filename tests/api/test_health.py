@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -48,20 +50,39 @@ def test_ready_with_a_reachable_llm(llm_api, respx_mock):
                                         "param": None, "code": None}}),
     httpx.ConnectError("connection refused"),
 ])
-def test_not_ready_when_the_llm_is_down(llm_api, respx_mock, failure):
+def test_ready_but_degraded_when_the_llm_is_down(llm_api, respx_mock, failure):
+    # Answers still come, extractively: a load balancer must keep this replica.
     route = respx_mock.get(MODEL_URL)
     route.mock(side_effect=failure) if isinstance(failure, Exception) else route.mock(return_value=failure)
     response = llm_api.get("/readyz")
-    assert response.status_code == 503
-    assert response.headers["content-type"] == "application/problem+json"
+    assert response.status_code == 200
     body = response.json()
-    assert body["type"] == PROBLEM_BASE + "not-ready"
-    assert body["detail"] == "failing checks: llm"
+    assert body["status"] == "ready" and body["degraded"] == ["llm"]
     assert body["checks"]["store"]["ok"] and body["checks"]["embedder"]["ok"]
     assert body["checks"]["llm"]["ok"] is False
-    assert "unavailable" in body["checks"]["llm"]["detail"]
+    assert "degraded" in body["checks"]["llm"]["detail"] and "unavailable" in body["checks"]["llm"]["detail"]
     assert API_KEY not in response.text
     assert route.call_count == 1  # readiness never retries
+
+
+def test_a_hanging_llm_does_not_hold_readiness(llm_api, respx_mock):
+    release, calls = threading.Event(), []
+
+    def hang(request):
+        calls.append(request)
+        release.wait(30)
+        return httpx.Response(200, json=model_object())
+
+    respx_mock.get(MODEL_URL).mock(side_effect=hang)
+    try:
+        # Answered while the probe is still waiting for the LLM, then again without a second probe.
+        for _ in range(3):
+            response = llm_api.get("/readyz")
+            assert response.status_code == 200 and response.json()["degraded"] == ["llm"]
+            assert "not probed yet" in response.json()["checks"]["llm"]["detail"]
+        assert len(calls) == 1 and not release.is_set()
+    finally:
+        release.set()
 
 
 def test_not_ready_when_the_store_is_gone(fresh_api, components):

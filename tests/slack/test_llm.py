@@ -27,7 +27,7 @@ def llm_engine(sample_index):
     return AnswerEngine(
         retriever=sample_index.retriever,
         article_texts=sample_index.store.get_article_texts,
-        extractor=Extractor(sample_index.embedder),
+        extractor=Extractor(),
         relevance_threshold=sample_index.settings.relevance_threshold,
         chat=chat,
         prompt=sample_index.prompt,

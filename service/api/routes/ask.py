@@ -1,7 +1,9 @@
 """POST /v1/ask: one JSON answer, or the same answer as Server-Sent Events.
 
 The answering core is synchronous and CPU-bound (embedding, BM25, citation checks), so it
-runs in the thread pool; a stream advances the core's generator one event per thread hop.
+runs on the ask gate's own threads (service/api/limits.py), never in the pool the other
+routes use; a stream advances the core's generator one event per thread hop. Past the
+gate's running and waiting places an ask is refused at once: 503 `overloaded`, Retry-After.
 
 SSE wire format (each event is `event: <name>\\ndata: <one line of JSON>\\n\\n`):
     sources  {"sources": [...], "request_id": ...}             always first
@@ -16,17 +18,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from service.answer import events
 from service.answer.events import AnswerEvent
-from service.api.deps import EngineDep, RequestIdDep
-from service.api.problems import error_problem, internal_problem, request_id_of
+from service.api import metrics
+from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
+from service.api.limits import AskGate
 from service.api.schemas import (
     AskRequest,
     AskResponse,
@@ -34,14 +39,15 @@ from service.api.schemas import (
     Problem,
     SourcesEvent,
 )
-from service.errors import NewsdeskError
-from service.models import Filters
+from service.api.streaming import drain, first_event
+from service.errors import OverloadedError
+from service.keys import ApiKey
+from service.models import Answer, Filters
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 logger = logging.getLogger("newsdesk.api")
 
 SSE_MEDIA_TYPE = "text/event-stream"
-_END = object()
 
 
 def wants_stream(stream: bool | None, accept: str | None) -> bool:
@@ -58,25 +64,62 @@ def wants_stream(stream: bool | None, accept: str | None) -> bool:
     responses={
         200: {"content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"},
                                            "description": "sources, delta..., done (see docs/api.md)"}}},
+        **AUTH_RESPONSES,
+        404: {"model": Problem, "description": "No such collection (type collection-not-found)"},
         413: {"model": Problem, "description": "Body over the size limit"},
         422: {"model": Problem, "description": "Invalid request (type validation-error)"},
-        503: {"model": Problem, "description": "Vector store or embedder unavailable"},
+        503: {"model": Problem, "description": "Vector store or embedder unavailable, or too many asks in "
+                                               "progress (type overloaded, with Retry-After)"},
     },
 )
-async def ask(body: AskRequest, request: Request, engine: EngineDep, request_id: RequestIdDep,
+async def ask(body: AskRequest, request: Request, collections: CollectionsDep, gate: AskGateDep,
+              request_id: RequestIdDep, key: Annotated[ApiKey | None, Depends(require("ask"))],
               accept: Annotated[str | None, Header()] = None):
     filters = body.filters.to_filters() if body.filters else Filters()
-    if wants_stream(body.stream, accept):
-        stream = engine.stream(body.question, filters, body.top_k, request_id=request_id)
-        # The first step (retrieval) runs before the response starts, so its errors are
-        # still proper problem responses with their own status codes.
-        first = await run_in_threadpool(next, stream, _END)
-        return StreamingResponse(
-            _sse(first, stream, request.scope), media_type=SSE_MEDIA_TYPE,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-    answer = await run_in_threadpool(engine.ask, body.question, filters, body.top_k, request_id=request_id)
-    return AskResponse.from_answer(answer)
+    name = collections.choose(body.collection, key)
+    try:
+        gate.admit()
+    except OverloadedError as exc:
+        return error_response(exc, request.scope)
+    streaming = False
+    try:
+        engine = (await run_in_threadpool(collections.get, name)).engine
+        if wants_stream(body.stream, accept):
+            stream = engine.stream(body.question, filters, body.top_k, request_id=request_id)
+            # The first step (retrieval) runs before the response starts, so its errors are
+            # still proper problem responses with their own status codes.
+            first = await first_event(stream, gate.run)
+            streaming = True
+            return GatedStreamingResponse(
+                gate, _sse(first, stream, request.scope, gate), media_type=SSE_MEDIA_TYPE,
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        answer = await gate.run(engine.ask, body.question, filters, body.top_k, request_id=request_id)
+        observe(answer, request.scope)
+        return AskResponse.from_answer(answer)
+    finally:
+        if not streaming:
+            gate.release()
+
+
+class GatedStreamingResponse(StreamingResponse):
+    """Holds its ask's place in the gate until the stream is over, however it ends."""
+
+    def __init__(self, gate: AskGate, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.gate.release()
+
+
+def observe(answer: Answer, scope: Scope) -> None:
+    """Into /metrics, and into the request's access-log line."""
+    metrics.observe_answer(answer)
+    scope.setdefault("state", {})["timings_ms"] = dict(answer.timings_ms)
 
 
 def sse_event(name: str, data: str) -> str:
@@ -95,21 +138,10 @@ def encode(event: AnswerEvent) -> str:
     return sse_event(event.name, data)
 
 
-async def _sse(first: Any, stream: Iterator[AnswerEvent], scope: Scope) -> AsyncIterator[str]:
-    event = first
-    try:
-        while event is not _END:
-            yield encode(event)
-            event = await run_in_threadpool(next, stream, _END)
-    except NewsdeskError as exc:
-        # The status line is long gone: the problem travels as the last event instead.
-        logger.warning("stream %s failed: %s (request %s)", scope.get("path"), exc.message, request_id_of(scope))
-        yield sse_event("error", json.dumps(error_problem(exc, scope)))
-    except Exception:
-        logger.exception("stream %s failed (request %s)", scope.get("path"), request_id_of(scope))
-        yield sse_event("error", json.dumps(internal_problem(scope)))
-    finally:
-        try:
-            stream.close()  # releases the LLM stream if the client went away mid-answer
-        except ValueError:  # still running in a worker thread; it ends on its own
-            pass
+async def _sse(first: Any, stream: Iterator[AnswerEvent], scope: Scope, gate: AskGate | None = None) -> AsyncIterator[str]:
+    async with aclosing(drain(first, stream, scope, *([gate.run] if gate else []))) as items:
+        async for item in items:
+            if isinstance(item, events.DoneEvent):
+                observe(item.answer, scope)
+            # A dict is the problem that ends a failed stream: the status line is long gone.
+            yield sse_event("error", json.dumps(item)) if isinstance(item, dict) else encode(item)

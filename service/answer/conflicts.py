@@ -1,0 +1,145 @@
+"""Where the sources disagree: different figures for one thing, different names for one
+thing (MAI / M1 / MA1, DeepSee / DeepSeed / DeepSeek), and corrections that supersede an
+earlier report. Each finder returns a sentence for the answer, citing both sides."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from service.answer.sentences import Candidate
+from service.answer.timeline import format_date
+from service.models import Passage
+from service.text import tokenize
+
+_FIGURE = re.compile(
+    r"[$€£]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:billion|million|trillion))?"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:%|percent|billion|million|trillion)",
+    re.IGNORECASE,
+)
+SIMILAR = 0.2  # shared content words for two answering sentences to be about one thing
+
+
+def figures(sentence: str) -> dict[str, dict[str, str]]:
+    """Money amounts, percentages and large counts by unit: {'$billion': {'$6.6billion': '$6.6 billion'}}."""
+    found: dict[str, dict[str, str]] = {}
+    for match in _FIGURE.finditer(sentence):
+        key = re.sub(r"\s+", "", match.group(0).lower()).replace("percent", "%")
+        found.setdefault(re.sub(r"[\d,.]", "", key), {})[key] = match.group(0)
+    return found
+
+
+def similarity(a: str, b: str) -> float:
+    """Overlap of the sentences' content words (figures left out), relative to the shorter."""
+    ta, tb = set(tokenize(_FIGURE.sub(" ", a))), set(tokenize(_FIGURE.sub(" ", b)))
+    return len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
+
+
+def figure_disagreement(chosen: Sequence[tuple[int, str]], passages: Sequence[Passage]) -> str:
+    """Two sentences from different articles, both answering the question (the caller
+    passes only those), that give wholly different figures in the same unit."""
+    for a in range(len(chosen)):
+        for b in range(a + 1, len(chosen)):
+            (na, sa), (nb, sb) = chosen[a], chosen[b]
+            if passages[na - 1].article_id == passages[nb - 1].article_id or similarity(sa, sb) < SIMILAR:
+                continue
+            fa, fb = figures(sa), figures(sb)
+            for unit in fa.keys() & fb.keys():
+                only_a = [v for k, v in fa[unit].items() if k not in fb[unit]]
+                only_b = [v for k, v in fb[unit].items() if k not in fa[unit]]
+                # Nothing in common in the unit, and the first figures of each differ: two
+                # accounts of one set of numbers, not one sentence quoting an unrelated sum.
+                if only_a and only_b and len(only_a) == len(fa[unit]) and len(only_b) == len(fb[unit]):
+                    return (f"Note that the sources give different figures: {', '.join(only_a)} [{na}] "
+                            f"versus {', '.join(only_b)} [{nb}].")
+    return ""
+
+
+# -- names -------------------------------------------------------------------------------
+
+_NAME = re.compile(r"\b[A-Z][A-Za-z]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z]{3,}[A-Z]?[a-z]*\b")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (short strings only)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def variant_names(a: str, b: str) -> bool:
+    """Two spellings of one name: same first letter, same digits, a letter or two apart
+    (DeepSee / DeepSeek, M1 / MA1 / MAI-1, Suleiman / Suleyman). A different version
+    number (GPT-3 / GPT-4) is a different thing."""
+    ka, kb = _key(a), _key(b)
+    if ka == kb or not ka or not kb or ka[0] != kb[0]:
+        return False
+    if re.sub(r"\D", "", ka) != re.sub(r"\D", "", kb):
+        return False
+    if min(len(ka), len(kb)) < 2 or abs(len(ka) - len(kb)) > 2:
+        return False
+    limit = 2 if re.search(r"\d", ka) else 1  # ids with digits vary more (M1 / MAI-1)
+    return _edits(ka, kb) <= limit and (len(ka) >= 5 or re.search(r"\d", ka) is not None)
+
+
+def naming_conflict(sentences: Sequence[Candidate], focus: Sequence[Candidate], limit: int = 2) -> str:
+    """A name in the chosen sentences (`focus`) spelled differently elsewhere among the
+    retrieved sentences: '... is called MAI-1 [2], M1 and MA1 [1].'"""
+    names: dict[str, dict[str, set[int]]] = {}
+    for c in sentences:
+        for name in _NAME.findall(c.text):
+            names.setdefault(_key(name), {}).setdefault(name, set()).add(c.n)
+    wanted = {_key(n) for c in focus for n in _NAME.findall(c.text)}
+    notes: list[str] = []
+    seen: set[str] = set()
+    for key in sorted(wanted):
+        if key in seen:
+            continue
+        group = {key} | {k for k in names if k != key and variant_names(key, k)}
+        if len(group) < 2:
+            continue
+        group = {k for k in group if k in names}
+        spellings = sorted(((s, sorted(ns)) for k in group for s, ns in names[k].items()), key=lambda x: x[1])
+        if len({_key(s) for s, _ in spellings}) < 2:
+            continue
+        seen |= group
+        parts = [f"{s} [{ns[0]}]" for s, ns in spellings[:5]]
+        notes.append("The sources disagree on the name: " + ", ".join(parts) + ".")
+    return " ".join(notes[:limit])
+
+
+# -- corrections -------------------------------------------------------------------------
+
+_CORRECTION = re.compile(r"^\s*(correction|corrected|clarification)\b|\bcorrection\b", re.I)
+
+
+def is_correction(passage: Passage) -> bool:
+    return bool(_CORRECTION.search(passage.title) or re.search(r"\b(misstated|was wrong|incorrectly (said|stated|reported))\b", passage.text, re.I))
+
+
+def corrects(fix: Passage, earlier: Passage) -> bool:
+    """Is `fix` a correction of `earlier`: same outlet, another article, published after it?"""
+    return (fix.article_id != earlier.article_id and not is_correction(earlier) and fix.source == earlier.source
+            and (earlier.published_at or "") < (fix.published_at or "~"))
+
+
+def correction_note(chosen: Sequence[Candidate], passages: Sequence[Passage]) -> str:
+    """When a chosen sentence comes from a correction notice and another chosen one from an
+    earlier article of the same outlet, say which is the correction."""
+    corrections = [c for c in chosen if is_correction(passages[c.n - 1])]
+    for fix in corrections:
+        fixed = passages[fix.n - 1]
+        for other in chosen:
+            earlier = passages[other.n - 1]
+            if corrects(fixed, earlier):
+                return (f"Source [{fix.n}] is a correction, published {format_date(fixed.published_at or '')}; it "
+                        f"supersedes the earlier report [{other.n}] of {format_date(earlier.published_at or '') or 'no date'}, "
+                        f"whose figure was wrong.")
+    return ""

@@ -1,0 +1,51 @@
+"""Reading a question for what it asks, and whether a sentence holds it."""
+
+import pytest
+
+from service.answer.answerability import analyse, answerable, clauses, evidence
+
+
+def test_answer_types():
+    assert analyse("How many parameters does MAI-1 have?").kind == "count"
+    assert analyse("How much did Amazon invest in Anthropic?").kind == "money"
+    assert analyse("What is the population of Abilene?").kind == "count"
+    assert analyse("Who replaced Ilya Sutskever?").kind == "person"
+    assert analyse("When was DeepSeek-R1 released?").kind == "date"
+    assert analyse("Why is the restart significant?").kind == "open"
+
+
+def test_named_things_and_focus():
+    q = analyse("How many parameters does Microsoft's MAI-1-preview model have?")
+    assert q.entities == ("Microsoft", "MAI-1-preview") and "paramet" in q.focus
+    assert analyse("What did Silicon Current get wrong?").recency is False  # an outlet, not "current"
+    assert analyse("What is the current valuation of OpenAI?").recency is True
+
+
+@pytest.mark.parametrize("question, sentence, expected", [
+    ("How many parameters does MAI-1 have?", "MAI-1 will have roughly 500 billion parameters.", True),
+    # A sibling named in the sentence is no answer about the model asked for, whatever the title says.
+    ("How many parameters does MAI-1-preview have?", "MAI-1 will have roughly 500 billion parameters.", False),
+    ("What is the population of Abilene?", "Construction is under way in Abilene, where ten buildings are planned.", False),
+    ("How many employees does DeepSeek have?", "DeepSeek released its R1 model on January 20 to wide acclaim.", False),
+    ("Who replaced Ilya Sutskever as chief scientist?", "Jakub Pachocki will succeed Sutskever as chief scientist.", True),
+    ("Who heads the AI Office?", "The AI Office, which oversees the rules, can fine providers.", False),
+    ("When did Microsoft hire Mustafa Suleyman?", "Microsoft hired Mustafa Suleyman on Tuesday, March 19, 2024.", True),
+    ("How much does the B200 cost?", "Huang said each B200 chip would cost between $30,000 and $40,000.", True),
+    ("How much does the B200 cost?", "The B200 packs 208 billion transistors.", False),
+])
+def test_sentence_answers(question, sentence, expected):
+    assert evidence(analyse(question), sentence, "Title: MAI-1-preview. Abilene").answers is expected
+
+
+def test_a_clause_may_be_answered_on_its_own():
+    assert clauses("How big is the reactor, and when is it expected to restart?") == [
+        "How big is the reactor", "when is it expected to restart?"]
+    sentences = [("The reactor is expected to return to service in 2028.", "", "")]
+    assert answerable("How big is the Zorblax reactor, and when is the reactor expected to restart?", sentences)
+
+
+def test_an_outlet_named_in_the_question_is_met_by_what_it_published():
+    q = analyse("What valuation did the round set, according to Northgate Business Review?")
+    sentence = "OpenAI closed a funding round of $6.5 billion that values the company at $150 billion."
+    assert evidence(q, sentence, "", "Northgate Business Review").answers
+    assert not evidence(q, sentence, "", "The Ledger Wire").answers

@@ -1,0 +1,57 @@
+"""Disagreements the extractive answer points out: figures, names, corrections."""
+
+from service.answer.conflicts import correction_note, figure_disagreement, figures, naming_conflict, variant_names
+from service.answer.sentences import Candidate
+from service.models import Passage
+
+
+def passage(article_id, **meta):
+    return Passage([], article_id, "", 0, 0, meta)
+
+
+def test_figures_by_unit():
+    assert figures("It raised $6.6 billion, up 93%.") == {"$billion": {"$6.6billion": "$6.6 billion"}, "%": {"93%": "93%"}}
+
+
+def test_two_accounts_of_one_round_disagree():
+    ps = [passage("a"), passage("b")]
+    chosen = [(1, "OpenAI raised $6.6 billion at a $157 billion valuation in its funding round."),
+              (2, "OpenAI closed a funding round of $6.5 billion that values it at $150 billion.")]
+    assert figure_disagreement(chosen, ps) == (
+        "Note that the sources give different figures: $6.6 billion, $157 billion [1] versus $6.5 billion, $150 billion [2].")
+    assert figure_disagreement(chosen, [passage("a"), passage("a")]) == ""  # one article is not two accounts
+
+
+def test_unrelated_sums_are_not_called_a_disagreement():
+    ps = [passage("a"), passage("b")]
+    chosen = [(1, "OpenAI raised $6.6 billion at a $157 billion valuation."),
+              (2, "Shares of the chipmaker fell after $589 billion of market value was erased on Monday.")]
+    assert figure_disagreement(chosen, ps) == ""
+
+
+def test_variant_spellings_of_one_name():
+    assert variant_names("DeepSee", "DeepSeek") and variant_names("DeepSeed", "DeepSeek")
+    assert variant_names("M1", "MA1") and variant_names("MA1", "MAI-1") and variant_names("Suleiman", "Suleyman")
+    assert not variant_names("GPT-3", "GPT-4")  # another version, not another spelling
+    assert not variant_names("Claude", "Cloud") and not variant_names("Meta", "Mega")
+
+
+def candidate(n, text):
+    return Candidate(n, 0, len(text), text, "", "")
+
+
+def test_naming_conflict_cites_each_spelling():
+    found = [candidate(1, "Microsoft is building a model called MA1 with the help of DeepSee engineers."),
+             candidate(2, "The lab is DeepSeek, and the model is MAI-1, according to the company.")]
+    note = naming_conflict(found, found[:1])
+    assert "disagree on the name" in note
+    assert "DeepSee [1]" in note and "DeepSeek [2]" in note and "MA1 [1]" in note and "MAI-1 [2]" in note
+
+
+def test_correction_supersedes_the_earlier_report():
+    ps = [passage("fix", title="Correction: the model costs $3, not $5", source="Silicon Current", published_at="2024-06-24"),
+          passage("orig", title="Launch", source="Silicon Current", published_at="2024-06-20"),
+          passage("other", title="Launch", source="Another Outlet", published_at="2024-06-20")]
+    note = correction_note([candidate(1, "The correct price is $3."), candidate(2, "It costs $5.")], ps)
+    assert note.startswith("Source [1] is a correction, published June 24, 2024; it supersedes the earlier report [2]")
+    assert correction_note([candidate(1, "The correct price is $3."), candidate(3, "It costs $5.")], ps) == ""
