@@ -107,8 +107,10 @@ def build_server_app(settings: Settings, components, *, host: str | None = None,
     The CLI is where edges meet: the API itself knows nothing of Slack or MCP."""
     from service.api.app import create_app
     from service.mcp.http import mount_mcp
+    from service.web import router as reading_page
 
     app = create_app(settings, components, require_keys=require_keys)
+    app.include_router(reading_page)  # the page at `/`, calling the API from the browser
     if settings.slack_signing_secret is not None:
         from service.slack.http import mount_slack
 
