@@ -60,6 +60,16 @@ class Ingester:
         # (length-sorted batches, little padding) and Chroma gets few, large upserts.
         self.group_chunks = group_chunks
 
+    def ingest_documents(self, documents: Iterable, *, progress: Progress | None = None) -> IngestReport:
+        """LlamaIndex `Document`s, from any LlamaIndex reader (`ingest.documents` maps their
+        metadata). One that cannot become an article is in `failed`; the others go in."""
+        from service.ingest.documents import articles_from_documents
+
+        articles, errors = articles_from_documents(documents)
+        report = self.ingest(articles, progress=progress)
+        report.failed[:0] = errors
+        return report
+
     def ingest(self, articles: Iterable[Article], *, progress: Progress | None = None) -> IngestReport:
         # One writer thread: group N is written to Chroma while group N+1 is chunked and
         # embedded, so the store's cost hides behind the model's (bench ingest measures it).

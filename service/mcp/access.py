@@ -1,29 +1,36 @@
 """Keys and scopes on the MCP edge.
 
-Over streamable HTTP every request carries `Authorization: Bearer <key>` when keys are
-enabled: `BearerKeys` answers a missing or unknown key with a 401 problem before the MCP
-session sees the request, and each tool checks that the key grants its scope (a 403-like
-tool error otherwise). Over stdio there is no header: the process runs with the rights of
-whoever started it, like the CLI.
+Over streamable HTTP the key is checked at the door, before the MCP session sees the
+request: by the API's own key middleware when the endpoint is mounted in `serve` (it
+answers 401/429 problems and leaves the key's record in the request state under
+`api_key`), or by `BearerKeys` when `newsdesk mcp --http` serves it alone. Each tool then
+checks that the key grants its scope and may use the collection (a `forbidden:` tool
+error otherwise). With no key in the request state the server is open (loopback, no keys
+configured), and over stdio there is no request at all: the process runs with the rights
+of whoever started it, like the CLI.
 
-The key store is passed in as a `KeyVerifier`: the presented key -> its `Grant` (what the
-key may do: `allows(scope)`, `sees(collection)`), or None when the key is unknown or
-revoked. `service.keys.KeyStore.verify` is one; this edge does not care where keys live.
+A key store is passed in as a `KeyVerifier`: the presented key -> its `Grant` (what the key
+may do), or None when the key is unknown or revoked. `service.keys.KeyStore.verify` is one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
+import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import NewsdeskError
+from service.errors import ForbiddenError, UnauthorizedError
 
+STATE_KEY = "api_key"  # where the API's key middleware leaves the request's key record
+PROBLEM_BASE = "https://newsdesk.example/problems/"
 
 
 class Grant(Protocol):
+    name: str
+
     def allows(self, scope: str) -> bool: ...
 
     def sees(self, collection: str) -> bool: ...
@@ -31,72 +38,57 @@ class Grant(Protocol):
 
 KeyVerifier = Callable[[str], Grant | None]
 
-PROBLEM_BASE = "https://newsdesk.example/problems/"
+
+def request_grant(request: Any) -> Grant | None:
+    """The key record the door left on this request; None for stdio or an open server."""
+    scope = getattr(request, "scope", None) or {}
+    return (scope.get("state") or {}).get(STATE_KEY)
 
 
-class KeyRejectedError(NewsdeskError):
-    type_slug = "unauthorized"
-    status = 401
-    title = "Missing or unknown API key"
-
-
-class ScopeMissingError(NewsdeskError):
-    type_slug = "forbidden"
-    status = 403
-    title = "The key lacks the scope"
-
-
-def bearer_key(headers: Mapping[str, str] | None) -> str | None:
-    if not headers:
-        return None
-    value = headers.get("authorization") or headers.get("Authorization") or ""
-    scheme, _, key = value.partition(" ")
-    return key.strip() or None if scheme.lower() == "bearer" else None
-
-
-def grant_of(verify: KeyVerifier, headers: Mapping[str, str] | None) -> Grant:
-    key = bearer_key(headers)
-    grant = verify(key) if key else None
+def check_access(grant: Grant | None, scope: str, collection: str) -> None:
     if grant is None:
-        raise KeyRejectedError("send a valid key as `Authorization: Bearer <key>`")
-    return grant
-
-
-def check_access(verify: KeyVerifier | None, headers: Mapping[str, str] | None, scope: str, collection: str) -> None:
-    """Raise unless the request may use `scope` on `collection`. No verifier (keys disabled)
-    or no headers (stdio: a local process) means no check."""
-    if verify is None or headers is None:
         return
-    grant = grant_of(verify, headers)
     if not grant.allows(scope):
-        raise ScopeMissingError(f"this key does not have the {scope!r} scope")
+        raise ForbiddenError(f"the key {grant.name!r} lacks the {scope!r} scope")
     if not grant.sees(collection):
-        raise ScopeMissingError(f"this key may not use collection {collection!r}")
+        raise ForbiddenError(f"the key {grant.name!r} may not use collection {collection!r}")
+
+
+def bearer_token(header: str | None) -> str | None:
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 class BearerKeys:
-    """ASGI middleware in front of the streamable HTTP app: 401 problem+json for a missing
-    or unknown key. The key itself never reaches a log or a response."""
+    """ASGI middleware for the endpoint served alone: 401 problem+json for a missing or
+    unknown key, else the key's record in the request state. `open_now()` true lets a
+    request without a key through (loopback, no key exists yet: the API's rule). The key
+    never reaches a log or a response. Both callables may block (a store read): they run
+    in a worker thread."""
 
-    def __init__(self, app: ASGIApp, verify: KeyVerifier):
+    def __init__(self, app: ASGIApp, verify: KeyVerifier, *, open_now: Callable[[], bool] = lambda: False):
         self.app = app
         self.verify = verify
+        self.open_now = open_now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        try:
-            grant_of(self.verify, headers)
-        except KeyRejectedError as exc:
-            body = json.dumps({
-                "type": PROBLEM_BASE + exc.type_slug, "title": exc.title, "status": exc.status,
-                "detail": exc.message, "instance": scope.get("path", ""),
-            }).encode()
+        header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), None)
+        if header is None and await anyio.to_thread.run_sync(self.open_now):
+            await self.app(scope, receive, send)
+            return
+        token = bearer_token(header)
+        grant = await anyio.to_thread.run_sync(self.verify, token) if token else None
+        if grant is None:
+            exc = UnauthorizedError("send a valid API key as 'Authorization: Bearer <key>'")
+            body = json.dumps({"type": PROBLEM_BASE + exc.type_slug, "title": exc.title, "status": exc.status,
+                               "detail": exc.message, "instance": scope.get("path", "")}).encode()
             await send({"type": "http.response.start", "status": exc.status, "headers": [
                 (b"content-type", b"application/problem+json"), (b"www-authenticate", b'Bearer realm="newsdesk"'),
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
+        scope.setdefault("state", {})[STATE_KEY] = grant
         await self.app(scope, receive, send)

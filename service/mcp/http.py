@@ -8,7 +8,7 @@ lifespan, wrapped around whatever lifespan the app already has.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.routing import Route
@@ -21,16 +21,18 @@ MCP_PATH = "/mcp"
 
 
 def mount_mcp(app, components: Components, *, path: str = MCP_PATH, host: str = "127.0.0.1",
-              verify: KeyVerifier | None = None):
+              verify: KeyVerifier | None = None, open_now: Callable[[], bool] = lambda: False):
     """Add the MCP endpoint at `path` to the Starlette/FastAPI `app`; returns the MCPServer.
     `host` is the address served: on loopback the SDK refuses other Host headers (DNS
-    rebinding protection). `verify` turns on keys (401 without a valid one)."""
-    server = build_server(components, verify=verify)
+    rebinding protection). `verify` checks keys at this endpoint (401 without a valid one);
+    leave it None when the host app checks them already (the API's key middleware does).
+    `open_now()` true admits requests without a key (see `BearerKeys`)."""
+    server = build_server(components)
     # Built for its session manager and endpoint; the route is re-added on `app` so the
     # host's middleware (request ids, body limit) applies to it as to every route.
     sub = server.streamable_http_app(streamable_http_path=path, host=host, max_request_body_size=1_000_000)
     endpoint = next(r.endpoint for r in sub.routes if isinstance(r, Route) and r.path == path)
-    app.router.routes.append(Route(path, endpoint=BearerKeys(endpoint, verify) if verify else endpoint,
+    app.router.routes.append(Route(path, endpoint=BearerKeys(endpoint, verify, open_now=open_now) if verify else endpoint,
                                    name="mcp", include_in_schema=False))
     outer = app.router.lifespan_context
 

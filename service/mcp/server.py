@@ -19,10 +19,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from service.answer.engine import source_entry
+from service.answer.search import find_sources
 from service.components import Components
 from service.errors import NewsdeskError
-from service.mcp.access import KeyVerifier, check_access
+from service.mcp.access import check_access, request_grant
 from service.models import MAX_TOP_K, Filters
 
 INSTRUCTIONS = (
@@ -45,14 +45,14 @@ def _filters(after: str | None, before: str | None, outlets: list[str] | None) -
         raise ToolError(f"bad-filter: {exc}") from None
 
 
-def build_server(components: Components, *, verify: KeyVerifier | None = None) -> MCPServer:
-    """The MCP server for one collection. `verify` checks keys and scopes on HTTP requests
-    (see `service.mcp.access`); None leaves them open, as the API is without keys."""
+def build_server(components: Components) -> MCPServer:
+    """The MCP server for one collection. Over HTTP, each tool checks the scope of the key
+    the door let in (`service.mcp.access`)."""
     server = MCPServer("newsdesk", instructions=INSTRUCTIONS, version="1")
 
     async def run(ctx: Context, scope: str, fn: Callable[..., Any], *args: Any) -> Any:
         try:
-            check_access(verify, ctx.headers, scope, components.collection)
+            check_access(request_grant(ctx.request_context.request), scope, components.collection)
             return await anyio.to_thread.run_sync(fn, *args)
         except NewsdeskError as exc:
             raise ToolError(f"{exc.type_slug}: {exc.message}") from None
@@ -72,7 +72,8 @@ def build_server(components: Components, *, verify: KeyVerifier | None = None) -
     async def search(query: Question, ctx: Context, published_after: After = None, published_before: Before = None,
                      outlets: Outlets = None, top_k: TopK = None) -> dict[str, Any]:
         filters = _filters(published_after, published_before, outlets)
-        return await run(ctx, "ask", find_sources, components, query, filters, top_k)
+        return await run(ctx, "ask", find_sources, components.retriever, query, filters,
+                         top_k or components.settings.top_k, components.settings.relevance_threshold)
 
     @server.tool(description="Read one indexed article by id: its metadata and full text, or only the span "
                              "text[start:end] when start and end are given (to check a citation).")
@@ -82,16 +83,6 @@ def build_server(components: Components, *, verify: KeyVerifier | None = None) -
         return await run(ctx, "ask", read_article, components, article_id, start, end)
 
     return server
-
-
-def find_sources(components: Components, query: str, filters: Filters, top_k: int | None) -> dict[str, Any]:
-    """The numbered sources an answer would be written from. `relevant` is false when even
-    the best passage falls below the refusal threshold (ask would refuse)."""
-    result = components.retriever.retrieve(query, filters, top_k or components.settings.top_k)
-    return {
-        "sources": [source_entry(n, p) for n, p in enumerate(result.passages, start=1)],
-        "relevant": bool(result.passages) and result.best_dense >= components.settings.relevance_threshold,
-    }
 
 
 def read_article(components: Components, article_id: str, start: int | None, end: int | None) -> dict[str, Any]:

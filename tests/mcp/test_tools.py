@@ -5,7 +5,6 @@ uvicorn on loopback (with keys and scopes)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 import os
 import shutil
 import sys
@@ -20,6 +19,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from service.cli.commands import build_server_app
+from service.keys import KeyStore
 from service.mcp.http import mount_mcp
 from tests.api.test_e2e import uvicorn_thread
 from tests.mcp.conftest import ARTICLES
@@ -43,7 +44,7 @@ async def exercise(client: Client) -> dict[str, dict]:
     schemas = {t.name: t.input_schema for t in listed.tools}
     assert schemas["ask"]["required"] == ["question"] and "outlets" in schemas["ask"]["properties"]
     found = payload(await client.call_tool("search", {"query": "harbour dredging plan for container ships"}))
-    asked = payload(await client.call_tool("ask", {"question": "How much will the harbour dredging cost?"}))
+    asked = payload(await client.call_tool("ask", {"question": "How big is the harbour dredging plan?"}))
     cited = asked["citations"][0]
     span = payload(await client.call_tool("get_article", {"article_id": cited["article_id"],
                                                           "start": cited["start"], "end": cited["end"]}))
@@ -94,63 +95,60 @@ def test_stdio_subprocess_lists_and_calls_every_tool(mcp_index, tmp_path):
     check(anyio.run(main))
 
 
-@dataclass(frozen=True)
-class Grant:
-    """What a key store says a key may do (the shape of `service.keys.ApiKey`)."""
-
-    scopes: set[str]
-    collections: tuple[str, ...] = ()
-
-    def allows(self, scope: str) -> bool:
-        return scope in self.scopes
-
-    def sees(self, collection: str) -> bool:
-        return not self.collections or collection in self.collections
-
-
 def http_client(key: str | None = None) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=60)
 
 
-@pytest.mark.e2e
-def test_streamable_http_with_keys_and_scopes(mcp_index):
-    keys = {"reader-key": Grant({"ask"}), "writer-key": Grant({"write"}),
-            "elsewhere-key": Grant({"ask"}, ("other-collection",))}
+def served_with_keys(mcp_index, kind: str):
+    """`serve`'s app (the API's key middleware at the door) or the endpoint alone (as
+    `newsdesk mcp --http` serves it), over a key collection of its own."""
+    settings = mcp_index.settings.model_copy(update={"keys_collection": f"mcp-keys-{kind}"})
+    keys = KeyStore(mcp_index.client, settings.keys_collection)
+    issued = {name: keys.create(name, scopes, collections)[0] for name, scopes, collections in
+              [("reader", ["ask"], []), ("writer", ["write"], []), ("elsewhere", ["ask"], ["other-collection"])]}
+    if kind == "serve":
+        return build_server_app(settings, mcp_index), issued
     app = FastAPI()
-    mount_mcp(app, mcp_index, verify=keys.get)
+    mount_mcp(app, mcp_index, verify=keys.verify, open_now=lambda: not keys.any_active())
+    return app, issued
 
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("kind", ["serve", "alone"])
+def test_streamable_http_with_keys_and_scopes(mcp_index, kind):
+    app, issued = served_with_keys(mcp_index, kind)
     with uvicorn_thread(app) as base:
         url = f"{base}/mcp"
-        # No key, or an unknown one: 401 problem+json before any MCP session exists.
-        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic cmVhZGVyLWtleQ=="}):
+        # No key, an unknown one, or the wrong scheme: 401 problem+json before any MCP session exists.
+        for headers in ({}, {"Authorization": "Bearer nd_not-a-real-key-but-long-enough-000000"},
+                        {"Authorization": f"Basic {issued['reader']}"}):
             refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
                                  headers={**headers, "Accept": "application/json, text/event-stream"})
             assert refused.status_code == 401
             assert refused.headers["content-type"] == "application/problem+json"
-            assert refused.json()["type"].endswith("/unauthorized") and "nope" not in refused.text
+            assert refused.json()["type"].endswith("/unauthorized")
+            assert "not-a-real-key" not in refused.text and issued["reader"] not in refused.text
 
         async def main():
-            async with http_client("reader-key") as http:
+            async with http_client(issued["reader"]) as http:
                 async with Client(streamable_http_client(url, http_client=http)) as client:
                     seen = await exercise(client)
             denied = []
-            for key in ("writer-key", "elsewhere-key"):
-                async with http_client(key) as http:
+            for name in ("writer", "elsewhere"):
+                async with http_client(issued[name]) as http:
                     async with Client(streamable_http_client(url, http_client=http)) as client:
                         denied.append(await client.call_tool("search", {"query": "tram line"}))
             return seen, denied
 
         seen, (no_scope, no_collection) = anyio.run(main)
     check(seen)
-    assert no_scope.is_error and no_scope.content[0].text.endswith(": forbidden: this key does not have the 'ask' scope")
+    assert no_scope.is_error and no_scope.content[0].text.endswith(": forbidden: the key 'writer' lacks the 'ask' scope")
     assert no_collection.is_error
-    assert no_collection.content[0].text.endswith(": forbidden: this key may not use collection 'newsdesk'")
+    assert no_collection.content[0].text.endswith(": forbidden: the key 'elsewhere' may not use collection 'newsdesk'")
 
 
 @pytest.mark.e2e
 def test_serve_mounts_mcp_beside_the_api(mcp_index):
-    from service.cli.commands import build_server_app
-
     app = build_server_app(mcp_index.settings, mcp_index)
 
     async def main(url):
