@@ -13,7 +13,7 @@ from service.answer.prompts import Prompt, load_prompt
 from service.answer.retrieval import HybridRetriever
 from service.config import Settings
 from service.index.embedding import Embedder, build_embedder
-from service.index.lexical import LexicalReplica, lexical_dir
+from service.index.lexical import LexicalReplica, held_elsewhere, lexical_dir
 from service.index.store import ArticleStore, IndexSpec, drop_collections, open_client
 from service.ingest.chunking import Chunker
 from service.ingest.pipeline import Ingester
@@ -56,11 +56,20 @@ class Components:
         return Ingester(self.store, self.embedder, self.chunker)
 
     @cached_property
-    def lexical(self) -> LexicalReplica:
+    def lexical_dir(self):
         s = self.settings
-        directory = lexical_dir(s.index_dir, self.collection, chroma_host=s.chroma_host, chroma_port=s.chroma_port,
-                                explicit=s.lexical_dir)
-        return LexicalReplica(self.store, directory)
+        return lexical_dir(s.index_dir, self.collection, chroma_host=s.chroma_host, chroma_port=s.chroma_port,
+                           explicit=s.lexical_dir)
+
+    @cached_property
+    def lexical(self) -> LexicalReplica:
+        return LexicalReplica(self.store, self.lexical_dir)
+
+    def served_elsewhere(self) -> bool:
+        """True when another process (a running `serve`) answers from this embedded index.
+        Its dense path cannot see this process's writes until it restarts: embedded Chroma
+        keeps each process's vector index in memory. Its lexical index follows the feed."""
+        return not self.settings.chroma_host and held_elsewhere(self.lexical_dir)
 
     @cached_property
     def retriever(self) -> HybridRetriever:

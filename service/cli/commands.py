@@ -35,6 +35,11 @@ def cmd_ingest(args, settings: Settings) -> int:
 
     loaded = load_paths(args.paths)
     components = _components(settings, args.collection)
+    if components.served_elsewhere():  # issue 11, fault 3: say what a running `serve` will see
+        Console(stderr=True).print(
+            "newsdesk: warning: a running process (newsdesk serve) answers from this embedded index; it finds "
+            "these articles by keyword at once but by meaning only after a restart. Ingest through its API "
+            "(POST /v1/articles) or run Chroma as a server (NEWSDESK_CHROMA_HOST) to avoid this.", highlight=False)
     return run_ingest(loaded.articles, loaded.errors, components, Console(stderr=False))
 
 

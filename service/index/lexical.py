@@ -265,6 +265,23 @@ class LexicalReplica:
             self.applied += len(entries)
 
 
+def held_elsewhere(directory: Path) -> bool:
+    """True when another process holds this index directory's writer lock (a running
+    `serve`, say). tantivy takes it with flock(2), so a dead holder never counts."""
+    import fcntl
+
+    lock = Path(directory) / ".tantivy-writer.lock"
+    if not lock.exists():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def lexical_dir(index_dir: Path, collection: str, *, chroma_host: str | None = None, chroma_port: int = 8000,
                 explicit: Path | None = None) -> Path:
     """Where this replica keeps its lexical index: `explicit` (NEWSDESK_LEXICAL_DIR) plus the
