@@ -69,8 +69,9 @@ def near_duplicate(a: frozenset, b: frozenset, threshold: float = NEAR_DUPLICATE
 
 
 def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> list[Passage]:
-    """Keep the best-ranked of each group of near-identical passages from different
-    articles; the others are recorded on it as corroboration.
+    """One source for each group of near-identical passages from different articles, in
+    the rank of the group's best passage. It shows the original wire (see `more_original`);
+    the reprints are recorded on it as corroboration.
 
     With `limit`, the result is `collapse_duplicates(passages)[:limit]` (corroboration
     included), but once `limit` passages are kept the rest are only compared with those,
@@ -78,17 +79,44 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> li
     kept: list[tuple[Passage, frozenset, frozenset]] = []
     for passage in passages:
         sig, sample = shingles(passage.text), shingle_sample(passage.text)
-        for other, other_sig, other_sample in kept:
+        for i, (other, other_sig, other_sample) in enumerate(kept):
             # The sampled sets first: most pairs share nothing, and this is the hot loop.
             if (other.article_id != passage.article_id and not sample.isdisjoint(other_sample)
                     and near_duplicate(sig, other_sig)):
-                if passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
+                if more_original(passage, other):
+                    kept[i] = (_represent(passage, other), sig, sample)
+                elif passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
                     other.corroborated_by.append(_describe(passage))
                 break
         else:
             if limit is None or len(kept) < limit:
                 kept.append((passage, sig, sample))
     return [p for p, _, _ in kept]
+
+
+def more_original(a: Passage, b: Passage) -> bool:
+    """Is `a` the original of which `b` is a copy? The copy from the agency a dateline
+    credits ("BRUSSELS (Meridian Press Agency) —") wins; otherwise the earlier-published."""
+    def from_agency(p: Passage, other: Passage) -> bool:
+        return bool(p.source) and f"({p.source}" in other.text[:300] and f"({other.source}" not in p.text[:300]
+    if from_agency(a, b) != from_agency(b, a):
+        return from_agency(a, b)
+    return bool(a.published_at) and (not b.published_at or a.published_at < b.published_at)
+
+
+def _represent(original: Passage, copy: Passage) -> Passage:
+    """The original in the copy's place: its rank and score, the copy among its corroboration."""
+    seen = {original.article_id}
+    corroboration = []
+    for c in [_describe(copy), *copy.corroborated_by, *original.corroborated_by]:
+        if c["article_id"] not in seen:
+            seen.add(c["article_id"])
+            corroboration.append(c)
+    original.score = max(original.score, copy.score)
+    original.dense_score = _max(original.dense_score, copy.dense_score)
+    original.lexical_score = _max(original.lexical_score, copy.lexical_score)
+    original.corroborated_by = corroboration
+    return original
 
 
 def spread_articles(passages: list[Passage], k: int, per_article: int) -> list[Passage]:

@@ -164,3 +164,17 @@ def test_one_long_article_cannot_take_every_source_slot():
         ("long", 0), ("long", 1), ("other", 0), ("third", 0)]
     # when other articles run out, the same article fills the remaining slots in rank order
     assert [p.char_start for p in spread_articles(ranked[:5], 3, 2)] == [0, 1, 2]
+
+
+def test_the_original_wire_represents_its_reprints():
+    # The reprint ranks first, but the earlier copy is the original: it is shown, in first place.
+    reprint = passage("reprint", 0, len(WIRE) + 9, "Updated: " + WIRE, score=0.9, source="Outlet B",
+                      published_at="2025-08-02")
+    original = passage("original", 0, len(WIRE), WIRE, score=0.5, source="Outlet A", published_at="2025-08-01")
+    other = passage("other", 0, 30, "Meta released Llama 3.1 with 405 billion parameters.", score=0.7)
+    kept = collapse_duplicates([reprint, other, original])
+    assert [p.article_id for p in kept] == ["original", "other"]
+    assert kept[0].score == 0.9 and [x["article_id"] for x in kept[0].corroborated_by] == ["reprint"]
+    # The copy from the agency its dateline credits is the original, whatever the dates say.
+    agency = passage("agency", 0, len(WIRE), WIRE, score=0.4, source="Meridian", published_at="2025-08-03")
+    assert [p.article_id for p in collapse_duplicates([reprint, agency])] == ["agency"]
