@@ -4,7 +4,7 @@
                                       otherwise HTTP Events at http://HOST:PORT/slack/events
     newsdesk slack --http             HTTP Events even when an app token is set
     newsdesk slack --socket           Socket Mode (fails without an app token)
-    newsdesk slack feedback-export --out cases.jsonl
+    newsdesk slack feedback-export --out cases.jsonl   every vote, the reading page's included
 """
 
 from __future__ import annotations
@@ -90,6 +90,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--collection", help="the default collection to answer from")
     p.set_defaults(func=cmd_slack)
     actions = p.add_subparsers(dest="slack_command", metavar="{feedback-export}")
-    e = actions.add_parser("feedback-export", help="write readers' 👍/👎 as eval cases (JSONL)")
+    e = actions.add_parser("feedback-export", help="write readers' 👍/👎 (Slack and the reading page) as eval cases (JSONL)")
     e.add_argument("--out", required=True, type=Path, help="the .jsonl file to write")
     e.set_defaults(func=cmd_feedback_export)
