@@ -6,7 +6,7 @@ question, the answer, its citations, the filters it was asked with, a keyed hash
 reader (never the Slack user id or the browser's token), where the vote came from
 (`origin`) and the vote. A reader who votes again replaces their vote. The eval suite reads
 the records back with `read_feedback(client)` and turns them into cases with
-`feedback_cases(...)` (or `newsdesk feedback export --out cases.jsonl`).
+`feedback_cases(...)` (or `newsdesk slack feedback-export --out cases.jsonl`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The answer is not kept on the server between the ask and the vote, so the vote c
 what it is about: the question, the answer and its citations. Every citation is checked
 against the store before anything is recorded (the quote must be the article's text at its
 offsets), so a vote cannot vouch for a source that does not say what it claims.
-`newsdesk feedback-export` turns the votes, from the page and from Slack alike, into eval
+`newsdesk slack feedback-export` turns the votes, from the page and from Slack alike, into eval
 cases.
 
 The reader is a hash: of the API key's id when keys are in use, else of a random token the
