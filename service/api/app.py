@@ -24,7 +24,7 @@ from service.api.auth import AUTH_RESPONSES, Access, AuthMiddleware, require_for
 from service.api.limits import AskGate, KeyRateLimiter
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.api.problems import install_problem_handlers
-from service.api.routes import articles, ask, chat, feedback, health, keys
+from service.api.routes import articles, ask, chat, feedback, health, keys, search
 from service.api.tenancy import Collections
 from service.components import Components
 from service.config import Settings
@@ -79,6 +79,7 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
     app.include_router(health.router)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     app.include_router(ask.router)
+    app.include_router(search.router)
     app.include_router(chat.router)
     app.include_router(feedback.router)
     app.include_router(articles.router, dependencies=[Depends(require_for_method)], responses=AUTH_RESPONSES)

@@ -67,3 +67,29 @@ def test_documents_from_any_reader_are_ingested(components):
         Document(text=docs[3].text),  # a new random id_, the same text
     ])
     assert len(again.unchanged) == 3 and components.store.count_articles() == 3
+
+
+@pytest.mark.e2e
+def test_remote_retriever_over_http_in_a_query_engine(mcp_index):  # noqa: F811
+    from service.api.app import create_app
+    from service.keys import KeyStore
+    from tests.api.test_e2e import uvicorn_thread
+
+    settings = mcp_index.settings.model_copy(update={"keys_collection": "llamaindex-test-keys"})
+    key, _ = KeyStore(mcp_index.client, settings.keys_collection).create("llamaindex-app", ["ask"])
+    with uvicorn_thread(create_app(settings, mcp_index)) as base:
+        remote = NewsdeskRetriever.from_url(base, api_key=key, top_k=3)
+        check_response(RetrieverQueryEngine.from_args(remote, llm=MockLLM()).query(QUESTION))
+        # The same sources, in the same order, as in-process.
+        local = NewsdeskRetriever.from_components(mcp_index, top_k=3).retrieve(QUESTION)
+        assert [(n.node.id_, n.score) for n in remote.retrieve(QUESTION)] == [(n.node.id_, n.score) for n in local]
+        only = NewsdeskRetriever.from_url(base, api_key=key, filters={"sources": ["Valley Times"]}).retrieve(QUESTION)
+        assert {n.node.metadata["article_id"] for n in only} == {"orchard"}
+
+        with pytest.raises(RemoteSearchError, match=r"/v1/search: HTTP 401: unauthorized: ") as refused:
+            NewsdeskRetriever.from_url(base, api_key="nd_wrong-key-but-long-enough-0000000000").retrieve(QUESTION)
+        assert "wrong-key" not in refused.value.message
+        with pytest.raises(RemoteSearchError, match=r"HTTP 422: validation-error"):
+            NewsdeskRetriever.from_url(base, api_key=key, top_k=999).retrieve(QUESTION)
+    with pytest.raises(RemoteSearchError, match=r"ConnectError"):
+        NewsdeskRetriever.from_url(base, api_key=key).retrieve(QUESTION)
