@@ -36,6 +36,8 @@ INGESTED_CHUNKS = Counter("newsdesk_ingested_chunks", "Chunks written through th
 RATE_LIMITED = Counter("newsdesk_rate_limited_requests", "Requests refused with 429, by key name", ["key"])
 SHED = Counter("newsdesk_shed_requests", "Requests refused with 503 because the ask queue was full", ["route"])
 AUTH_FAILURES = Counter("newsdesk_auth_failures", "Requests refused with 401, by reason", ["reason"])
+FEED_EVENTS = Counter("newsdesk_feed_events", "The feed watcher under serve: feeds polled, not modified, failed, "
+                      "backed off; items taken, seen before, failed; pages fetched; articles added/updated", ["event"])
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_watch)
 
 
-def build_watcher(settings: Settings, components, feeds_file: Path):
+def build_watcher(settings: Settings, components, feeds_file: Path, **options):
     """A Watcher over `components`' store; feeds naming another collection get their own
     ingester on the same client and embedder."""
     from service.components import Components
@@ -37,7 +37,8 @@ def build_watcher(settings: Settings, components, feeds_file: Path):
             others[collection] = Components(settings, components.embedder, components.client, collection)
         return others[collection].ingester
 
-    return Watcher(feeds, ingester_for, FeedState(components.client), default_collection=components.collection)
+    return Watcher(feeds, ingester_for, FeedState(components.client), default_collection=components.collection,
+                   **options)
 
 
 def start_watching(settings: Settings, components) -> threading.Event | None:
@@ -45,7 +46,13 @@ def start_watching(settings: Settings, components) -> threading.Event | None:
     the returned event to stop it."""
     if settings.feeds_file is None:
         return None
-    watcher = build_watcher(settings, components, settings.feeds_file)
+    from service.api.metrics import FEED_EVENTS
+
+    def count(counts) -> None:  # served at /metrics as newsdesk_feed_events_total{event=...}
+        for event, n in counts.items():
+            FEED_EVENTS.labels(event).inc(n)
+
+    watcher = build_watcher(settings, components, settings.feeds_file, on_pass=count)
     stop = threading.Event()
     threading.Thread(target=watcher.run, args=(stop,), name="newsdesk-watch", daemon=True).start()
     return stop

@@ -56,12 +56,12 @@ class FeedFailed(Exception):
 class Watcher:
     """Polls `feeds` into the collections `ingester_for(collection)` writes to (None: the
     default one). `stats` counts everything since start (feeds polled, not modified, failed,
-    backed off; items new, changed, duplicate; pages fetched, failed; articles added,
-    updated, unchanged)."""
+    backed off; items taken, seen before, failed; pages fetched, failed; articles added,
+    updated, unchanged, failed); `on_pass` receives each pass's counts."""
 
     def __init__(self, feeds: list[FeedSpec], ingester_for: Callable[[str | None], Ingester], state: FeedState,
                  *, default_collection: str, http: httpx.Client | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, on_pass: Callable[[Counter], None] | None = None):
         self.feeds = feeds
         self.ingester_for = ingester_for
         self.state = state
@@ -69,6 +69,7 @@ class Watcher:
         self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0), follow_redirects=True,
                                          headers={"User-Agent": USER_AGENT})
         self.clock = clock
+        self.on_pass = on_pass  # gets each pass's counters (metrics)
         self.stats: Counter[str] = Counter()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -94,7 +95,10 @@ class Watcher:
                 logger.error("feed %s: %s", feed.url, exc.message)
                 self.stats["feeds_failed"] += 1
                 break
-        return self.stats - before
+        counts = self.stats - before
+        if self.on_pass is not None and counts:
+            self.on_pass(counts)
+        return counts
 
     # -- one feed -----------------------------------------------------------------------------
 

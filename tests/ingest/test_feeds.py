@@ -258,6 +258,12 @@ def test_serve_runs_the_watcher_when_a_feeds_file_is_set(server, tmp_path, compo
     server.routes["/rss.xml"] = static(rss(rss_item("h-1", server.url("/harbour"), "Harbour dredging approved", HARBOUR)))
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - url: {server.url('/rss.xml')}\n    outlet: Coast Courier\n")
+    from prometheus_client import REGISTRY
+
+    def added() -> float:
+        return REGISTRY.get_sample_value("newsdesk_feed_events_total", {"event": "articles_added"}) or 0.0
+
+    before = added()
     assert start_watching(components.settings, components) is None  # not configured: no watcher
     stop = start_watching(components.settings.model_copy(update={"feeds_file": feeds}), components)
     try:
@@ -265,5 +271,8 @@ def test_serve_runs_the_watcher_when_a_feeds_file_is_set(server, tmp_path, compo
         while components.store.count_articles() == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert components.store.count_articles() == 1
+        while added() == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert added() == before + 1  # on /metrics under serve
     finally:
         stop.set()
