@@ -178,6 +178,26 @@ def test_an_llm_that_fails_mid_stream_is_followed_by_the_extractive_answer(llm_u
     assert "128,000" in content and API_KEY not in content
 
 
+def test_a_failure_after_the_stream_began_reaches_the_sdk_as_an_error(sample_index):
+    from service.errors import StoreUnavailableError
+
+    def unreachable(article_ids):
+        raise StoreUnavailableError("cannot read articles from the vector store: connection refused")
+
+    settings = make_settings(sample_index.settings.index_dir, **keyed())
+    components = sharing(sample_index, settings)
+    with uvicorn_thread(create_app(settings, components)) as url:
+        components.engine.article_texts = unreachable  # retrieval works; the citation checks fail
+        stream = client(url).chat.completions.create(model="newsdesk", messages=[{"role": "user", "content": AMAZON_Q}],
+                                                     stream=True)
+        received = []
+        with pytest.raises(openai.APIError, match="cannot read articles from the vector store") as caught:
+            for chunk in stream:
+                received.append(chunk)
+    assert received and received[0].choices[0].delta.role == "assistant"
+    assert caught.value.body["type"].endswith("/store-unavailable") and caught.value.body["status"] == 503
+
+
 def test_an_unknown_model_is_a_404_problem(extractive_url):
     with pytest.raises(openai.NotFoundError) as caught:
         client(extractive_url).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])

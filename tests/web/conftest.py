@@ -61,9 +61,14 @@ def open_settings(index_dir: Path, *, llm: bool = False, **overrides):
     return llm_settings(index_dir, **overrides) if llm else make_settings(index_dir, **overrides)
 
 
+def serve_app(settings, components: Components):
+    """`newsdesk serve`'s app over exactly these components, in a uvicorn thread."""
+    return uvicorn_thread(build_server_app(settings, components, host="127.0.0.1"))
+
+
 @contextmanager
 def serving(settings, components: Components) -> Iterator[str]:
-    with uvicorn_thread(build_server_app(settings, sharing(components, settings), host="127.0.0.1")) as url:
+    with serve_app(settings, sharing(components, settings)) as url:
         yield url
 
 

@@ -199,20 +199,26 @@ def test_an_error_shows_the_problem_detail_not_a_stack_trace(page, extractive_se
     assert page.locator("#answer a.cite").count() == 0 and page.is_enabled("#ask-button")
 
 
-def test_an_error_mid_stream_is_shown_as_its_problem(page, extractive_server):
-    page.goto(extractive_server + "/")
-    # The page's own parser on a stream whose last event is a problem (as /v1/ask sends one).
-    page.route("**/v1/ask", lambda route: route.fulfill(status=200, content_type="text/event-stream", body=(
-        'event: sources\ndata: {"sources": [], "request_id": "r-1"}\n\n'
-        'event: delta\ndata: {"text": "Partial", "replace": false}\n\n'
-        'event: error\ndata: {"type": "https://newsdesk.example/problems/store-unavailable", "title": "Store unavailable", '
-        '"status": 503, "detail": "cannot reach the vector store", "instance": "/v1/ask", "request_id": "r-1"}\n\n')))
-    page.get_by_label("Your question").fill(MISTRAL_Q)
-    page.keyboard.press("Enter")
-    page.locator("#problem").wait_for(state="visible")
-    assert "Store unavailable" in page.text_content("#problem")
-    assert "cannot reach the vector store" in page.text_content("#problem")
-    assert "Request id: r-1" in page.text_content("#problem")
+def test_an_error_mid_stream_is_shown_as_its_problem(page, sample_index):
+    """The store fails after the answer began streaming: /v1/ask ends with an `error` event."""
+    from service.errors import StoreUnavailableError
+    from tests.api.conftest import sharing
+    from tests.web.conftest import open_settings, serve_app
+
+    def unreachable(article_ids):
+        raise StoreUnavailableError("cannot read articles from the vector store: connection refused")
+
+    settings = open_settings(sample_index.settings.index_dir)
+    components = sharing(sample_index, settings)
+    with serve_app(settings, components) as url:
+        components.engine.article_texts = unreachable  # after start-up: retrieval works, the citation checks fail
+        ask(page, url, MISTRAL_Q)
+        page.locator("#problem").wait_for(state="visible")
+        shown = page.text_content("#problem")
+    assert "Vector store unavailable" in shown
+    assert "cannot read articles from the vector store: connection refused" in shown
+    assert "Request id:" in shown and "Traceback" not in page.content()
+    assert page.locator("#answer a.cite").count() == 0 and page.is_hidden("#feedback")
 
 
 # -- the keyboard, accessibility and keys ---------------------------------------------------------
