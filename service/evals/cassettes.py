@@ -76,6 +76,8 @@ class CassetteStore:
             "model": model,
             "messages_sha": messages_sha(messages),
             "case_id": case_id,
+            # Where the answer came from: a named model's own completion, never a script.
+            "provenance": {"kind": "recorded", "model": model, "by": "newsdesk eval record"},
             "response": response,
         }
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ DEFAULT_CASES = DEFAULT_EVALS_DIR / "cases.jsonl"
 DEFAULT_BASELINE = DEFAULT_EVALS_DIR / "baseline.json"
 DEFAULT_CASSETTES = DEFAULT_EVALS_DIR / "cassettes"
 DEFAULT_REPORTS = DEFAULT_EVALS_DIR / "reports"
+DEFAULT_MUTATIONS = DEFAULT_EVALS_DIR / "mutations" / "mutations.jsonl"
+DEFAULT_INJECTIONS = DEFAULT_EVALS_DIR / "injections"
 
 
 def _progress(console, label: str, total: int):
@@ -75,9 +77,12 @@ def cmd_eval(args, settings: Settings, *, components=None, console=None) -> int:
 
     with _progress(console, "eval", len(cases) * len(modes)) as progress:
         task = progress.add_task("eval", total=len(cases) * len(modes))
+        # The mutation set names the committed cases: it runs with all of them.
+        all_cases = cases_path.resolve() == DEFAULT_CASES.resolve() and not args.only
         result = run_suite(components, cases, corpus, modes=modes, cassettes=Path(args.cassettes),
                            model=args.model or settings.llm_model or DEFAULT_REPLAY_MODEL, record=record,
-                           progress=lambda mode, case: progress.advance(task))
+                           progress=lambda mode, case: progress.advance(task),
+                           mutations=DEFAULT_MUTATIONS if all_cases else None, injections=DEFAULT_INJECTIONS)
 
     # The committed baseline describes all the committed cases; another case file (exported
     # feedback, say) or a subset (--only) is compared only with a baseline named explicitly.
@@ -103,9 +108,16 @@ def cmd_eval(args, settings: Settings, *, components=None, console=None) -> int:
     return 0 if report["passed"] else 1
 
 
+def cmd_record(args, settings: Settings, **kwargs) -> int:
+    """`newsdesk eval record --model M`: `newsdesk eval --record` under its own name."""
+    args.record = True
+    return cmd_eval(args, settings, **kwargs)
+
+
 def print_summary(console, report, paths, baseline_path) -> None:
     from rich.table import Table
 
+    from service.evals import reports as reporting
     from service.evals.reports import metric_rows
 
     modes = report["info"]["modes"]
@@ -129,6 +141,8 @@ def print_summary(console, report, paths, baseline_path) -> None:
     adv = report["adversarial"]
     if adv["total"]:
         console.print(f"adversarial: caught {adv['caught']} of {adv['total']}")
+    for line in reporting.summary_lines(report):
+        console.print(line, highlight=False, soft_wrap=True)
     for mode, stages in report["latency_ms"].items():
         console.print(f"latency {mode}: " + ", ".join(
             f"{stage} p50 {q['p50']:.0f} ms / p95 {q['p95']:.0f} ms" for stage, q in stages.items()))
@@ -318,6 +332,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--depth", type=int, default=300, help="chunks fetched per retriever (default 300)")
     b.add_argument("--json", help="also write the figures to this file")
     b.set_defaults(func=cmd_beir)
+
+    r = kinds.add_parser("record", help="answer every case with a live model and write its cassettes (provenance: that model)")
+    r.add_argument("--model", dest="model", required=True, help="the model to record, e.g. gpt-4o-mini")
+    r.add_argument("--base-url", dest="base_url", help="OpenAI-compatible endpoint (default NEWSDESK_LLM_BASE_URL / OPENAI_BASE_URL)")
+    r.set_defaults(func=cmd_record)
 
     c = kinds.add_parser("calibrate", help="measure the refusal threshold on the eval cases (and a BEIR folder)")
     c.add_argument("--beir", help="a BEIR-format folder: its queries give answerable and unanswerable samples")

@@ -36,7 +36,15 @@ DEFAULT_TOLERANCES = {
     "answers.refusal_precision": 0.0,
     "answers.refusal_recall": 0.0,
     "answers.conflict_rate": 0.0,
+    "mutations.caught": 0.0,
+    "mutations.control_flagged": 0.0,
+    "safety.injections_detected.variants": 0.0,
+    "safety.injections_detected.heldout": 0.0,
+    "safety.news_flagged.variants": 0.0,
+    "safety.news_flagged.heldout": 0.0,
 }
+# Metrics where lower is better: a flag raised on a clean answer or on a plain news sentence.
+LOWER_IS_BETTER = ("mutations.control_flagged", "safety.news_flagged.variants", "safety.news_flagged.heldout")
 FALLBACK_TOLERANCE = 0.02
 _ROUNDING = 0.5e-4
 
@@ -86,7 +94,7 @@ def compare(values: dict[str, float | None], baseline: dict[str, dict[str, Any]]
         entry = baseline.get(name)
         value = values.get(name)
         if entry is None:
-            rows.append(Comparison(name, value, None, None, "higher", "new"))
+            rows.append(Comparison(name, value, None, None, "lower" if name in LOWER_IS_BETTER else "higher", "new"))
             continue
         base, tolerance = entry["value"], float(entry.get("tolerance", default_tolerance(name)))
         direction = entry.get("direction", "higher")
@@ -112,7 +120,7 @@ def updated_baseline(values: dict[str, float | None], old: dict[str, dict[str, A
         metrics[name] = {
             "value": None if value is None else round(value, 4),
             "tolerance": entry.get("tolerance", default_tolerance(name)),
-            "direction": entry.get("direction", "higher"),
+            "direction": entry.get("direction", "lower" if name in LOWER_IS_BETTER else "higher"),
         }
     return {"about": "newsdesk eval baseline; rewrite with `newsdesk eval --update-baseline`",
             "info": info, "metrics": metrics}
@@ -165,8 +173,60 @@ def build_report(result, comparison: list[Comparison]) -> dict[str, Any]:
         "adversarial": {"caught": caught, "total": total,
                         "by_kind": {k: {"caught": c, "total": t} for k, (c, t) in kinds.items()}},
         "latency_ms": result.latency,
+        "refusal": result.intervals,
+        "mutations": mutation_record(result.mutations),
+        "injections": result.injections,
+        "provenance": provenance(result),
         "cases": [case_record(r, result.texts) for runs in result.runs.values() for r in runs],
     }
+
+
+def mutation_record(results) -> dict[str, Any]:
+    by_flaw: dict[str, dict[str, int]] = {}
+    for r in results:
+        entry = by_flaw.setdefault(r.mutation.flaw, {"caught": 0, "total": 0, "control_flagged": 0})
+        entry["caught"] += r.caught
+        entry["total"] += 1
+        entry["control_flagged"] += r.control_flagged
+    return {"caught": sum(r.caught for r in results), "total": len(results), "by_flaw": by_flaw,
+            "missed": [r.mutation.id for r in results if not r.caught]}
+
+
+def provenance(result) -> dict[str, Any]:
+    """Which figures the real pipeline computed and which replay answers someone wrote."""
+    served = result.info.get("served", {}).get("llm", {})
+    return {
+        "computed": "retrieval.*, extractive.*, safety.*, mutations.*: the real index, retrieval, extractive "
+                    "answers, citation checks and detectors",
+        "replayed": "llm.*: model answers replayed at the HTTP boundary; "
+                    f"{served.get('cassette', 0)} recorded from a named model (cassette), "
+                    f"{served.get('scripted', 0)} scripted by the project, which agree with the scripted "
+                    "expectations by construction: they test the pipeline around the model, not a model",
+        "served": served,
+    }
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The figures beyond the metric table, one line each."""
+    lines = []
+    for mode, r in (report.get("refusal") or {}).items():
+        def fmt(key: str) -> str:
+            e = r[key]
+            ci = e["ci95"]
+            return f"{e['hits']}/{e['of']}" + (f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+        lines.append(f"refusal {mode}: precision {fmt('refusal_precision')}, recall {fmt('refusal_recall')}, "
+                     f"false refusals {fmt('false_refusal')} of answerable")
+    m = report.get("mutations") or {}
+    if m.get("total"):
+        flaws = ", ".join(f"{k} {v['caught']}/{v['total']}" for k, v in m["by_flaw"].items())
+        lines.append(f"mutations: planted flaws caught {m['caught']} of {m['total']} ({flaws})")
+    for part, d in (report.get("injections") or {}).items():
+        lines.append(f"injections {part}: {d['injections'] - len(d['missed'])}/{d['injections']} detected, "
+                     f"{len(d['false_alarms'])}/{d['news']} news sentences flagged")
+    p = report.get("provenance") or {}
+    if p.get("served"):
+        lines.append("LLM-mode figures are replays: " + ", ".join(f"{k} {v}" for k, v in p["served"].items()))
+    return lines
 
 
 def write_reports(report: dict[str, Any], directory: Path) -> dict[str, Path]:
@@ -235,6 +295,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     if adv["total"]:
         kinds = ", ".join(f"{k} {v['caught']}/{v['total']}" for k, v in adv["by_kind"].items())
         lines += ["", f"**Adversarial: caught {adv['caught']} of {adv['total']}** ({kinds})"]
+    prov = report.get("provenance") or {}
+    if prov:
+        lines += ["", "## What is computed and what is replayed", "",
+                  f"- **Computed:** {prov['computed']}.", f"- **Replayed:** {prov['replayed']}."]
+    extra = summary_lines(report)
+    if extra:
+        lines += ["", "## Refusal, mutations, injections", ""] + [f"- {_md(x)}" for x in extra]
+    missed = (report.get("mutations") or {}).get("missed") or []
+    if missed:
+        lines.append(f"- planted flaws not caught: {_md(', '.join(missed))}")
     lines += ["", "## Latency (ms)", "", "| mode | stage | p50 | p95 |", "|---|---|---|---|"]
     for mode, stages in report["latency_ms"].items():
         for stage, q in stages.items():

@@ -170,14 +170,26 @@ def run_mode(components, cases: Sequence[EvalCase], mode: str, *, corpus: Corpus
 
 def run_suite(components, cases: Sequence[EvalCase], corpus: Corpus, *, modes: Iterable[str] = MODES,
               cassettes: Path, model: str = DEFAULT_REPLAY_MODEL, record: RecordOptions | None = None,
-              progress: Callable[[str, EvalCase], None] | None = None):
-    """Every case in every mode, scored (a `service.evals.scoring.SuiteResult`)."""
+              progress: Callable[[str, EvalCase], None] | None = None,
+              mutations: Path | None = None, injections: Path | None = None):
+    """Every case in every mode, scored (a `service.evals.scoring.SuiteResult`), plus the
+    mutation set over the LLM-mode runs and the injection variants, when given."""
     runs = {mode: run_mode(components, cases, mode, corpus=corpus, cassettes=cassettes, model=model,
                            record=record, progress=progress)
             for mode in modes}
-    from service.evals.scoring import score
+    from service.evals import mutations as mutation_set
+    from service.evals.injections import injection_metrics
+    from service.evals.scoring import refusal_intervals, score
 
     result = score(runs, corpus.texts)
+    if mutations is not None and mutations.is_file() and "llm" in runs:
+        planted = mutation_set.load_mutations(mutations, {c.id for c in cases})
+        result.mutations = mutation_set.run_mutations(runs["llm"], planted, corpus)
+        result.metrics.update(mutation_set.summary(result.mutations))
+    if injections is not None and injections.is_dir():
+        values, result.injections = injection_metrics(injections)
+        result.metrics.update(values)
+    result.intervals = refusal_intervals(runs)
     result.info = {
         "cases": len(cases),
         "modes": list(runs),

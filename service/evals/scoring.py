@@ -148,6 +148,35 @@ def failure_reasons(run: CaseRun, texts: dict[str, str]) -> list[str]:
     return reasons
 
 
+def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float] | None:
+    """95% Wilson score interval for a proportion (None for no trials)."""
+    if not total:
+        return None
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * ((p * (1 - p) / total + z * z / (4 * total * total)) ** 0.5) / (1 + z * z / total)
+    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def refusal_intervals(runs: dict[str, list[CaseRun]]) -> dict[str, dict[str, Any]]:
+    """Per mode: refusal precision and recall with 95% intervals, and the false-refusal
+    rate over the answerable cases, as counts so a reader can check them."""
+    out: dict[str, dict[str, Any]] = {}
+    for mode, mode_runs in runs.items():
+        plain = [r for r in mode_runs if r.case.adversarial is None]
+        refused = [r for r in plain if r.refused]
+        unanswerable = [r for r in plain if r.case.must_refuse]
+        answerable = [r for r in plain if not r.case.must_refuse]
+        right = sum(r.case.must_refuse for r in refused)
+        false = sum(r.refused for r in answerable)
+        out[mode] = {
+            "refusal_precision": {"hits": right, "of": len(refused), "ci95": wilson(right, len(refused))},
+            "refusal_recall": {"hits": right, "of": len(unanswerable), "ci95": wilson(right, len(unanswerable))},
+            "false_refusal": {"hits": false, "of": len(answerable), "ci95": wilson(false, len(answerable))},
+        }
+    return out
+
+
 @dataclass
 class SuiteResult:
     runs: dict[str, list[CaseRun]]  # mode -> runs
@@ -155,6 +184,9 @@ class SuiteResult:
     metrics: dict[str, float | None] = field(default_factory=dict)
     latency: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    mutations: list = field(default_factory=list)  # service.evals.mutations.MutationResult
+    injections: dict[str, dict] = field(default_factory=dict)  # part -> counts, misses, false alarms
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[str]:

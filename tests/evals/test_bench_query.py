@@ -38,7 +38,7 @@ def test_bench_query_prints_its_figures_and_reuses_the_index(beir_dir, tmp_path,
     assert main(argv) == 0
     first = capsys.readouterr().out
     assert "indexing 4 documents into 'bench-tinyfact'" in first
-    assert "ratio full / bare" in first and "requests/s" in first
+    assert "ratio full / bare" in first and "requests/s" in first and "extractive beyond" in first
     errors = next(line for line in first.splitlines() if "errors (non-200" in line)
     assert errors.split("│")[-2].strip() == "0"
     sent = next(line for line in first.splitlines() if "requests sent" in line)

@@ -244,13 +244,13 @@ def test_eval_end_to_end_reports_and_fails_on_a_doctored_baseline(sample_index, 
 
 
 def test_a_failed_case_shows_what_was_expected_and_answered(sample_index, tmp_path):
-    code, _ = run_eval(sample_index, tmp_path, "--only", "xai-valuation", "--mode", "extractive",
+    code, _ = run_eval(sample_index, tmp_path, "--only", "nyt-lawsuit-outcome", "--mode", "extractive",
                        "--baseline", str(tmp_path / "none.json"), "--report-dir", str(tmp_path / "r"))
     [row] = json.loads((tmp_path / "r" / "report.json").read_text())["cases"]
     markdown = (tmp_path / "r" / "report.md").read_text()
-    # Extractive mode cannot refuse an on-topic question above the threshold.
+    # An open "how was it resolved" question over articles that name both parties: the gate lets it through.
     assert row["failures"] == ["answered a question it should refuse"]
-    assert "What valuation did xAI get" in markdown and row["answer"][:40].replace("|", "\\|") in markdown
+    assert "How was The New York Times lawsuit" in markdown and row["answer"][:40].replace("|", "\\|") in markdown
     assert "(none: refuse)" in markdown
     assert code == 0  # an empty baseline has nothing to fall below
 
@@ -284,6 +284,8 @@ def test_record_then_replay_the_recording(sample_index, tmp_path):
     assert route.call_count == 1 and route.calls.last.request.headers["authorization"] == f"Bearer {SECRET}"
     [cassette] = (tmp_path / "cassettes").glob("*.json")
     assert SECRET not in cassette.read_text() and json.loads(cassette.read_text())["case_id"] == "mai1-parameters"
+    assert json.loads(cassette.read_text())["provenance"] == {"kind": "recorded", "model": "live-model",
+                                                               "by": "newsdesk eval record"}
     [row] = json.loads((tmp_path / "r1" / "report.json").read_text())["cases"]
     assert row["served"] == "live" and row["answer"] == live_answer
 
