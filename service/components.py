@@ -13,6 +13,7 @@ from service.answer.prompts import Prompt, load_prompt
 from service.answer.retrieval import HybridRetriever
 from service.config import Settings
 from service.index.embedding import Embedder, build_embedder
+from service.index.hnsw import HnswParams
 from service.index.lexical import LexicalReplica, held_elsewhere, lexical_dir
 from service.index.store import ArticleStore, IndexSpec, drop_collections, open_client
 from service.ingest.chunking import Chunker
@@ -45,7 +46,8 @@ class Components:
 
     @cached_property
     def store(self) -> ArticleStore:
-        return ArticleStore(self.client, self.collection, self.spec)
+        s = self.settings
+        return ArticleStore(self.client, self.collection, self.spec, HnswParams(s.hnsw_m, s.hnsw_ef_construction, s.hnsw_ef_search))
 
     @cached_property
     def chunker(self) -> Chunker:

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # This replica's lexical index (on disk, follows the change feed). Unset: under
     # index_dir/lexical/ (per Chroma server). Give each replica on one host its own.
     lexical_dir: Path | None = None
+    # The chunk collection's HNSW graph (README, "Configuration"; `newsdesk bench hnsw`).
+    # M and ef_construction apply when a collection is created; ef_search at every start.
+    hnsw_m: int = Field(16, ge=2, le=128)
+    hnsw_ef_construction: int = Field(100, ge=4, le=2000)
+    hnsw_ef_search: int = Field(100, ge=1, le=2000)
 
     # `onnx:all-MiniLM-L6-v2-int8` (default, offline) or `openai:<model>`.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL

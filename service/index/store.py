@@ -24,6 +24,8 @@ from service.errors import (
     StoreUnavailableError,
 )
 from service.index.feed import ChangeFeed
+from service.index.hnsw import HnswParams, apply_hnsw
+from service.index.paging import KEYED_FLAG, PAGE_KEY, iter_pages, ordered_ids, page_key
 from service.models import (
     SCHEMA_VERSION,
     Article,
@@ -31,11 +33,12 @@ from service.models import (
     chunk_id,
     from_timestamp,
     iso,
+    sha256_hex,
     to_timestamp,
 )
 
-_PAGE = 2000
 UNFINISHED = "\x00unfinished-write"  # see ArticleStore.existing_chunk_ids
+_SETTLE_ROUNDS = 4  # see ArticleStore._settle
 
 
 def open_client(*, index_dir: Path, host: str | None = None, port: int = 8000, ssl: bool = False):
@@ -143,6 +146,9 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, A
         "char_end": chunk.char_end,
         "n_chunks": n_chunks,
         "content_hash": article.content_hash,
+        # The chunk text's own hash: an edited article's unchanged chunks keep their vectors.
+        "text_hash": text_hash(chunk.text),
+        PAGE_KEY: page_key(article.article_id),
         "title": article.title,
         "source": article.source or "",
         "author": article.author or "",
@@ -152,6 +158,10 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, A
         "published_ts": to_timestamp(article.published_at) if article.published_at else -1,
     }
     return meta
+
+
+def text_hash(text: str) -> str:
+    return sha256_hex(text)[:32]
 
 
 def article_from_record(article_id: str, text: str, meta: dict[str, Any]) -> Article:
@@ -167,26 +177,29 @@ def article_from_record(article_id: str, text: str, meta: dict[str, Any]) -> Art
 
 
 class ArticleStore:
-    def __init__(self, client, name: str, spec: IndexSpec):
+    def __init__(self, client, name: str, spec: IndexSpec, hnsw: HnswParams = HnswParams()):
         self.client = client
         self.name = name
         self.spec = spec
         self._ef = VectorsGiven(spec.model_id)
         try:
+            # Metadata and configuration given here apply only when the collection is created.
             self.chunks = client.get_or_create_collection(
                 name,
                 embedding_function=self._ef,
-                metadata=spec.as_metadata(),
-                configuration={"hnsw": {"space": "cosine"}},
+                metadata={**spec.as_metadata(), **hnsw.as_metadata(), KEYED_FLAG: True},
+                configuration=hnsw.configuration(),
             )
             self.articles = client.get_or_create_collection(
                 f"{name}-articles",
                 embedding_function=self._ef,
-                metadata={"schema_version": SCHEMA_VERSION},
+                metadata={"schema_version": SCHEMA_VERSION, KEYED_FLAG: True},
             )
         except Exception as exc:
             raise StoreUnavailableError(f"cannot open collection {name!r}: {exc}") from exc
         self._check_spec(self.chunks.metadata or {})
+        self.hnsw = apply_hnsw(self.chunks, hnsw)
+        self.max_batch = max(1, client.get_max_batch_size())
         self.feed = ChangeFeed(open_records(client, f"{name}-feed", "change feed of chunk writes"), vector=NO_VECTOR)
 
     def _check_spec(self, meta: dict[str, Any]) -> None:
@@ -241,7 +254,8 @@ class ArticleStore:
         """Upsert the chunks of `items` (rows of `embeddings` in order), delete the `stale`
         chunk ids, announce the articles in the change feed (one entry), then write their
         article records. Each step is idempotent and the record goes last, so a run killed
-        anywhere and repeated converges on the state of a clean run, announced."""
+        anywhere and repeated converges on the state of a clean run, announced. Then
+        `_settle` resolves writers that raced on one article."""
         ids, docs, metas = [], [], []
         for article, chunks in items:
             for chunk in chunks:
@@ -249,10 +263,8 @@ class ArticleStore:
                 docs.append(chunk.text)
                 metas.append(chunk_metadata(article, chunk, len(chunks)))
         try:
-            batch = max(1, self.client.get_max_batch_size())
-            for begin in range(0, len(ids), batch):
-                end = begin + batch
-                self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end], metadatas=metas[begin:end])
+            batch = self.max_batch
+            self._upsert_chunks(ids, embeddings, docs, metas)
             stale_list = sorted(stale - {UNFINISHED})
             for begin in range(0, len(stale_list), batch):
                 self.chunks.delete(ids=stale_list[begin: begin + batch])
@@ -269,8 +281,67 @@ class ArticleStore:
                         for a, c in group
                     ],
                 )
+            self._settle({a.article_id: a.content_hash for a, _ in items}, ids, embeddings, docs, metas)
         except Exception as exc:
             raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
+
+    def _upsert_chunks(self, ids: list[str], embeddings, docs: list[str], metas: list[dict[str, Any]]) -> None:
+        for begin in range(0, len(ids), self.max_batch):
+            end = begin + self.max_batch
+            self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end],
+                               metadatas=metas[begin:end])
+
+    def _settle(self, written: dict[str, str], ids: list[str], embeddings, docs: list[str],
+                metas: list[dict[str, Any]]) -> None:
+        """Writers of different versions of one article race (ten POSTs at once, or two
+        replicas): each deletes only the stale chunks it saw before writing, so several
+        versions' chunks could survive. The last record written decides. The writer whose
+        version the record holds deletes every chunk of another version and puts back any
+        of its own that a racing writer deleted; the others leave it to that writer. Every
+        write's record comes after its chunks, so the writer whose record lands last settles
+        after all the other writers' chunks exist, on any replica. A writer that changed
+        anything reads the record again: if another version won meanwhile, it takes back
+        the chunks it put back, and stops once a round changes nothing."""
+        article_of = {cid: m["article_id"] for cid, m in zip(ids, metas)}
+        pending, restored = set(written), set()
+        for _ in range(_SETTLE_ROUNDS):
+            records = self.articles.get(ids=sorted(pending), include=["metadatas"])
+            won = {a for a, m in zip(records["ids"], records["metadatas"]) if (m or {}).get("content_hash") == written[a]}
+            retract = sorted(cid for cid in restored if article_of[cid] not in won)
+            others: dict[str, str] = {}  # chunk id of another version -> its article
+            lost: list[int] = []
+            if won:
+                stored = self.chunks.get(where={"article_id": {"$in": sorted(won)}}, include=["metadatas"])
+                others = {cid: m["article_id"] for cid, m in zip(stored["ids"], stored["metadatas"])
+                          if m.get("content_hash") != written[m["article_id"]]}
+                present = set(stored["ids"])
+                lost = [k for k, cid in enumerate(ids) if article_of[cid] in won and cid not in present]
+            if lost:
+                self._upsert_chunks([ids[k] for k in lost], np.asarray(embeddings)[lost], [docs[k] for k in lost],
+                                    [metas[k] for k in lost])
+            for doomed in (sorted(others), retract):
+                for begin in range(0, len(doomed), self.max_batch):
+                    self.chunks.delete(ids=doomed[begin: begin + self.max_batch])
+            restored = (restored - set(retract)) | {ids[k] for k in lost}
+            changed = {article_of[cid] for cid in retract} | {article_of[ids[k]] for k in lost} | set(others.values())
+            if not changed:
+                return
+            self.feed.append("write", sorted(changed))
+            pending = changed
+
+    def vectors_by_text(self, article_ids: Sequence[str], text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these articles' chunks whose text hash is one of `text_hashes`:
+        what an edited article's unchanged chunks can keep instead of being embedded again."""
+        if not article_ids or not text_hashes:
+            return {}
+        where = {"$and": [{"article_id": {"$in": list(article_ids)}}, {"text_hash": {"$in": sorted(set(text_hashes))}}]}
+        try:
+            result = self.chunks.get(where=where, include=["embeddings", "metadatas"])
+        except Exception:  # noqa: BLE001 - only a saving: embedding them again is always right
+            # Embedded Chroma 1.5 can fail a read of vectors that a racing writer is
+            # deleting ("Error finding id"); a store that is really down fails the write.
+            return {}
+        return {m["text_hash"]: np.asarray(e, dtype=np.float32) for m, e in zip(result["metadatas"], result["embeddings"])}
 
     def delete_article(self, article_id: str) -> int:
         existing = self.existing_chunk_ids([article_id])[article_id]
@@ -292,10 +363,15 @@ class ArticleStore:
     def count_chunks(self) -> int:
         return self.chunks.count()
 
-    def list_articles(self, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        result = self.articles.get(limit=limit, offset=offset, include=["metadatas"])
-        rows = [self._public(aid, meta) for aid, meta in zip(result["ids"], result["metadatas"])]
-        return rows
+    def list_articles(self, *, limit: int = 50, offset: int = 0, after: str | None = None) -> list[dict[str, Any]]:
+        """A page of article records in a stable key order (see service/index/paging.py):
+        `after` an article id (the last of the previous page) resumes exactly there."""
+        ids = ordered_ids(self.articles, limit=limit, offset=offset, after=after)
+        if not ids:
+            return []
+        result = self.articles.get(ids=ids, include=["metadatas"])
+        found = dict(zip(result["ids"], result["metadatas"]))
+        return [self._public(aid, found[aid]) for aid in ids if aid in found]
 
     def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]]:
         result = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
@@ -315,13 +391,8 @@ class ArticleStore:
 
     def iter_chunk_pages(self) -> Iterator[list[StoredChunk]]:
         """Every chunk's text and metadata, a page at a time (a fresh lexical index's copy)."""
-        offset = 0
-        while True:
-            result = self.chunks.get(limit=_PAGE, offset=offset, include=["documents", "metadatas"])
-            if not result["ids"]:
-                return
+        for result in iter_pages(self.chunks, ["documents", "metadatas"]):
             yield [StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
-            offset += len(result["ids"])
 
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
         """The current chunks of these articles (a change feed entry's articles)."""
@@ -386,13 +457,9 @@ def read_articles(client, name: str) -> list[Article]:
     except Exception:  # no such collection: nothing stored yet
         return []
     out: list[Article] = []
-    offset = 0
-    while True:
-        result = collection.get(limit=_PAGE, offset=offset, include=["documents", "metadatas"])
-        if not result["ids"]:
-            return out
+    for result in iter_pages(collection, ["documents", "metadatas"]):
         out.extend(article_from_record(a, d, m) for a, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
-        offset += len(result["ids"])
+    return out
 
 
 def drop_collections(client, name: str) -> None:

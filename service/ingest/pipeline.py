@@ -4,6 +4,8 @@ An article whose chunk ids (derived from its id, chunk index and chunk text) alr
 the stored ones exactly is "unchanged" and costs no embedding. Otherwise its new chunks are
 upserted and every other chunk of that article is deleted in the same step, so old and new
 never coexist after the run and nothing is orphaned; a killed run repeated converges too.
+An edited article's chunks whose text is already stored (looked up by its `text_hash`)
+keep their vectors: a correction appended to a long article embeds only its last chunks.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from service.errors import IngestError
 from service.index.embedding import Embedder
-from service.index.store import ArticleStore
+from service.index.store import ArticleStore, text_hash
 from service.ingest.chunking import Chunker
 from service.models import Article, Chunk, chunk_id
 
@@ -30,6 +34,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[IngestError] = field(default_factory=list)
     chunks_written: int = 0
+    chunks_embedded: int = 0  # of those written: embedded now
+    chunks_reused: int = 0  # of those written: vectors kept from the stored version
     seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
@@ -46,19 +52,22 @@ class IngestReport:
         self.unchanged += other.unchanged
         self.failed += other.failed
         self.chunks_written += other.chunks_written
+        self.chunks_embedded += other.chunks_embedded
+        self.chunks_reused += other.chunks_reused
 
 
 Progress = Callable[[int, int], None]  # (articles done, chunks written) since the last call
 
 
 class Ingester:
-    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int = 256):
+    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int | None = None):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         # Articles are written in groups so that one embedding call sees many chunks
-        # (length-sorted batches, little padding) and Chroma gets few, large upserts.
-        self.group_chunks = group_chunks
+        # (length-sorted batches, little padding) and Chroma gets few, large upserts: up to
+        # its maximum batch, but small enough that progress moves every few seconds.
+        self.group_chunks = group_chunks or min(1024, store.max_batch)
 
     def ingest_documents(self, documents: Iterable, *, progress: Progress | None = None) -> IngestReport:
         """LlamaIndex `Document`s, from any LlamaIndex reader (`ingest.documents` maps their
@@ -71,15 +80,20 @@ class Ingester:
         return report
 
     def ingest(self, articles: Iterable[Article], *, progress: Progress | None = None) -> IngestReport:
+        # Chunking runs ahead in a thread of its own: it is Python, and gets the GIL while
+        # onnxruntime (which releases it) embeds the group before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-chunker") as chunking:
+            chunked = _prefetch(chunking, articles, lambda a: self.chunker.chunk(a.article_id, a.text))
+            return self.ingest_chunked(chunked, progress=progress)
+
+    def ingest_chunked(self, chunked: Iterable[tuple[Article, list[Chunk]]], *,
+                       progress: Progress | None = None) -> IngestReport:
+        """Articles chunked already (by this `Chunker` elsewhere: the Ray path)."""
         # One writer thread: group N is written to Chroma while group N+1 is chunked and
         # embedded, so the store's cost hides behind the model's (bench ingest measures it).
         # State is per call, so concurrent ingests (two API requests) do not share it.
-        # Chunking also runs ahead in a thread of its own: it is Python, and gets the GIL
-        # while onnxruntime (which releases it) embeds the group before.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-writer") as pool, \
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-chunker") as chunking:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-writer") as pool:
             writes = _Writes(pool)
-            chunked = _prefetch(chunking, articles, lambda a: self.chunker.chunk(a.article_id, a.text))
             try:
                 return self._ingest(chunked, progress, writes)
             finally:
@@ -131,14 +145,26 @@ class Ingester:
             (report.updated if old_ids else report.added).append(article.article_id)
             to_write.append((article, chunks))
             stale |= old_ids - new_ids
-        texts = [c.text for _, chunks in to_write for c in chunks]
-        if texts:
-            vectors = self.embedder.embed(texts)
+        chunks = [c for _, cs in to_write for c in cs]
+        if chunks:
+            vectors = self._vectors(chunks, [a.article_id for a, _ in to_write if a.article_id in report.updated], report)
             writes.submit(self.store.write, {a.article_id for a, _ in to_write}, to_write, vectors, stale)
-            report.chunks_written = len(texts)
+            report.chunks_written = len(chunks)
         if progress:
-            progress(len(group), len(texts))
+            progress(len(group), len(chunks))
         return report
+
+    def _vectors(self, chunks: list[Chunk], updated: list[str], report: IngestReport) -> np.ndarray:
+        """One vector per chunk, in order: stored ones for the chunks of `updated` articles
+        whose text is unchanged, the embedder's for the rest."""
+        hashes = [text_hash(c.text) for c in chunks]
+        known = self.store.vectors_by_text(updated, hashes) if updated else {}
+        missing = [k for k, h in enumerate(hashes) if h not in known]
+        fresh = self.embedder.embed([chunks[k].text for k in missing]) if missing else None
+        rows = dict(zip(missing, fresh)) if fresh is not None else {}
+        report.chunks_embedded += len(missing)
+        report.chunks_reused += len(chunks) - len(missing)
+        return np.stack([rows[k] if k in rows else known[h] for k, h in enumerate(hashes)]).astype(np.float32)
 
 
 class _Writes:

@@ -80,3 +80,64 @@ def test_chroma_server_through_http_client(chroma_server, settings, embedder):
     result = remote.retriever.retrieve("Which chips were in short supply?", top_k=2)
     assert result.passages[0].article_id == "s1"
     assert type(remote.client).__name__ != "PersistentClient"
+
+
+# -- concurrent versions of one article (issue 11, fault 2) ---------------------------------
+
+VERSION_TEXT = " ".join(
+    f"Paragraph {i} of the harbour story reports that {i * 7} cranes moved {i * 1000} containers." for i in range(30)
+)
+
+
+def _race_versions(components, n: int = 10):
+    """`n` threads ingest `n` different versions of article "race" at the same moment."""
+    import threading
+    from dataclasses import replace
+
+    base = make_article("race", VERSION_TEXT)
+    versions = [replace(base, text=VERSION_TEXT + f" Correction number {v}: the figure was revised.") for v in range(n)]
+    start = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def post(article):
+        try:
+            start.wait()
+            components.ingester.ingest([article])
+        except BaseException as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post, args=(v,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    return versions
+
+
+def _assert_exactly_one_version(components, versions):
+    from service.models import chunk_id
+
+    record, public = components.store.get_article("race")
+    winner = next(v for v in versions if v.text == record.text)
+    expected = sorted(chunk_id(winner, c) for c in components.chunker.chunk("race", winner.text))
+    stored = components.store.chunks.get(where={"article_id": "race"}, include=["metadatas"])
+    assert sorted(stored["ids"]) == expected
+    assert {m["content_hash"] for m in stored["metadatas"]} == {winner.content_hash} == {public["content_hash"]}
+    assert public["n_chunks"] == len(expected) > 1
+
+
+def test_concurrent_versions_of_one_article_leave_exactly_one(components):
+    components.ingester.ingest([make_article("race", VERSION_TEXT)])  # an existing version to replace
+    versions = _race_versions(components)
+    _assert_exactly_one_version(components, versions)
+
+
+@pytest.mark.server
+def test_concurrent_versions_on_a_chroma_server_leave_exactly_one(chroma_server, settings, embedder):
+    host, port = chroma_server
+    remote = Components.build(
+        settings.model_copy(update={"chroma_host": host, "chroma_port": port, "collection": "race-test"}), embedder=embedder
+    )
+    versions = _race_versions(remote)
+    _assert_exactly_one_version(remote, versions)

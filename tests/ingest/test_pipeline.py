@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from service.ingest.pipeline import Ingester
@@ -116,3 +117,40 @@ def test_grouping_does_not_change_the_result(components, settings, embedder, tmp
     Ingester(small.store, embedder, small.chunker, group_chunks=1).ingest(articles)
     components.ingester.ingest(articles)
     assert stored(small)[0] == stored(components)[0]
+
+
+def _vectors_by_text(components, article_id):
+    got = components.store.chunks.get(where={"article_id": article_id}, include=["documents", "embeddings"])
+    return {d: e for d, e in zip(got["documents"], got["embeddings"])}
+
+
+def test_an_appended_correction_embeds_only_the_chunks_it_changes(components):
+    original = make_article("a1", LONG)
+    first = components.ingester.ingest([original])
+    assert first.chunks_embedded == first.chunks_written and first.chunks_reused == 0
+    before = _vectors_by_text(components, "a1")
+
+    corrected = replace(original, text=LONG + "\n\nCorrection: an earlier version misstated the quarter.")
+    report = components.ingester.ingest([corrected])
+    assert report.counts()["updated"] == 1
+    assert report.chunks_written == len(expected_ids(components, corrected))
+    assert report.chunks_reused >= report.chunks_written - 2  # only the tail is new
+    assert report.chunks_embedded + report.chunks_reused == report.chunks_written
+    after = _vectors_by_text(components, "a1")
+    kept = set(before) & set(after)
+    assert len(kept) == report.chunks_reused
+    for text in kept:
+        assert np.array_equal(before[text], after[text])  # the very vectors, not recomputed
+    # Every stored vector is what the model gives for that chunk's text.
+    texts = sorted(after)
+    assert np.allclose(np.array([after[t] for t in texts]), components.embedder.embed(texts), atol=1e-4)
+
+
+def test_a_changed_paragraph_re_embeds_its_chunks_and_keeps_the_others(components):
+    original = make_article("a1", LONG)
+    components.ingester.ingest([original])
+    edited = replace(original, text=LONG.replace("Sentence number 38 says", "Sentence number 38 now says"))
+    report = components.ingester.ingest([edited])
+    assert 0 < report.chunks_embedded < report.chunks_written
+    stored = _vectors_by_text(components, "a1")
+    assert sorted(stored) == sorted(c.text for c in components.chunker.chunk("a1", edited.text))
