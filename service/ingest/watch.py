@@ -56,7 +56,7 @@ class FeedFailed(Exception):
 class Watcher:
     """Polls `feeds` into the collections `ingester_for(collection)` writes to (None: the
     default one). `stats` counts everything since start (feeds polled, not modified, failed,
-    backed off; items taken, seen before, failed; pages fetched, failed; articles added,
+    Retry-After honoured; items taken, seen before, failed; pages fetched, failed; articles added,
     updated, unchanged, failed); `on_pass` receives each pass's counts."""
 
     def __init__(self, feeds: list[FeedSpec], ingester_for: Callable[[str | None], Ingester], state: FeedState,
@@ -108,14 +108,7 @@ class Watcher:
         try:
             content = self._fetch_feed(feed, record)
         except FeedFailed as exc:
-            record.failures += 1
-            backoff = min(feed.interval_s * 2 ** (record.failures - 1), MAX_BACKOFF_S)
-            wait = exc.retry_in if exc.retry_in is not None else backoff
-            record.not_before, record.last_status = now + wait, exc.reason
-            self.stats["feeds_failed"] += 1
-            self.stats["backoffs"] += exc.retry_in is not None
-            logger.warning("feed %s: %s; next try in %.0f s", feed.url, exc.reason, wait)
-            self.state.save_feed(record)
+            self._failed(feed, record, now, exc)
             return
         record.not_before = now + feed.interval_s
         if content is None:
@@ -127,18 +120,25 @@ class Watcher:
         try:
             items, warning = parse_feed(content)
         except MalformedFeedError as exc:
-            record.failures += 1
             record.etag = record.last_modified = ""  # refetch in full next time
-            record.last_status = str(exc)
-            self.stats["feeds_failed"] += 1
-            logger.warning("feed %s: %s; skipped", feed.url, exc)
-            self.state.save_feed(record)
+            self._failed(feed, record, now, FeedFailed(str(exc)))
             return
         if warning:
             logger.warning("feed %s: %s", feed.url, warning)
         record.failures, record.last_status = 0, f"200, {len(items)} items"
         # Validators are saved after the items are in: a watcher that dies midway refetches.
         self._take(feed, items)
+        self.state.save_feed(record)
+
+    def _failed(self, feed: FeedSpec, record: FeedRecord, now: float, exc: FeedFailed) -> None:
+        """Skip the feed until Retry-After, or back off: the interval doubled per failure in a row."""
+        record.failures += 1
+        backoff = min(feed.interval_s * 2 ** (record.failures - 1), MAX_BACKOFF_S)
+        wait = exc.retry_in if exc.retry_in is not None else backoff
+        record.not_before, record.last_status = now + wait, exc.reason
+        self.stats["feeds_failed"] += 1
+        self.stats["retry_after_honoured"] += exc.retry_in is not None
+        logger.warning("feed %s: %s; next try in %.0f s", feed.url, exc.reason, wait)
         self.state.save_feed(record)
 
     def _fetch_feed(self, feed: FeedSpec, record: FeedRecord) -> bytes | None:

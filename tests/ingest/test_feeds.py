@@ -146,7 +146,7 @@ def test_429_retry_after_and_a_malformed_feed_do_not_stop_the_others(server, com
 
     first = watcher.poll_due()
     assert first["feeds_polled"] == 4 and first["feeds_failed"] == 3 and first["articles_added"] == 1
-    assert first["backoffs"] == 1
+    assert first["retry_after_honoured"] == 1
     assert f"feed {server.url('/busy.xml')}: HTTP 429; next try in 120 s" in caplog.text
     assert f"feed {server.url('/bad.xml')}: not an RSS or Atom feed" in caplog.text
     assert f"feed {server.url('/down.xml')}: HTTP 503; next try in 30 s" in caplog.text
