@@ -36,7 +36,8 @@ class Components:
             openai_api_key=settings.openai_embedding_api_key.get_secret_value() if settings.openai_embedding_api_key else None,
         )
         client = open_client(
-            index_dir=settings.index_dir, host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl
+            index_dir=settings.index_dir, host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+            timeout_s=settings.chroma_timeout_s,
         )
         return cls(settings, embedder, client, collection or settings.collection)
 
@@ -102,6 +103,7 @@ class Components:
             chat=self.chat,
             prompt=self.prompt,
             default_top_k=self.settings.top_k,
+            deadline_s=self.settings.request_deadline_s,
         )
 
     def rebuild(self) -> None:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     chroma_host: str | None = None
     chroma_port: int = 8000
     chroma_ssl: bool = False
+    # Every call to a Chroma server; a call that takes longer fails as a 503 store-unavailable.
+    chroma_timeout_s: float = Field(10.0, gt=0, le=600)
     # This replica's lexical index (on disk, follows the change feed). Unset: under
     # index_dir/lexical/ (per Chroma server). Give each replica on one host its own.
     lexical_dir: Path | None = None
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(30.0, gt=0)
     llm_max_retries: int = Field(3, ge=0, le=10)
     llm_temperature: float = 0.0
+    # One answer (retrieval, LLM attempts and retries, streaming) ends by then; an LLM that is
+    # still not done by then gives way to the degraded extractive answer.
+    request_deadline_s: float = Field(30.0, gt=0, le=3600)
 
     # Retrieval and answering.
     top_k: int = Field(8, ge=1, le=MAX_TOP_K)
@@ -78,6 +83,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    # Characters of article text (after whitespace normalisation), from files and the API alike.
+    max_article_chars: int = Field(2_000_000, ge=1000)
     # Access (docs/api.md, "Keys, limits and shedding"). Keys live hashed in this record collection.
     keys_collection: str = "newsdesk-keys"
     # How long a replica trusts what it read about a key: a revocation reaches every replica within it.

@@ -3,6 +3,7 @@
     NewsdeskError                      (type slug, HTTP status)
     ├── ConfigError                    config-error, 500
     ├── IngestError                    invalid-article, 422
+    │   └── ArticleTooLargeError       article-too-large, 413
     ├── IndexMismatchError             index-mismatch, 409
     ├── StoreUnavailableError          store-unavailable, 503
     ├── EmbedderError                  embedder-error, 503
@@ -55,6 +56,12 @@ class IngestError(NewsdeskError):
         self.reason = message
         self.path = path
         self.line = line
+
+
+class ArticleTooLargeError(IngestError):
+    type_slug = "article-too-large"
+    status = 413
+    title = "Article too large"
 
 
 class IndexMismatchError(NewsdeskError):

@@ -57,26 +57,32 @@ class AnswerEngine:
     prompt: Prompt | None = None
     today: Callable[[], date] = date.today
     default_top_k: int = 8
+    # Seconds an answer may take, retrieval to last token; the LLM gets what is left, and
+    # when it cannot finish in it the answer is the degraded extractive one. None: no limit.
+    deadline_s: float | None = None
 
     @property
     def mode(self) -> str:
         return "llm" if self.chat else "extractive"
 
     def ask(self, question: str, filters: Filters = Filters(), top_k: int | None = None,
-            history: Sequence[str] = (), request_id: str | None = None) -> Answer:
-        return self.run(question, filters, top_k, history, request_id).answer
+            history: Sequence[str] = (), request_id: str | None = None, *, deadline: float | None = None) -> Answer:
+        return self.run(question, filters, top_k, history, request_id, deadline=deadline).answer
 
     def run(self, question: str, filters: Filters = Filters(), top_k: int | None = None,
-            history: Sequence[str] = (), request_id: str | None = None) -> DoneEvent:
+            history: Sequence[str] = (), request_id: str | None = None, *, deadline: float | None = None) -> DoneEvent:
         """The whole answer at once, with the retrieval and draft behind it."""
-        *_, done = self.stream(question, filters, top_k, history, request_id, stream_llm=False)
+        *_, done = self.stream(question, filters, top_k, history, request_id, stream_llm=False, deadline=deadline)
         assert isinstance(done, DoneEvent)
         return done
 
     def stream(self, question: str, filters: Filters = Filters(), top_k: int | None = None,
                history: Sequence[str] = (), request_id: str | None = None, *,
-               stream_llm: bool = True) -> Iterator[AnswerEvent]:
-        """A `SourcesEvent`, then `DeltaEvent`s, then a `DoneEvent`."""
+               stream_llm: bool = True, deadline: float | None = None) -> Iterator[AnswerEvent]:
+        """A `SourcesEvent`, then `DeltaEvent`s, then a `DoneEvent`. `deadline` is a
+        `time.monotonic()` value; without one, `deadline_s` from now."""
+        if deadline is None and self.deadline_s is not None:
+            deadline = time.monotonic() + self.deadline_s
         started = time.perf_counter()
         request_id = request_id or uuid.uuid4().hex
         query = " ".join([*history[-2:], question]) if history else question
@@ -139,11 +145,11 @@ class AnswerEngine:
         parts: list[str] = []
         try:
             if stream_llm:
-                for delta in self.chat.stream(messages):
+                for delta in self.chat.stream(messages, deadline=deadline):
                     parts.append(delta)
                     yield DeltaEvent(delta)
             else:
-                parts.append(self.chat.complete(messages))
+                parts.append(self.chat.complete(messages, deadline=deadline))
         except LLMUnavailableError as exc:
             text = self.extractor.answer(question, passages)
             yield DeltaEvent(text, replace=True)

@@ -1,22 +1,74 @@
 """The chat model behind any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM,
 Ollama, llama.cpp server, ...), reached through the openai SDK.
 
-Retries are the SDK's own: 408/409/429/5xx, timeouts and connection errors are retried
-with exponential backoff and jitter (0.5 s doubling to 8 s, times 0.75-1.0), honouring a
-`Retry-After`/`retry-after-ms` header up to 60 s. When they are exhausted the caller gets
-`LLMUnavailableError`, which the answering core turns into a degraded extractive answer.
+Retries follow the SDK's rules (408/409/429/5xx, timeouts and connection errors, with
+exponential backoff and jitter from 0.5 s doubling to 8 s, honouring a `Retry-After` or
+`retry-after-ms` of up to 60 s), but the loop is ours, because it keeps to the request's
+deadline: each attempt's timeout is clamped to the time left, and no attempt starts, nor
+backoff sleeps, past it. A stream is read until the model says it finished
+(`finish_reason`); one that ends without it (no `[DONE]`, cut off mid-body), sends
+something that is not a chunk, produces no text, or is still going at the deadline, is a
+failure. Every failure is `LLMUnavailableError`, which the answering core turns into a
+degraded extractive answer.
 """
 
 from __future__ import annotations
 
+import email.utils
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletion
 
 from service.errors import ConfigError, LLMUnavailableError
 from service.index.embedding import describe_openai_error
+
+# Less time than this left before the deadline: no new attempt starts.
+MIN_ATTEMPT_S = 0.05
+_RETRY_STATUS = {408, 409, 429}
+
+
+def remaining_s(deadline: float | None) -> float | None:
+    """Seconds left before `deadline` (a `time.monotonic()` value); None without one."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def clamp_timeout(timeout: Any, limit: float | None) -> Any:
+    """The client's timeout with no part longer than `limit` seconds."""
+    if limit is None:
+        return timeout
+    if not isinstance(timeout, httpx.Timeout):
+        return min(float(timeout), limit) if isinstance(timeout, (int, float)) else limit
+    return httpx.Timeout(**{part: limit if getattr(timeout, part) is None else min(getattr(timeout, part), limit)
+                            for part in ("connect", "read", "write", "pool")})
+
+
+def retry_after_s(headers: httpx.Headers) -> float | None:
+    """The server's own wait (retry-after-ms, or Retry-After in seconds or as a date) when
+    it is between 0 and 60 s, as the SDK reads it."""
+    wait: float | None = None
+    try:
+        if "retry-after-ms" in headers:
+            wait = float(headers["retry-after-ms"]) / 1000
+        elif "retry-after" in headers:
+            value = headers["retry-after"]
+            try:
+                wait = float(value)
+            except ValueError:
+                when = email.utils.parsedate_to_datetime(value)
+                wait = when.timestamp() - time.time()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return wait if wait is not None and 0 < wait <= 60 else None
+
+
+def backoff_s(attempt: int) -> float:
+    return min(0.5 * 2 ** attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 @dataclass
@@ -26,30 +78,46 @@ class ChatModel:
     temperature: float = 0.0
     max_tokens: int = 700
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
-        try:
-            response = self.client.chat.completions.create(
-                model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens
-            )
-        except openai.OpenAIError as exc:
-            raise LLMUnavailableError(self._reason(exc)) from exc
+    def complete(self, messages: list[dict[str, str]], deadline: float | None = None) -> str:
+        response = self._create(messages, deadline, stream=False)
+        if not isinstance(response, ChatCompletion):  # the SDK hands back the text of a non-JSON answer
+            raise LLMUnavailableError(f"model {self.model} answered with something other than a chat completion")
         if not response.choices:
             raise LLMUnavailableError(f"model {self.model} returned no choices")
-        return response.choices[0].message.content or ""
+        text = response.choices[0].message.content or ""
+        if not text.strip():
+            raise LLMUnavailableError(f"model {self.model} returned no text "
+                                      f"(finish_reason {response.choices[0].finish_reason})")
+        return text
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]], deadline: float | None = None) -> Iterator[str]:
+        stream = self._create(messages, deadline, stream=True)
+        finish_reason, produced = None, False
         try:
-            stream = self.client.chat.completions.create(
-                model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens, stream=True
-            )
-            for chunk in stream:
-                for choice in chunk.choices:
-                    if choice.delta and choice.delta.content:
-                        yield choice.delta.content
+            with stream:  # closes the HTTP response however the loop ends
+                for chunk in stream:
+                    # Azure sends chunks with no choices (content-filter results); skip them.
+                    for choice in chunk.choices or ():
+                        if choice.delta and choice.delta.content:
+                            produced = True
+                            yield choice.delta.content
+                        finish_reason = choice.finish_reason or finish_reason
+                    left = remaining_s(deadline)
+                    if left is not None and left <= 0 and finish_reason is None:
+                        raise LLMUnavailableError(f"model {self.model} was still answering at the request deadline")
         except openai.OpenAIError as exc:
-            raise LLMUnavailableError(self._reason(exc)) from exc
-        except httpx.HTTPError as exc:  # a stream cut off mid-body
+            raise LLMUnavailableError(self._reason(exc, 1)) from exc
+        except httpx.HTTPError as exc:  # a stream cut off mid-body, or a read that timed out
             raise LLMUnavailableError(f"stream from {self.model} broke off: {type(exc).__name__}") from exc
+        except ValueError as exc:  # a chunk that is not JSON
+            raise LLMUnavailableError(f"stream from {self.model} sent a chunk that is not JSON") from exc
+        except (AttributeError, TypeError) as exc:  # JSON, but not a chunk
+            raise LLMUnavailableError(f"stream from {self.model} sent a malformed chunk") from exc
+        if finish_reason is None:
+            raise LLMUnavailableError(f"stream from {self.model} ended before the model finished "
+                                      "(no finish_reason: cut off, or no [DONE])")
+        if not produced:
+            raise LLMUnavailableError(f"model {self.model} returned no text (finish_reason {finish_reason})")
 
     def ping(self) -> None:
         """Readiness: the endpoint answers and knows the model (no tokens are spent)."""
@@ -60,11 +128,47 @@ class ChatModel:
             # endpoint is up and authenticating.
             return
         except openai.OpenAIError as exc:
-            raise LLMUnavailableError(self._reason(exc)) from exc
+            raise LLMUnavailableError(self._reason(exc, 1)) from exc
 
-    def _reason(self, exc: Exception) -> str:
-        retries = self.client.max_retries
-        return f"model {self.model} unavailable after {retries + 1} attempt(s): {describe_openai_error(exc)}"
+    def _create(self, messages: list[dict[str, str]], deadline: float | None, *, stream: bool) -> Any:
+        """One chat.completions call with our retry loop, kept inside the deadline."""
+        attempts = self.client.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            left = remaining_s(deadline)
+            if left is not None and left < MIN_ATTEMPT_S:
+                raise LLMUnavailableError(f"model {self.model}: no time left before the request deadline "
+                                          f"after {attempt - 1} attempt(s)")
+            client = self.client.with_options(max_retries=0, timeout=clamp_timeout(self.client.timeout, left))
+            try:
+                return client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                    **({"stream": True} if stream else {}),  # the request as before: no "stream": false
+                    # The SDK's own retry counter header, kept right under our loop (the API's metrics read it).
+                    extra_headers={"x-stainless-retry-count": str(attempt - 1)},
+                )
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                if attempt == attempts or not (status in _RETRY_STATUS or status >= 500):
+                    raise LLMUnavailableError(self._reason(exc, attempt)) from exc
+                wait = retry_after_s(exc.response.headers) or backoff_s(attempt - 1)
+                failure: Exception = exc
+            except openai.APIConnectionError as exc:  # APITimeoutError included
+                if attempt == attempts:
+                    raise LLMUnavailableError(self._reason(exc, attempt)) from exc
+                wait, failure = backoff_s(attempt - 1), exc
+            except openai.OpenAIError as exc:
+                raise LLMUnavailableError(self._reason(exc, attempt)) from exc
+            except ValueError as exc:  # a 200 whose JSON body does not parse
+                raise LLMUnavailableError(f"model {self.model} answered with a body that is not JSON") from exc
+            left = remaining_s(deadline)
+            if left is not None and wait > left - MIN_ATTEMPT_S:
+                raise LLMUnavailableError(self._reason(failure, attempt) + "; no time for another attempt before "
+                                          "the request deadline")
+            time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _reason(self, exc: Exception, attempts: int) -> str:
+        return f"model {self.model} unavailable after {attempts} attempt(s): {describe_openai_error(exc)}"
 
 
 def build_chat_model(

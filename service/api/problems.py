@@ -9,7 +9,8 @@ plus extension members for some types (`errors` for validation, `checks` for rea
 `results` for a failed ingest). Domain errors carry their slug and status in
 `service.errors`; the HTTP layer's own problems are listed in `HTTP_PROBLEMS`. Unexpected
 exceptions are logged with the request id and answered with a bare `internal-error` that
-reveals nothing about the code or the data.
+reveals nothing about the code or the data. The OpenAPI document says the same: every 4xx
+and 5xx response of every operation is `application/problem+json` with the `Problem` schema.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import Scope
 
+from service.api.schemas import Problem
 from service.errors import NewsdeskError
 
 PROBLEM_BASE = "https://newsdesk.example/problems/"
@@ -134,7 +136,46 @@ async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
     return ProblemResponse(body, status_code=500, headers={REQUEST_ID_HEADER: request_id})
 
 
+# -- the OpenAPI document ---------------------------------------------------------------------------
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+_FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents error responses as `application/json` (its own 422 with its
+    `HTTPValidationError`); newsdesk sends `application/problem+json`. Rewrite every 4xx,
+    5xx and default response of every operation to say so, with the `Problem` schema."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in _METHODS:
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if code[0] in "45" or code == "default":
+                    response["content"] = {MEDIA_TYPE: {"schema": dict(_PROBLEM_REF)}}
+    text = str(schema["paths"])
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        if f"#/components/schemas/{name}'" not in text:
+            schemas.pop(name, None)
+    return schema
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_openapi(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    install_problem_openapi(app)
     app.add_exception_handler(NewsdeskError, _newsdesk_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

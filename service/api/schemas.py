@@ -40,7 +40,12 @@ class Public(BaseModel):
 
 def _when(value: Any) -> Any:
     # The same date grammar as the CLI's --after/--before and article files; naive is UTC.
-    return parse_date(value) if isinstance(value, (str, int, float)) else value
+    if not isinstance(value, (str, int, float)):
+        return value
+    try:
+        return parse_date(value)
+    except (OverflowError, OSError):  # epoch seconds beyond the years 1-9999
+        raise ValueError("date out of range (years 1 to 9999)") from None
 
 
 When = Annotated[datetime, BeforeValidator(_when)]
@@ -76,7 +81,6 @@ class AskRequest(Schema):
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
         description="The collection to ask (default: the server's, or the API key's first collection).",
     )
-
 
 
 class CitationPublic(Public):

@@ -41,20 +41,73 @@ UNFINISHED = "\x00unfinished-write"  # see ArticleStore.existing_chunk_ids
 _SETTLE_ROUNDS = 4  # see ArticleStore._settle
 
 
-def open_client(*, index_dir: Path, host: str | None = None, port: int = 8000, ssl: bool = False):
-    """An embedded PersistentClient under `index_dir`, or an HttpClient when a host is set."""
+def open_client(*, index_dir: Path, host: str | None = None, port: int = 8000, ssl: bool = False,
+                timeout_s: float = 10.0):
+    """An embedded PersistentClient under `index_dir`, or an HttpClient when a host is set.
+
+    chromadb 1.5's HttpClient has no timeout setting (its httpx session is built with
+    `timeout=None`), so a stopped server would hang every caller. Here each of its calls is
+    bounded by `timeout_s`, and a call that times out or cannot connect raises
+    `StoreUnavailableError` (503 over HTTP) naming the server, whichever method made it."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    where = f"{host}:{port}" if host else str(index_dir)
     try:
         if host:
-            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+            # The constructor already talks to the server, before a timeout can be set.
+            client = _within(timeout_s, where, lambda: chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings))
+            _bound_http_calls(client, timeout_s, where)
+            return client
         index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(index_dir), settings=settings)
+    except StoreUnavailableError:
+        raise
     except Exception as exc:  # chromadb raises ValueError/ConnectionError/its own types
-        where = f"{host}:{port}" if host else str(index_dir)
         raise StoreUnavailableError(f"cannot open the Chroma store at {where}: {exc}") from exc
+
+
+def _within(timeout_s: float, where: str, build):
+    """`build()`, or StoreUnavailableError when it has not returned after `timeout_s`
+    (it runs on a daemon thread, so a hung one cannot keep the process alive)."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = build()
+        except Exception as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="chroma-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise StoreUnavailableError(f"the Chroma server at {where} did not answer within {timeout_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _bound_http_calls(client, timeout_s: float, where: str) -> None:
+    import httpx
+
+    server = client._server  # chromadb.api.fastapi.FastAPI: every call goes through its _make_request
+    server._session.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
+    make_request = server._make_request
+
+    def bounded(method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return make_request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise StoreUnavailableError(f"the Chroma server at {where} did not answer within {timeout_s:g} s "
+                                        f"({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise StoreUnavailableError(f"cannot reach the Chroma server at {where}: {type(exc).__name__}") from exc
+
+    server._make_request = bounded
 
 
 class VectorsGiven:

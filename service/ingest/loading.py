@@ -18,10 +18,13 @@ import yaml
 from service.dates import DATELINE as _DATELINE
 from service.dates import date_from_match as _date_from_match
 from service.dates import parse_date
-from service.errors import IngestError
+from service.errors import ArticleTooLargeError, IngestError
 from service.models import Article, sha256_hex
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
+# Characters of text after normalisation (NEWSDESK_MAX_ARTICLE_CHARS): chunking and embedding
+# time grow with it, and no news article comes near it.
+MAX_ARTICLE_CHARS = 2_000_000
 
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
@@ -41,12 +44,27 @@ def text_article_id(text: str) -> str:
     return "text-" + sha256_hex(text)[:20]
 
 
-def build_article(record: dict[str, Any], *, origin: str) -> Article:
+class _TooLarge(ValueError):
+    """Reported as `ArticleTooLargeError` (413 over HTTP)."""
+
+
+def _error(exc: ValueError, where: str, line: int | None = None) -> IngestError:
+    kind = ArticleTooLargeError if isinstance(exc, _TooLarge) else IngestError
+    return kind(str(exc), path=where, line=line)
+
+
+def build_article(record: dict[str, Any], *, origin: str, max_chars: int = MAX_ARTICLE_CHARS) -> Article:
     """Validate one article record (from JSON, front matter or HTML) and normalise it."""
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("article has no text")
     text = normalise_whitespace(text)
+    if not text:
+        # The id of an empty text would be the hash of "", shared by every such article.
+        raise ValueError("article has no visible text: only whitespace and zero-width characters")
+    if len(text) > max_chars:
+        raise _TooLarge(f"article text has {len(text):,} characters, over the limit of {max_chars:,} "
+                        "(NEWSDESK_MAX_ARTICLE_CHARS)")
     title = record.get("title")
     if title is not None and not isinstance(title, str):
         raise ValueError("title must be a string")
@@ -120,20 +138,20 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, IngestError 
             yield path, IngestError("no such file or folder", path=str(path))
 
 
-def load_paths(paths: Iterable[str | Path]) -> LoadResult:
+def load_paths(paths: Iterable[str | Path], *, max_chars: int = MAX_ARTICLE_CHARS) -> LoadResult:
     articles: list[Article] = []
     errors: list[IngestError] = []
     for path, error in iter_files(paths):
         if error:
             errors.append(error)
             continue
-        found, problems = load_file(path)
+        found, problems = load_file(path, max_chars=max_chars)
         articles.extend(found)
         errors.extend(problems)
     return LoadResult(articles, errors)
 
 
-def load_file(path: Path) -> tuple[list[Article], list[IngestError]]:
+def load_file(path: Path, *, max_chars: int = MAX_ARTICLE_CHARS) -> tuple[list[Article], list[IngestError]]:
     where = str(path)
     try:
         raw = path.read_bytes()
@@ -145,16 +163,16 @@ def load_file(path: Path) -> tuple[list[Article], list[IngestError]]:
         return [], [IngestError(str(exc), path=where)]
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _load_jsonl(content, where)
+        return _load_jsonl(content, where, max_chars)
     try:
         if suffix == ".json":
-            article = _load_json(content, where)
+            article = _load_json(content, where, max_chars)
         elif suffix in {".html", ".htm"}:
-            article = _load_html(content, where)
+            article = _load_html(content, where, max_chars)
         else:
-            article = _load_text(content, where, markdown=suffix in {".md", ".markdown"})
+            article = _load_text(content, where, max_chars)
     except ValueError as exc:
-        return [], [IngestError(str(exc), path=where)]
+        return [], [_error(exc, where)]
     return [article], []
 
 
@@ -171,7 +189,7 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
-def _load_jsonl(content: str, where: str) -> tuple[list[Article], list[IngestError]]:
+def _load_jsonl(content: str, where: str, max_chars: int) -> tuple[list[Article], list[IngestError]]:
     articles, errors = [], []
     for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
@@ -180,27 +198,27 @@ def _load_jsonl(content: str, where: str) -> tuple[list[Article], list[IngestErr
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise ValueError("expected a JSON object per line")
-            articles.append(build_article(record, origin=f"{where}:{number}"))
+            articles.append(build_article(record, origin=f"{where}:{number}", max_chars=max_chars))
         except json.JSONDecodeError as exc:
             errors.append(IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=where, line=number))
         except ValueError as exc:
-            errors.append(IngestError(str(exc), path=where, line=number))
+            errors.append(_error(exc, where, number))
     if not articles and not errors:
         errors.append(IngestError("no articles in file", path=where))
     return articles, errors
 
 
-def _load_json(content: str, where: str) -> Article:
+def _load_json(content: str, where: str, max_chars: int) -> Article:
     try:
         record = json.loads(content)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(record, dict):
         raise ValueError("expected one JSON object (use .jsonl for many articles)")
-    return build_article(record, origin=where)
+    return build_article(record, origin=where, max_chars=max_chars)
 
 
-def _load_text(content: str, where: str, *, markdown: bool) -> Article:
+def _load_text(content: str, where: str, max_chars: int) -> Article:
     record: dict[str, Any] = {}
     body = content
     if content.startswith("---"):
@@ -234,10 +252,10 @@ def _load_text(content: str, where: str, *, markdown: bool) -> Article:
     if not record.get("title"):
         record["title"] = _first_line_title(text)
     record["text"] = text
-    return build_article(record, origin=where)
+    return build_article(record, origin=where, max_chars=max_chars)
 
 
-def _load_html(content: str, where: str) -> Article:
+def _load_html(content: str, where: str, max_chars: int) -> Article:
     import trafilatura  # heavy; only needed for HTML
 
     doc = trafilatura.bare_extraction(content, with_metadata=True, include_comments=False, include_tables=True)
@@ -254,10 +272,12 @@ def _load_html(content: str, where: str) -> Article:
             "published_at": doc.date,
         },
         origin=where,
+        max_chars=max_chars,
     )
 
 
-def parse_records(records: list[dict[str, Any]], origin: str = "request") -> LoadResult:
+def parse_records(records: list[dict[str, Any]], origin: str = "request", *,
+                  max_chars: int = MAX_ARTICLE_CHARS) -> LoadResult:
     """Articles posted through the API: the same validation as files."""
     articles, errors = [], []
     for index, record in enumerate(records):
@@ -265,7 +285,7 @@ def parse_records(records: list[dict[str, Any]], origin: str = "request") -> Loa
         try:
             if not isinstance(record, dict):
                 raise ValueError("expected an object")
-            articles.append(build_article(record, origin=where))
+            articles.append(build_article(record, origin=where, max_chars=max_chars))
         except ValueError as exc:
-            errors.append(IngestError(str(exc), path=where))
+            errors.append(_error(exc, where))
     return LoadResult(articles, errors)

@@ -2,7 +2,8 @@
 
 One route takes everything Slack sends over HTTP (events, the `/ask` command, button
 clicks). Bolt verifies the signature (401 for a wrong one or a timestamp more than five
-minutes old), acks, and leaves the answering to its worker threads. The dispatch itself
+minutes old; a missing or non-numeric timestamp is refused with 401 before Bolt, which
+would fail on it with a 500), acks, and leaves the answering to its worker threads. The dispatch itself
 runs in a worker thread too, so the event loop keeps serving the API meanwhile.
 """
 
@@ -29,6 +30,9 @@ def mount_slack(app: FastAPI, settings: Settings, components, *, bot: NewsdeskBo
         body = await request.body()
         if len(body) > limit:
             return Response(status_code=413, content="request body too large")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "").strip()
+        if not (timestamp.isascii() and timestamp.isdigit()):
+            return Response(status_code=401, content="missing or invalid X-Slack-Request-Timestamp")
         bolt_response = await run_in_threadpool(bot.app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 

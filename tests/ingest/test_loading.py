@@ -122,3 +122,24 @@ def test_normalise_whitespace_changes_only_whitespace():
 ])
 def test_parse_date(value, expected):
     assert parse_date(value) == expected
+
+
+def test_an_oversized_file_is_reported_by_path_and_the_others_go_in(tmp_path):
+    big = write(tmp_path, "big.txt", "Long story\n\n" + "word " * 400)
+    write(tmp_path, "small.jsonl", json.dumps({"title": "S", "text": "Short."}) + "\n"
+          + json.dumps({"title": "L", "text": "x" * 1500}) + "\n")
+    result = load_paths([tmp_path], max_chars=1000)
+    assert [a.title for a in result.articles] == ["S"]
+    assert sorted((e.path, e.line, type(e).__name__) for e in result.errors) == [
+        (str(big), None, "ArticleTooLargeError"), (str(tmp_path / "small.jsonl"), 2, "ArticleTooLargeError")]
+    assert "over the limit of 1,000 (NEWSDESK_MAX_ARTICLE_CHARS)" in result.errors[0].message
+
+
+@pytest.mark.parametrize("name,content", [
+    ("zw.json", json.dumps({"title": "Invisible", "text": "\u200b\u200d\ufeff"})),
+    ("zw.txt", "\ufeff\u200b\n\u2060\n"),
+])
+def test_a_file_of_only_invisible_characters_is_an_error(tmp_path, name, content):
+    articles, errors = load_file(write(tmp_path, name, content))
+    assert articles == [] and len(errors) == 1
+    assert "no visible text" in errors[0].reason or "no text" in errors[0].reason

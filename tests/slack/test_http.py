@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -147,3 +148,13 @@ def test_slack_command_stops_early_with_a_clear_error(tmp_path, monkeypatch, cap
     assert err[0].startswith("newsdesk: error: cannot reach the Slack Web API at http://127.0.0.1:")
     assert err[1] == "newsdesk: error: Slack rejected NEWSDESK_SLACK_BOT_TOKEN: invalid_auth"
     assert BOT_TOKEN not in "".join(err) and SIGNING_SECRET not in "".join(err)
+
+
+@pytest.mark.parametrize("timestamp", ["", "   ", "abc", "12.5", "0x10"])
+def test_a_missing_or_malformed_timestamp_is_a_401_not_a_500(driver, timestamp):
+    # Fault 4 of issue 11: Bolt's check crashed on int("") and answered 500.
+    slack, _ = driver()
+    body = json.dumps({"type": "event_callback", "event_id": "Ev0TS", "event": mention("hello")})
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=00"}
+    response = slack.http.post(slack.path, content=body, headers=headers)
+    assert response.status_code == 401

@@ -4,22 +4,22 @@ POST validates each article on its own, like the file loader: one bad article in
 is reported with its reason and the others are still indexed. The status code says what
 happened overall: 201 when at least one article was added, 200 when none was new (only
 updated, unchanged or some failed), and a 422 `invalid-article` problem when every one
-failed. Article ids may contain `/` and `:` (a url is a valid id), so the id routes take
-the rest of the path; percent-encoding the id works too.
+failed (a 413 `article-too-large` problem when each was over NEWSDESK_MAX_ARTICLE_CHARS).
+Article ids may contain `/` and `:` (a url is a valid id), so the id routes take the rest
+of the path; percent-encoding the id works too.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import IngesterDep, StoreDep
+from service.api.bodies import JSONBodyRoute, body_error
+from service.api.deps import IngesterDep, SettingsDep, StoreDep
 from service.api.problems import problem_response
 from service.api.schemas import (
     ArticleCreate,
@@ -32,12 +32,16 @@ from service.api.schemas import (
     IngestSummary,
     Problem,
 )
-from service.errors import IngestError
+from service.errors import ArticleTooLargeError, IngestError
 from service.ingest.loading import parse_records
 from service.ingest.pipeline import IngestReport
 from service.models import Article
 
-router = APIRouter(prefix="/v1/articles", tags=["articles"])
+router = APIRouter(prefix="/v1/articles", tags=["articles"], route_class=JSONBodyRoute)
+
+# Chroma takes offsets as unsigned 32-bit integers; past this a page is empty anyway.
+MAX_OFFSET = 2**31 - 1
+_STORE_DOWN = {503: {"model": Problem, "description": "Vector store unavailable or too slow (type store-unavailable)"}}
 
 _ARTICLE_SCHEMA = ArticleCreate.model_json_schema()
 _CREATE_BODY = {
@@ -58,15 +62,16 @@ _CREATE_BODY = {
     openapi_extra=_CREATE_BODY,
     responses={
         201: {"model": IngestSummary, "description": "At least one article was added"},
-        413: {"model": Problem, "description": "Body over the size limit"},
-        415: {"model": Problem, "description": "Body is not JSON"},
+        413: {"model": Problem, "description": "Body over the size limit (payload-too-large), or every article "
+                                               "over NEWSDESK_MAX_ARTICLE_CHARS (article-too-large)"},
+        415: {"model": Problem, "description": "Body is not sent as application/json"},
         422: {"model": Problem, "description": "Malformed body (validation-error) or every article failed (invalid-article)"},
         503: {"model": Problem, "description": "Vector store or embedder unavailable"},
     },
 )
-async def create_articles(request: Request, response: Response, ingester: IngesterDep):
+async def create_articles(request: Request, response: Response, ingester: IngesterDep, settings: SettingsDep):
     records = await _json_records(request)
-    results, articles = _parse_all(records)
+    results, articles, too_large = _parse_all(records, settings.max_article_chars)
     chunks_written = 0
     if articles:
         report = await run_in_threadpool(ingester.ingest, list(articles.values()))
@@ -78,8 +83,9 @@ async def create_articles(request: Request, response: Response, ingester: Ingest
     summary = IngestSummary(counts=counts, results=ordered, chunks_written=chunks_written)
     if counts.failed == len(ordered):
         noun = "the article" if len(ordered) == 1 else f"all {len(ordered)} articles"
+        error = ArticleTooLargeError if len(too_large) == len(ordered) else IngestError
         return problem_response(
-            status=IngestError.status, slug=IngestError.type_slug, title=IngestError.title,
+            status=error.status, slug=error.type_slug, title=error.title,
             detail=f"{noun} failed: " + "; ".join(f"[{r.index}] {r.reason}" for r in ordered[:3]),
             scope=request.scope, results=[r.model_dump() for r in ordered],
         )
@@ -87,15 +93,19 @@ async def create_articles(request: Request, response: Response, ingester: Ingest
     return summary
 
 
-def _parse_all(records: list[Any]) -> tuple[dict[int, ArticleResult], dict[int, Article]]:
-    """Failures by request index, and the articles to ingest by request index."""
+def _parse_all(records: list[Any], max_chars: int) -> tuple[dict[int, ArticleResult], dict[int, Article], set[int]]:
+    """Failures by request index, the articles to ingest by request index, and the indexes
+    of the articles refused for their size."""
     results: dict[int, ArticleResult] = {}
     articles: dict[int, Article] = {}
+    too_large: set[int] = set()
     for index, record in enumerate(records):
         try:
-            articles[index] = _parse(record, index)
+            articles[index] = _parse(record, index, max_chars)
         except (ValidationError, IngestError) as exc:
             results[index] = ArticleResult(index=index, article_id=_claimed_id(record), status="failed", reason=_reason(exc))
+            if isinstance(exc, ArticleTooLargeError):
+                too_large.add(index)
     # One id twice in one request: the later one wins, as on a re-run.
     last_seen = {a.article_id: i for i, a in articles.items()}
     for index, article in list(articles.items()):
@@ -105,7 +115,7 @@ def _parse_all(records: list[Any]) -> tuple[dict[int, ArticleResult], dict[int, 
                 reason=f"duplicate article id in this request (the article at index {last_seen[article.article_id]} was kept)",
             )
             del articles[index]
-    return results, articles
+    return results, articles, too_large
 
 
 def _statuses(articles: dict[int, Article], report: IngestReport) -> dict[int, ArticleResult]:
@@ -120,35 +130,22 @@ def _statuses(articles: dict[int, Article], report: IngestReport) -> dict[int, A
 
 
 async def _json_records(request: Request) -> list[Any]:
-    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise HTTPException(415, f"send the articles as application/json, not {content_type}")
-    raw = await request.body()
-    try:
-        payload = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise _body_error("json_invalid", f"JSON decode error: {exc.msg}", exc.pos) from None
-    except UnicodeDecodeError as exc:
-        raise _body_error("json_invalid", "the body is not UTF-8 text", exc.start) from None
+    payload = await request.json()  # media type, UTF-8 and nesting checked by JSONBodyRoute
     if isinstance(payload, dict):
         return [payload]
     if isinstance(payload, list) and payload:
         return payload
-    raise _body_error("article_body", "expected an article object or a non-empty list of them")
+    raise body_error("article_body", "expected an article object or a non-empty list of them")
 
 
-def _body_error(kind: str, message: str, *where: int) -> RequestValidationError:
-    return RequestValidationError([{"type": kind, "loc": ("body", *where), "msg": message, "input": {}}])
-
-
-def _parse(record: Any, index: int) -> Article:
+def _parse(record: Any, index: int, max_chars: int) -> Article:
     """Schema first (types, unknown fields), then the loader's own normalisation and checks."""
     if not isinstance(record, dict):
         raise IngestError("expected an article object")
     checked = ArticleCreate.model_validate(record)
-    loaded = parse_records([checked.model_dump()], origin="request")
+    loaded = parse_records([checked.model_dump()], origin="request", max_chars=max_chars)
     if loaded.errors:
-        raise IngestError(loaded.errors[0].reason)
+        raise loaded.errors[0]
     return replace(loaded.articles[0], origin=f"request[{index}]")
 
 
@@ -167,11 +164,11 @@ def _reason(exc: ValidationError | IngestError) -> str:
     )
 
 
-@router.get("", response_model=ArticlesPage, summary="Page through the indexed articles")
+@router.get("", response_model=ArticlesPage, summary="Page through the indexed articles", responses=_STORE_DOWN)
 async def list_articles(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     def page() -> ArticlesPage:
         rows = store.list_articles(limit=limit, offset=offset)
@@ -180,7 +177,7 @@ async def list_articles(
     return await run_in_threadpool(page)
 
 
-_NOT_FOUND = {404: {"model": Problem, "description": "No article with this id (type article-not-found)"}}
+_NOT_FOUND = {404: {"model": Problem, "description": "No article with this id (type article-not-found)"}, **_STORE_DOWN}
 
 
 @router.get("/{article_id:path}", response_model=ArticleDetail, summary="One article: metadata and full text",

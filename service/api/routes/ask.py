@@ -30,6 +30,7 @@ from service.answer import events
 from service.answer.events import AnswerEvent
 from service.api import metrics
 from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.bodies import JSONBodyRoute
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
 from service.api.limits import AskGate
 from service.api.schemas import (
@@ -44,7 +45,7 @@ from service.errors import OverloadedError
 from service.keys import ApiKey
 from service.models import Answer, Filters
 
-router = APIRouter(prefix="/v1", tags=["ask"])
+router = APIRouter(prefix="/v1", tags=["ask"], route_class=JSONBodyRoute)
 logger = logging.getLogger("newsdesk.api")
 
 SSE_MEDIA_TYPE = "text/event-stream"
@@ -67,6 +68,7 @@ def wants_stream(stream: bool | None, accept: str | None) -> bool:
         **AUTH_RESPONSES,
         404: {"model": Problem, "description": "No such collection (type collection-not-found)"},
         413: {"model": Problem, "description": "Body over the size limit"},
+        415: {"model": Problem, "description": "Body is not sent as application/json"},
         422: {"model": Problem, "description": "Invalid request (type validation-error)"},
         503: {"model": Problem, "description": "Vector store or embedder unavailable, or too many asks in "
                                                "progress (type overloaded, with Retry-After)"},
