@@ -241,3 +241,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--requests", type=_positive, default=320, help="POST /v1/ask requests, each a different question (default 320)")
     p.add_argument("--concurrency", type=_positive, default=16, help="concurrent clients (default 16)")
     p.set_defaults(func=cmd_bench_query)
+
+    from service.evals import bench_compare
+
+    bench_compare.register(kinds)
