@@ -6,6 +6,10 @@ filter fields, and the chunk's text and metadata in tantivy's compressed documen
 disk, so no chunk text is held in memory. Beside it, `state.json` records which Chroma
 collection the index mirrors and its position in the change feed (service/index/feed.py).
 
+Words are cut, lower-cased, stopword-filtered and Snowball-stemmed ("english", the same
+algorithm and stopword list as `service.text.tokenize`) by tantivy's own analyzer, in Rust,
+for the documents and the questions alike.
+
 A replica that opens a current index reads only the feed entries after its position. A
 fresh one (or one whose collection was rebuilt) copies every chunk once, then follows the
 feed from the position it read *before* copying, so nothing written meanwhile is missed.
@@ -27,12 +31,12 @@ from pathlib import Path
 
 from service.index.store import ArticleStore, StoredChunk
 from service.models import Filters
-from service.text import tokenize
+from service.text import stopwords
 
 logger = logging.getLogger("newsdesk.lexical")
 
 # Bump when the schema or the tokens change: an index built otherwise is rebuilt.
-FORMAT = 1
+FORMAT = 2
 # The head field's weight against the body's. Titles, outlets and dates carry less text
 # than the body, so an equal weight would let a title match outrank the passage that answers.
 HEAD_WEIGHT = 0.3
@@ -47,10 +51,21 @@ def _schema():
     builder.add_text_field("article_id", tokenizer_name="raw")
     builder.add_text_field("source", tokenizer_name="raw")
     builder.add_integer_field("published_ts", indexed=True, fast=True)
-    builder.add_text_field("body", tokenizer_name="tokens", index_option="freq")
-    builder.add_text_field("head", tokenizer_name="tokens", index_option="freq")
+    builder.add_text_field("body", tokenizer_name="words", index_option="freq")
+    builder.add_text_field("head", tokenizer_name="words", index_option="freq")
     builder.add_bytes_field("record", stored=True)  # {"text", "metadata"} as JSON
     return builder.build()
+
+
+def analyzer():
+    """Words as `service.text.tokenize` makes them, computed by tantivy."""
+    import tantivy
+
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.custom_stopword(sorted(stopwords())))
+            .filter(tantivy.Filter.stemmer("english"))
+            .build())
 
 
 def head_text(metadata: dict) -> str:
@@ -81,7 +96,8 @@ class LexicalIndex:
                     (self.directory / name).unlink()
             state = {}
         self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
-        self.index.register_tokenizer("tokens", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self.analyzer = analyzer()
+        self.index.register_tokenizer("words", self.analyzer)
         self.writer = self.index.writer(heap_size=_WRITER_HEAP, num_threads=1)  # raises when locked
         self.state = state
 
@@ -116,8 +132,8 @@ class LexicalIndex:
         doc.add_text("article_id", str(meta.get("article_id", "")))
         doc.add_text("source", str(meta.get("source", "")))
         doc.add_integer("published_ts", int(meta.get("published_ts", -1)))
-        doc.add_text("body", " ".join(tokenize(chunk.text)))
-        doc.add_text("head", " ".join(tokenize(head_text(meta))))
+        doc.add_text("body", chunk.text)
+        doc.add_text("head", head_text(meta))
         doc.add_bytes("record", json.dumps({"text": chunk.text, "metadata": meta}).encode("utf-8"))
         return doc
 
@@ -169,7 +185,7 @@ class LexicalIndex:
     def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[StoredChunk, float]]:
         """Up to `n` chunks by BM25 (k1 1.2, b 0.75) over body + weighted head, filtered."""
         Query, Occur = self._tantivy.Query, self._tantivy.Occur
-        tokens = tokenize(query)
+        tokens = self.analyzer.analyze(query)
         if not tokens or n <= 0:
             return []
         should = [(Occur.Should, Query.term_query(self.schema, "body", t, index_option="freq")) for t in tokens]
