@@ -166,16 +166,23 @@ class KeyStore:
 
     # -- reads (every authenticated request) ---------------------------------------------------
 
+    def cached(self, key: str) -> tuple[bool, ApiKey | None]:
+        """(True, what `verify` would return) when that is known without reading the store."""
+        if not key.startswith(KEY_PREFIX) and len(key) < 32:
+            return True, None
+        with self._lock:
+            cached = self._cache.get(hash_key(key))
+        if cached is not None and self.clock() - cached[0] < self.ttl_s:
+            return True, cached[1]
+        return False, None
+
     def verify(self, key: str) -> ApiKey | None:
         """The active key record for this key, or None; at most `ttl_s` old."""
-        if not key.startswith(KEY_PREFIX) and len(key) < 32:
-            return None
+        known, record = self.cached(key)
+        if known:
+            return record
         digest = hash_key(key)
         now = self.clock()
-        with self._lock:
-            cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
         records = existing_records(self.client, self.collection)
         found = records.get(ids=[digest], include=["metadatas"]) if records is not None else {"ids": []}
         key_record = _from_record(digest, found["metadatas"][0]) if found["ids"] else None
@@ -186,6 +193,12 @@ class KeyStore:
                 self._cache.clear()
             self._cache[digest] = (now, key_record)
         return key_record
+
+    def cached_any(self) -> bool | None:
+        """`any_active()` when that is known without reading the store, else None."""
+        if self._any is not None and self.clock() - self._any[0] < self.ttl_s:
+            return self._any[1]
+        return None
 
     def any_active(self) -> bool:
         """Whether at least one key is active (a loopback server without keys stays open)."""

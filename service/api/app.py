@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api import metrics
 from service.api.auth import AUTH_RESPONSES, Access, AuthMiddleware, require_for_method
 from service.api.limits import AskGate, KeyRateLimiter
-from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, ShedMiddleware
 from service.api.problems import install_problem_handlers
 from service.api.routes import articles, ask, chat, feedback, health, keys, search
 from service.api.tenancy import Collections
@@ -74,6 +74,7 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
     # Added last = outermost: the request id exists before anything can refuse, and a
     # request without a valid key is refused before its body is read.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ShedMiddleware)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)

@@ -41,11 +41,18 @@ class Access:
     limiter: KeyRateLimiter
     required: bool = False  # True: every request needs a key, even while none exists
 
+    # The store is read on a thread only when the cache cannot answer (once per TTL).
     async def verify(self, token: str) -> ApiKey | None:
-        return await anyio.to_thread.run_sync(self.keys.verify, token)
+        known, key = self.keys.cached(token)
+        return key if known else await anyio.to_thread.run_sync(self.keys.verify, token)
 
     async def open_now(self) -> bool:
-        return not self.required and not await anyio.to_thread.run_sync(self.keys.any_active)
+        if self.required:
+            return False
+        any_active = self.keys.cached_any()
+        if any_active is None:
+            any_active = await anyio.to_thread.run_sync(self.keys.any_active)
+        return not any_active
 
 
 def is_open_path(path: str) -> bool:

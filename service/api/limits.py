@@ -73,9 +73,13 @@ class AskGate:
         self.admitted = 0  # running + waiting; only touched on the event loop
         self.on_shed = on_shed
 
+    @property
+    def full(self) -> bool:
+        return self.admitted >= self.capacity
+
     def admit(self) -> None:
         """Take a place, or refuse at once when every running and waiting place is taken."""
-        if self.admitted >= self.capacity:
+        if self.full:
             if self.on_shed:
                 self.on_shed()
             raise OverloadedError(

@@ -1,4 +1,4 @@
-"""Two pure-ASGI middlewares (pure so they wrap streaming responses unchanged):
+"""Pure-ASGI middlewares (pure so they wrap streaming responses unchanged):
 
 - `RequestIdMiddleware`: takes `X-Request-ID` from the request when it is a sane token,
   otherwise makes one; stores it in the request state, echoes it on every response, logs
@@ -6,6 +6,8 @@
   key) and counts it in the metrics. An exception that escapes the app is logged here,
   once with its traceback, and answered with a bare 500 problem, so neither Starlette nor
   uvicorn prints it a second time.
+- `ShedMiddleware`: a 503 `overloaded` for an ask while the ask gate is full, before
+  anything reads the request.
 - `BodyLimitMiddleware`: refuses a body over the limit with a 413 problem before any
   route parses it, by its Content-Length when one is sent and by counting the bytes as
   they arrive otherwise (chunked uploads).
@@ -22,7 +24,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import metrics
+from service.api.auth import error_response
 from service.api.problems import REQUEST_ID_HEADER, ProblemResponse, http_problem, internal_problem
+from service.errors import OverloadedError
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
@@ -82,7 +86,31 @@ class RequestIdMiddleware:
 def route_of(scope: Scope) -> str:
     """The matched route's template (bounded, unlike paths that carry ids), or `unmatched`."""
     route = scope.get("route")
+    if route is None:
+        return (scope.get("state") or {}).get("route", "unmatched")
     return getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+
+
+class ShedMiddleware:
+    """Refuses an ask at the door while the ask gate is full: no body read, no validation,
+    no routing, so a shed ask costs the event loop as little as possible. (The route takes
+    the gate's place itself; this only answers early what it would answer anyway.)"""
+
+    def __init__(self, app: ASGIApp, *, path: str = "/v1/ask") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") == self.path and scope.get("method") == "POST":
+            gate = getattr(scope["app"].state, "ask_gate", None)
+            if gate is not None and gate.full:
+                try:
+                    gate.admit()  # refuses, and counts the shed request
+                except OverloadedError as exc:
+                    scope.setdefault("state", {})["route"] = self.path  # for the access line and metrics
+                    await error_response(exc, scope)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

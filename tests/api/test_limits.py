@@ -102,7 +102,8 @@ def test_a_stream_holds_its_place_until_it_ends(components, respx_mock):
 
     components.ingester.ingest([make_article("a1")])
     settings = llm_settings(components.settings.index_dir, ask_concurrency=1, ask_queue=0)
-    respx_mock.post(CHAT_URL).mock(return_value=stream_response(["Nvidia reported record revenue [1]."]))
+    respx_mock.post(CHAT_URL).mock(side_effect=[stream_response(["Nvidia reported record revenue [1]."]),
+                                                completion_response("Nvidia reported record revenue [1].")])
     app = create_app(settings, sharing(components, settings))
     with TestClient(app) as client:
         with client.stream("POST", "/v1/ask", json={"question": NVIDIA_Q, "stream": True}) as response:
