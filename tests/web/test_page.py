@@ -91,7 +91,7 @@ def highlighted(page) -> list[dict]:
 def in_view(page, selector: str) -> bool:
     return page.eval_on_selector(selector, """el => {
         const r = el.getBoundingClientRect(), box = el.closest('.article').getBoundingClientRect();
-        return r.top >= Math.max(box.top, 0) && r.bottom <= Math.min(box.bottom, window.innerHeight);
+        return r.top >= Math.max(box.top, 0) - 1 && r.bottom <= Math.min(box.bottom, window.innerHeight) + 1;
     }""")
 
 
@@ -131,6 +131,29 @@ def test_the_answer_streams_in_and_a_citation_opens_its_exact_span(page, llm_ser
     page.screenshot(path=str(shot), full_page=False)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 10_000
+
+
+def test_a_quote_deep_in_a_long_article_is_scrolled_into_view(page, components):
+    from tests.conftest import make_article
+    from tests.web.conftest import open_settings, serving
+
+    filler = "\n\n".join(f"Paragraph {i} of the council's budget minutes records routine spending on parks, "
+                          f"libraries and road repairs, item {i}." for i in range(1, 80))
+    fact = "The harbour ferry fleet will switch to hydrogen fuel cells by 2031, the transport board said."
+    text = filler + "\n\n" + fact + "\n\nThe meeting closed at nine."
+    components.ingester.ingest([make_article("council-minutes", text=text, title="Council minutes")])
+    with serving(open_settings(components.settings.index_dir), components) as url:
+        ask(page, url, "When will the harbour ferry fleet switch to hydrogen fuel cells?")
+        wait_done(page)
+        page.locator("#answer a.cite").first.click()
+        page.wait_for_selector("#article-text mark")
+        marks = highlighted(page)
+        assert any(m["text"] == fact for m in marks) and all(m["text"] == text[m["start"]:m["end"]] for m in marks)
+        assert page.eval_on_selector("#article", "panel => panel.scrollTop") > 500  # the panel itself scrolled
+        assert in_view(page, "#article-text mark")
+        # The answer stayed on screen beside it.
+        assert page.eval_on_selector("#answer a.cite", "a => { const r = a.getBoundingClientRect(); "
+                                                       "return r.top >= 0 && r.bottom <= window.innerHeight; }")
 
 
 def test_a_refusal_is_marked_and_cites_nothing(page, extractive_server):

@@ -400,10 +400,28 @@ function renderArticle(article, source, spans, quoteCount) {
   container.replaceChildren(...nodes);
   const first = container.querySelector("mark");
   if (first) {
-    first.scrollIntoView({ block: "center" });
+    reveal(first);
     first.focus({ preventScroll: true });
   } else {
     $("article-title").focus();
+  }
+}
+
+// Beside the answer the panel scrolls on its own: scroll it, not the page, so the question and
+// the answer stay where the reader left them; the page moves only when the quote cannot be
+// brought into the part of the panel on screen. Stacked (narrow screens), scroll the page.
+function reveal(node) {
+  const panel = $("article");
+  if (panel.scrollHeight > panel.clientHeight + 1 && getComputedStyle(panel).overflowY !== "visible") {
+    const frame = panel.getBoundingClientRect();
+    const top = Math.max(frame.top, 0);
+    const bottom = Math.min(frame.bottom, window.innerHeight);
+    const box = node.getBoundingClientRect();
+    panel.scrollTop += box.top - (top + Math.max(0, (bottom - top - box.height) / 3));
+    const after = node.getBoundingClientRect();
+    if (after.top < 0 || after.bottom > window.innerHeight) node.scrollIntoView({ block: "nearest" });
+  } else {
+    node.scrollIntoView({ block: "center" });
   }
 }
 
