@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import yaml
 
@@ -38,6 +39,21 @@ class FeedSpec:
     outlet: str
     interval_s: float = DEFAULT_INTERVAL_S
     collection: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The url as logs and records show it: a feed url may carry a token."""
+        return shown_url(self.url)
+
+
+def shown_url(url: str) -> str:
+    """`url` without credentials (user:password@) or query values (?token=...)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = "&".join(f"{k}=..." for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
 def parse_interval(value: Any) -> float:
@@ -65,7 +81,7 @@ def load_feeds(path: Path) -> list[FeedSpec]:
         except ValueError as exc:
             raise ConfigError(f"{path}: feed {number}: {exc}") from None
         if feed.url in seen:
-            raise ConfigError(f"{path}: feed {number}: {feed.url} is listed twice")
+            raise ConfigError(f"{path}: feed {number}: {feed.name} is listed twice")
         seen.add(feed.url)
         feeds.append(feed)
     return feeds
@@ -116,7 +132,7 @@ class FeedItem:
     def article(self, feed: FeedSpec, text: str | None = None) -> Article:
         record = {"id": self.url or self.guid, "url": self.url, "title": self.title, "author": self.author,
                   "published_at": self.published_at, "source": feed.outlet, "text": text or self.text}
-        return build_article(record, origin=f"{feed.url} item {self.key}")
+        return build_article(record, origin=f"{feed.name} item {shown_url(self.key)}")
 
 
 def parse_feed(content: bytes) -> tuple[list[FeedItem], str | None]:

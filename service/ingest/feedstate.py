@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from service.errors import StoreUnavailableError
 from service.index.store import NO_VECTOR, open_records
+from service.ingest.feeds import shown_url
 from service.models import sha256_hex
 
 FEED_STATE_COLLECTION = "newsdesk-feeds"
@@ -36,7 +37,7 @@ class FeedRecord:
     last_status: str = ""
 
     def metadata(self) -> dict:
-        return {"url": self.url, "etag": self.etag, "last_modified": self.last_modified,
+        return {"url": shown_url(self.url), "etag": self.etag, "last_modified": self.last_modified,
                 "not_before": float(self.not_before), "failures": self.failures, "last_status": self.last_status}
 
 

@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from service.errors import NewsdeskError
-from service.ingest.feeds import FeedItem, FeedSpec, MalformedFeedError, page_text, parse_feed
+from service.ingest.feeds import FeedItem, FeedSpec, MalformedFeedError, page_text, parse_feed, shown_url
 from service.ingest.feedstate import FeedRecord, FeedState
 from service.ingest.pipeline import Ingester
 from service.models import Article
@@ -31,6 +31,7 @@ logger = logging.getLogger("newsdesk.watch")
 USER_AGENT = "newsdesk-watch/1"
 MAX_BACKOFF_S = 6 * 3600
 RETRYABLE = {429, 500, 502, 503, 504}
+MAX_BYTES = 20_000_000
 
 
 def retry_after_s(value: str | None, now: float) -> float | None:
@@ -92,7 +93,7 @@ class Watcher:
             try:
                 self.poll(feed, record)
             except NewsdeskError as exc:  # the store itself: stop this pass, try again later
-                logger.error("feed %s: %s", feed.url, exc.message)
+                logger.error("feed %s: %s", feed.name, exc.message)
                 self.stats["feeds_failed"] += 1
                 break
         counts = self.stats - before
@@ -114,7 +115,7 @@ class Watcher:
         if content is None:
             record.failures, record.last_status = 0, "304 not modified"
             self.stats["not_modified"] += 1
-            logger.info("feed %s: not modified", feed.url)
+            logger.info("feed %s: not modified", feed.name)
             self.state.save_feed(record)
             return
         try:
@@ -124,7 +125,7 @@ class Watcher:
             self._failed(feed, record, now, FeedFailed(str(exc)))
             return
         if warning:
-            logger.warning("feed %s: %s", feed.url, warning)
+            logger.warning("feed %s: %s", feed.name, warning)
         record.failures, record.last_status = 0, f"200, {len(items)} items"
         # Validators are saved after the items are in: a watcher that dies midway refetches.
         self._take(feed, items)
@@ -138,7 +139,7 @@ class Watcher:
         record.not_before, record.last_status = now + wait, exc.reason
         self.stats["feeds_failed"] += 1
         self.stats["retry_after_honoured"] += exc.retry_in is not None
-        logger.warning("feed %s: %s; next try in %.0f s", feed.url, exc.reason, wait)
+        logger.warning("feed %s: %s; next try in %.0f s", feed.name, exc.reason, wait)
         self.state.save_feed(record)
 
     def _fetch_feed(self, feed: FeedSpec, record: FeedRecord) -> bytes | None:
@@ -158,14 +159,21 @@ class Watcher:
         return response.content
 
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        """GET with the body read up to MAX_BYTES (a feed or page larger than that fails)."""
         try:
-            response = self.http.get(url, headers=headers)
+            with self.http.stream("GET", url, headers=headers) as response:
+                if response.status_code in RETRYABLE:
+                    raise FeedFailed(f"HTTP {response.status_code}",
+                                     retry_in=retry_after_s(response.headers.get("Retry-After"), self.clock()))
+                body = bytearray()
+                for part in response.iter_bytes():
+                    body += part
+                    if len(body) > MAX_BYTES:
+                        raise FeedFailed(f"response over {MAX_BYTES:,} bytes")
         except httpx.HTTPError as exc:
             raise FeedFailed(f"{type(exc).__name__}: {exc}") from None
-        if response.status_code in RETRYABLE:
-            raise FeedFailed(f"HTTP {response.status_code}",
-                             retry_in=retry_after_s(response.headers.get("Retry-After"), self.clock()))
-        return response
+        return httpx.Response(response.status_code, headers=response.headers, content=bytes(body),
+                              request=response.request)
 
     # -- items --------------------------------------------------------------------------------
 
@@ -183,7 +191,7 @@ class Watcher:
                 counts["items_taken"] += 1
             except (FeedFailed, ValueError) as exc:
                 counts["items_failed"] += 1
-                logger.warning("feed %s: item %s: %s; skipped", feed.url, item.url or item.key, exc)
+                logger.warning("feed %s: item %s: %s; skipped", feed.name, shown_url(item.url or item.key), exc)
                 self.state.release(claims)
         if taken:
             report = self.ingester_for(feed.collection).ingest([a for a, _ in taken])
@@ -194,7 +202,7 @@ class Watcher:
             counts.update({f"articles_{k}": v for k, v in report.counts().items()})
         self.stats.update(counts)
         logger.info("feed %s: %d items, %d seen before, %d read, %d failed; articles %d added, %d updated, %d unchanged",
-                    feed.url, len(items), counts["items_seen_before"], counts["items_taken"], counts["items_failed"],
+                    feed.name, len(items), counts["items_seen_before"], counts["items_taken"], counts["items_failed"],
                     counts["articles_added"], counts["articles_updated"], counts["articles_unchanged"])
 
     def _claim(self, collection: str, item: FeedItem) -> list[str] | None:

@@ -276,3 +276,22 @@ def test_serve_runs_the_watcher_when_a_feeds_file_is_set(server, tmp_path, compo
         assert added() == before + 1  # on /metrics under serve
     finally:
         stop.set()
+
+
+def test_credentials_in_feed_urls_stay_out_of_logs_and_records(server, components, caplog):
+    caplog.set_level(logging.INFO, logger="newsdesk.watch")
+    server.routes["/private.xml?token=s3cret-feed-token"] = lambda _h: (503, {}, b"down")
+    feed = FeedSpec(server.url("/private.xml?token=s3cret-feed-token"), "Coast Courier")
+    watcher = watcher_for(components, [feed])
+    assert watcher.poll_due()["feeds_failed"] == 1
+    assert "s3cret" not in caplog.text and f"{server.base}/private.xml?token=...: HTTP 503" in caplog.text
+    stored_state = watcher.state.records.get(include=["metadatas"])["metadatas"]
+    assert "s3cret" not in str(stored_state) and watcher.state.feed(feed.url).failures == 1
+
+
+def test_an_oversized_feed_is_refused(server, components, caplog, monkeypatch):
+    monkeypatch.setattr("service.ingest.watch.MAX_BYTES", 10_000)
+    server.routes["/huge.xml"] = static(rss(*[rss_item(f"g{i}", server.url(f"/s{i}"), "S", HARBOUR) for i in range(50)]))
+    counts = watcher_for(components, [FeedSpec(server.url("/huge.xml"), "Coast Courier")]).poll_due()
+    assert counts["feeds_failed"] == 1 and components.store.count_articles() == 0
+    assert f"feed {server.base}/huge.xml: response over 10,000 bytes" in caplog.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import shutil
 import sys
 from pathlib import Path
@@ -159,3 +160,34 @@ def test_serve_mounts_mcp_beside_the_api(mcp_index):
         assert httpx.get(f"{base}/healthz").status_code == 200
         assert anyio.run(main, f"{base}/mcp")["text"] == "Apple growers in t"
         assert "/mcp" not in httpx.get(f"{base}/openapi.json").json()["paths"]
+
+
+@pytest.mark.e2e
+def test_cli_mcp_http_alone_requires_the_keys_that_exist(mcp_index, tmp_path):
+    from tests.conftest import free_port, stop_process, wait_http
+
+    keys = KeyStore(mcp_index.client, "mcp-cli-keys")
+    key, _ = keys.create("agent", ["ask"])
+    port = free_port()
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NEWSDESK_INDEX_DIR": str(mcp_index.settings.index_dir),
+           "NEWSDESK_KEYS_COLLECTION": "mcp-cli-keys"}
+    env.pop("NEWSDESK_DEBUG", None)
+    with open(tmp_path / "mcp.log", "wb") as log:
+        proc = subprocess.Popen([NEWSDESK, "mcp", "--http", "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        wait_http(url, timeout=120)
+        refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                             headers={"Accept": "application/json, text/event-stream"})
+        assert refused.status_code == 401 and refused.json()["type"].endswith("/unauthorized")
+
+        async def main():
+            async with http_client(key) as http:
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    return await exercise(client)
+
+        check(anyio.run(main))
+    finally:
+        stop_process(proc)
+    assert key not in (tmp_path / "mcp.log").read_text(errors="replace")
