@@ -282,6 +282,11 @@ def test_with_keys_the_page_asks_for_one_and_keeps_it_in_the_session_only(browse
             ask(page, url, "How much did Amazon invest in Anthropic in November 2024?")
             page.get_by_label("API key", exact=True).wait_for(state="visible")
             assert "Missing or invalid API key" in page.text_content("#problem")
+            page.get_by_label("API key", exact=True).fill("nd_mistyped-" + "y" * 40)
+            page.get_by_role("button", name="Use this key").click()
+            wait_until(page, "document.querySelector('#key-form').hidden === false")  # asked again
+            assert page.evaluate("sessionStorage.getItem('newsdesk.key')") is None
+            assert "not valid" in page.text_content("#problem")
             page.get_by_label("API key", exact=True).fill(key)
             page.get_by_role("button", name="Use this key").click()
             wait_done(page)

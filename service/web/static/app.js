@@ -72,6 +72,7 @@ function needsKey(problem) {
 }
 
 function askForKey(retry) {
+  sessionStorage.removeItem(KEY_STORAGE); // refused: unknown, revoked or mistyped
   state.pending = retry;
   $("key-form").hidden = false;
   $("api-key").focus();
