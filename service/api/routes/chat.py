@@ -25,6 +25,7 @@ from starlette.types import Scope
 from service.answer import events
 from service.answer.events import AnswerEvent
 from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.bodies import JSONBodyRoute
 from service.api.chat_schemas import (
     MODEL_ID,
     AnswerInfo,
@@ -49,7 +50,7 @@ from service.errors import OverloadedError
 from service.keys import ApiKey
 from service.models import Answer, Filters
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=JSONBodyRoute)
 
 REPLACED_NOTE = "\n\n(The model stopped mid-answer; here is the answer taken from the sources instead.)\n\n"
 _MODEL_NOT_FOUND = {404: {"model": Problem, "description": "Unknown model (type model-not-found)"}}
@@ -81,6 +82,7 @@ async def get_model(model: str, request: Request):
                                                 "description": "chat.completion.chunk objects, then [DONE]"}}},
         **AUTH_RESPONSES,
         **_MODEL_NOT_FOUND,
+        415: {"model": Problem, "description": "Body is not sent as application/json"},
         422: {"model": Problem, "description": "Invalid request (type validation-error)"},
         503: {"model": Problem, "description": "Vector store or embedder unavailable, or too many answers in "
                                                "progress (type overloaded, with Retry-After)"},

@@ -20,13 +20,14 @@ from pydantic import Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import AUTH_RESPONSES, require
+from service.api.bodies import JSONBodyRoute
 from service.api.deps import CollectionQuery, CollectionsDep
 from service.api.problems import problem_response
 from service.api.schemas import MAX_QUESTION_CHARS, AskFilters, Problem, Public, Schema
 from service.feedback import hash_user, record_feedback
 from service.keys import ApiKey
 
-router = APIRouter(prefix="/v1", tags=["feedback"])
+router = APIRouter(prefix="/v1", tags=["feedback"], route_class=JSONBodyRoute)
 
 MAX_ANSWER_CHARS = 20_000
 _TOKEN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"  # as X-Request-ID
@@ -72,6 +73,7 @@ class FeedbackRecorded(Public):
     summary="Record a reader's 👍/👎 on an answer (exported as eval cases)",
     responses={**AUTH_RESPONSES,
                404: {"model": Problem, "description": "No such collection (type collection-not-found)"},
+               415: {"model": Problem, "description": "Body is not sent as application/json"},
                422: {"model": Problem, "description": "Invalid body, or a citation that is not in its article "
                                                       "(type invalid-feedback)"}},
 )
