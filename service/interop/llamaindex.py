@@ -15,6 +15,7 @@ Remotely, the same sources come from `POST /v1/search`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -80,6 +81,10 @@ class NewsdeskRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [to_node(source) for source in self._search(query_bundle.query_str)]
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        # Retrieval embeds and ranks (or waits on HTTP): a worker thread keeps the event loop free.
+        return await asyncio.to_thread(self._retrieve, query_bundle)
 
 
 def to_node(source: Mapping[str, Any]) -> NodeWithScore:

@@ -30,7 +30,10 @@ def mount_mcp(app, components: Components, *, path: str = MCP_PATH, host: str = 
     server = build_server(components)
     # Built for its session manager and endpoint; the route is re-added on `app` so the
     # host's middleware (request ids, body limit) applies to it as to every route.
-    sub = server.streamable_http_app(streamable_http_path=path, host=host, max_request_body_size=1_000_000)
+    # Stateless: no session lives in this process, so any replica behind a load balancer can
+    # answer any request (the tools never call back to the client).
+    sub = server.streamable_http_app(streamable_http_path=path, host=host, max_request_body_size=1_000_000,
+                                     stateless_http=True)
     endpoint = next(r.endpoint for r in sub.routes if isinstance(r, Route) and r.path == path)
     app.router.routes.append(Route(path, endpoint=BearerKeys(endpoint, verify, open_now=open_now) if verify else endpoint,
                                    name="mcp", include_in_schema=False))

@@ -37,6 +37,11 @@ def test_in_process_retriever_in_a_query_engine(mcp_index):  # noqa: F811
     retriever = NewsdeskRetriever.from_components(mcp_index, top_k=3)
     engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM())
     check_response(engine.query(QUESTION))
+    # The async path (agents, async query engines) gives the same nodes.
+    import asyncio
+
+    assert [n.node.id_ for n in asyncio.run(retriever.aretrieve(QUESTION))] == \
+        [n.node.id_ for n in retriever.retrieve(QUESTION)]
     only = NewsdeskRetriever.from_components(mcp_index, filters={"sources": ["Valley Times"]}).retrieve(QUESTION)
     assert {n.node.metadata["article_id"] for n in only} == {"orchard"}
     assert only[0].node.relationships[NodeRelationship.SOURCE].node_id == "orchard"

@@ -160,6 +160,15 @@ def test_serve_mounts_mcp_beside_the_api(mcp_index):
         assert httpx.get(f"{base}/healthz").status_code == 200
         assert anyio.run(main, f"{base}/mcp")["text"] == "Apple growers in t"
         assert "/mcp" not in httpx.get(f"{base}/openapi.json").json()["paths"]
+        # Stateless: one request with no session before it is answered, so any replica behind
+        # a load balancer can take any request.
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "get_article", "arguments": {"article_id": "tramline", "start": 4, "end": 17}}}
+        raw = httpx.post(f"{base}/mcp", json=call, headers={"Accept": "application/json, text/event-stream",
+                                                            "MCP-Protocol-Version": "2025-06-18"})
+        assert raw.status_code == 200 and "mcp-session-id" not in raw.headers
+        data = json.loads(next(line[6:] for line in raw.text.splitlines() if line.startswith("data: ")))
+        assert data["id"] == 7 and data["result"]["structuredContent"]["text"] == "new eastern t"
 
 
 @pytest.mark.e2e
