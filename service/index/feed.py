@@ -75,9 +75,10 @@ class ChangeFeed:
 
     def head(self) -> int:
         """The highest sequence number written (0 for an empty feed). Entries are
-        contiguous from 1, so the count is a lower bound; racing writers may be past it."""
+        contiguous from 1, so the count, or the last number this process saw, is a lower
+        bound to probe forward from; racing writers may be past it."""
         try:
-            seq = max(self._hint, self.collection.count())
+            seq = self._hint or self.collection.count()
             while True:
                 probe = [entry_id(n) for n in range(seq + 1, seq + 1 + _PROBE)]
                 found = {int(i) for i in self.collection.get(ids=probe, include=[])["ids"]}
