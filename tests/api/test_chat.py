@@ -230,6 +230,12 @@ def test_without_a_valid_key_the_sdk_gets_a_401_problem(extractive_url):
     assert "nd_not-a-key" not in caught.value.response.text
 
 
+def test_a_body_that_is_not_json_is_a_415_problem(extractive_url):
+    response = httpx.post(f"{extractive_url}/v1/chat/completions", content="model=newsdesk",
+                          headers={"Authorization": f"Bearer {NEWSDESK_KEY}", "Content-Type": "text/plain"})
+    assert response.status_code == 415 and response.headers["content-type"] == "application/problem+json"
+
+
 def test_several_choices_are_refused(extractive_url):
     with pytest.raises(openai.UnprocessableEntityError):
         client(extractive_url).chat.completions.create(model="newsdesk", n=2, messages=[{"role": "user", "content": AMAZON_Q}])
