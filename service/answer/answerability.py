@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from service.text import stopwords, tokenize
@@ -145,8 +145,10 @@ def analyse(question: str) -> Question:
     # Months, years and day numbers say when, which the article's date answers as well as its text.
     undated = _DATE_IN_TEXT.sub(" ", question)
     terms = frozenset(t for t in tokenize(undated) if t not in QUESTION_STEMS) - entity_tokens - focus
+    # "What does the March 10, 2025 article call the latest model?" asks about that date, not today.
+    pinned = bool(re.search(rf"\b(?:{'|'.join(_MONTHS)})\.?\s+\d{{1,2}}\b", question, re.I))
     return Question(question, kind, frozenset(focus), entities, terms,
-                    bool(_RECENCY.search(question)), bool(_TEMPORAL.search(question)),
+                    bool(_RECENCY.search(question)) and not pinned, bool(_TEMPORAL.search(question)),
                     bool(_ALTERNATIVES.search(question)))
 
 
@@ -291,5 +293,13 @@ def clauses(question: str) -> list[str]:
 
 
 def answerable(question: str, sentences: Sequence[tuple[str, str, str]]) -> bool:
-    """Does some (sentence, context, outlet) answer the question, or one of its clauses?"""
-    return any(evidence(q, s, c, o).answers for q in map(analyse, clauses(question)) for s, c, o in sentences)
+    """Does some (sentence, context, outlet) answer the question, or one of its clauses? A
+    question that names several things ("did The Ledger Wire report it before Northgate?")
+    is also answered by one sentence for each of them."""
+    for q in map(analyse, clauses(question)):
+        if any(evidence(q, s, c, o).answers for s, c, o in sentences):
+            return True
+        if len(q.entities) > 1 and all(any(evidence(replace(q, entities=(e,)), s, c, o).answers for s, c, o in sentences)
+                                       for e in q.entities):
+            return True
+    return False

@@ -50,15 +50,16 @@ class Extractor:
         top = sorted(range(len(found)), key=lambda i: -relevance[i])[:12]  # where other spellings are looked for
         outlets = _named_outlets(question, passages)
         chosen, missing = _cover_named(q, outlets, found, relevance, chosen, passages)
-        if q.temporal or q.recency or len(outlets) > 1:
+        dated = (q.temporal or q.recency or len(outlets) > 1
+                 or any(answerability.analyse(c).kind == "date" for c in answerability.clauses(question)[1:]))
+        if dated:  # each side's dated sentence, oldest first
             chosen.sort(key=lambda i: (found[i].published or "9999", i))
         chosen += _originals_of_corrections(chosen, found, relevance, passages)
         picked = [found[i] for i in chosen]
-        dated = q.temporal or q.recency or len(outlets) > 1
         parts = []
         for c in picked:
             sentence = cite(c.text, c.n)
-            if dated or timeline.speaks_of_now(c.text):
+            if dated or timeline.speaks_of_now(c.text):  # an old "latest" is dated, not repeated as today's
                 sentence = timeline.dated(sentence, passages[c.n - 1].source, c.published)
             parts.append(sentence)
         notes = [
@@ -66,16 +67,15 @@ class Extractor:
             conflicts.figure_disagreement([(c.n, c.text) for c in picked
                                            if answerability.evidence(q, c.text, c.context, c.outlet).answers], passages),
             conflicts.naming_conflict([found[i] for i in top], picked),
+            _wire_note(picked, passages),
         ]
-        if q.recency and picked:
-            newest = max((c.published for c in picked), default="")
-            if newest:
-                notes.insert(0, f"As of {timeline.format_date(newest)}, the newest article that speaks to this:")
         if missing:
-            notes.append("The indexed articles say nothing that answers this about " + ", ".join(missing) + ".")
-        lead = [n for n in notes[:1] if n.startswith("As of")]
-        tail = [n for n in notes if n and n not in lead]
-        return " ".join(lead + parts + tail)
+            notes.append("There is no information about " + ", ".join(missing) + " in the retrieved articles.")
+        lead = []
+        newest = max((c.published for c in picked), default="")
+        if q.recency and newest:
+            lead = [f"As of {timeline.format_date(newest)}, the newest article that speaks to this:"]
+        return " ".join(lead + parts + [n for n in notes if n])
 
     def _relevance(self, q: answerability.Question, found: Sequence[Candidate]) -> list[float]:
         """The sentence's own evidence (question words weighted by how rare they are among
@@ -85,6 +85,7 @@ class Extractor:
         idf = {t: math.log(1 + len(found) / (1 + sum(t in w for w in words))) for t in terms}
         total = sum(idf.values()) or 1.0
         dates = timeline.date_weights([c.published for c in found])
+        periods = timeline.mentioned_periods(q.text)
         scores = []
         for c, w, recency in zip(found, words, dates):
             ev = answerability.evidence(q, c.text, c.context, c.outlet)
@@ -95,6 +96,8 @@ class Extractor:
             score = (1 - self.rank_weight) * own + self.rank_weight * prior
             if q.recency:
                 score += 0.25 * recency
+            if any(c.published.startswith(p) for p in periods):  # "in October 2024": the articles of then
+                score += 0.15
             scores.append(score)
         return scores
 
@@ -127,7 +130,7 @@ def _cover_named(q: answerability.Question, outlets: list[str], found: Sequence[
     no retrieved sentence speaks to are returned as missing."""
     chosen = list(chosen)
     missing: list[str] = []
-    named = [e for e in q.entities if not any(e.lower() == o.lower() for o in outlets)]
+    named = [e for e in q.entities if not any(e.lower() in o.lower() for o in outlets)]
     if len(named) + len(outlets) < 2:
         return chosen, missing
 
@@ -163,6 +166,20 @@ def _originals_of_corrections(chosen: list[int], found: Sequence[Candidate], rel
         if originals and not any(conflicts.corrects(fix, passages[found[j].n - 1]) for j in chosen + extra):
             extra.append(max(originals, key=lambda j: relevance[j]))
     return extra
+
+
+def _wire_note(picked: Sequence[Candidate], passages: Sequence[Passage]) -> str:
+    """Who else carried a cited wire story: the original is the source, reprints corroborate it."""
+    for n in dict.fromkeys(c.n for c in picked):
+        p = passages[n - 1]
+        copies = [c for c in p.corroborated_by if c.get("source")]
+        if copies:
+            also = "; ".join(c["source"] + (f" ({timeline.format_date(c['published_at'])})" if c.get("published_at") else "")
+                             for c in copies)
+            when = timeline.format_date(p.published_at or "")
+            return (f"Source [{n}] is the original, published by {p.source or 'its outlet'}"
+                    f"{' on ' + when if when else ''}; the same text was also carried by {also}.")
+    return ""
 
 
 def cite(sentence: str, n: int) -> str:

@@ -38,3 +38,16 @@ def dated(sentence: str, outlet: str | None, published: str) -> str:
     when = format_date(published)
     who = outlet or "An undated source" if not when else outlet or "A source"
     return f"{who}, {when}: {sentence}" if when else f"{who}: {sentence}"
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_PERIOD = re.compile(rf"\b(?:({'|'.join(_MONTHS)})\s+(?:\d{{1,2}},?\s+)?)?((?:19|20)\d\d)\b", re.I)
+
+
+def mentioned_periods(question: str) -> list[str]:
+    """Date prefixes a question names: 'in October 2024' -> ['2024-10'], 'in 2025' -> ['2025']."""
+    out = []
+    for month, year in _PERIOD.findall(question):
+        out.append(f"{year}-{_MONTHS.index(month.lower()) + 1:02d}" if month else year)
+    return out
