@@ -79,23 +79,30 @@ class Watcher:
         """Poll due feeds until `stop` is set, sleeping until the next one is due."""
         logger.info("watching %d feed(s)", len(self.feeds))
         while not stop.is_set():
-            self.poll_due()
-            wake = min((self.state.feed(f.url).not_before for f in self.feeds), default=self.clock() + 60)
+            try:
+                self.poll_due()
+                wake = min((self.state.feed(f.url).not_before for f in self.feeds), default=self.clock() + 60)
+            except NewsdeskError as exc:  # the store is down: keep the thread, try again soon
+                logger.error("feed watcher: %s", exc.message)
+                wake = self.clock() + 30
             stop.wait(max(idle_s, min(wake - self.clock(), 60.0)))
 
     def poll_due(self) -> Counter[str]:
         """One pass: every feed whose time has come. Returns this pass's counters."""
         before = self.stats.copy()
         for feed in self.feeds:
-            record = self.state.feed(feed.url)
-            if record.not_before > self.clock():
-                continue
             try:
+                record = self.state.feed(feed.url)
+                if record.not_before > self.clock():
+                    continue
                 self.poll(feed, record)
             except NewsdeskError as exc:  # the store itself: stop this pass, try again later
                 logger.error("feed %s: %s", feed.name, exc.message)
                 self.stats["feeds_failed"] += 1
                 break
+            except Exception as exc:  # a parser or extractor crashing on this feed's data
+                logger.exception("feed %s: unexpected error; skipped", feed.name)
+                self._failed(feed, record, self.clock(), FeedFailed(f"unexpected error: {type(exc).__name__}"))
         counts = self.stats - before
         if self.on_pass is not None and counts:
             self.on_pass(counts)
@@ -189,10 +196,12 @@ class Watcher:
             try:
                 taken.append((self._article(feed, item), claims))
                 counts["items_taken"] += 1
-            except (FeedFailed, ValueError) as exc:
+            except Exception as exc:  # FeedFailed, ValueError (a bad item), or an extractor crashing
                 counts["items_failed"] += 1
-                logger.warning("feed %s: item %s: %s; skipped", feed.name, shown_url(item.url or item.key), exc)
-                self.state.release(claims)
+                reason = exc if isinstance(exc, (FeedFailed, ValueError)) else f"unexpected {type(exc).__name__}: {exc}"
+                logger.warning("feed %s: item %s: %s; skipped", feed.name, shown_url(item.url or item.key), reason,
+                               exc_info=not isinstance(exc, (FeedFailed, ValueError)))
+                self.state.release(claims)  # tried again at the next poll
         if taken:
             report = self.ingester_for(feed.collection).ingest([a for a, _ in taken])
             failed_ids = {e.path for e in report.failed}

@@ -295,3 +295,41 @@ def test_an_oversized_feed_is_refused(server, components, caplog, monkeypatch):
     counts = watcher_for(components, [FeedSpec(server.url("/huge.xml"), "Coast Courier")]).poll_due()
     assert counts["feeds_failed"] == 1 and components.store.count_articles() == 0
     assert f"feed {server.base}/huge.xml: response over 10,000 bytes" in caplog.text
+
+
+def test_crashes_are_logged_and_skipped_and_the_rest_goes_on(server, components, caplog, monkeypatch):
+    import service.ingest.watch as watch
+
+    real_page_text = watch.page_text
+
+    def explode(html: str) -> str:
+        raise RuntimeError("extractor bug")
+
+    def broken_parser(content: bytes):
+        raise RecursionError("parser bug")
+
+    server.routes["/summaries.xml"] = static(atom(atom_entry("urn:x", server.url("/x.html"), "X", "Only a summary.")),
+                                             content_type="application/atom+xml")
+    server.routes["/x.html"] = static(page("Cider orchards recover", ORCHARD), content_type="text/html")
+    server.routes["/full.xml"] = static(rss(rss_item("h-1", server.url("/harbour"), "Harbour dredging approved", HARBOUR)))
+    feeds = [FeedSpec(server.url("/summaries.xml"), "Valley Times", interval_s=60),
+             FeedSpec(server.url("/full.xml"), "Coast Courier", interval_s=60)]
+    clock = Clock()
+    watcher = watcher_for(components, feeds, clock)
+
+    monkeypatch.setattr(watch, "page_text", explode)
+    counts = watcher.poll_due()
+    assert counts["items_failed"] == 1 and counts["articles_added"] == 1 and "feeds_failed" not in counts
+    assert f"item {server.base}/x.html: unexpected RuntimeError: extractor bug; skipped" in caplog.text
+
+    # The item gave its claim back: with the extractor fixed, the next poll takes it.
+    monkeypatch.setattr(watch, "page_text", real_page_text)
+    clock.now += 60
+    assert watcher.poll_due()["articles_added"] == 1 and components.store.count_articles() == 2
+
+    # A feed whose parsing crashes is skipped and backs off instead of spinning.
+    monkeypatch.setattr(watch, "parse_feed", broken_parser)
+    clock.now += 60
+    assert watcher.poll_due()["feeds_failed"] == 2
+    assert f"feed {server.base}/full.xml: unexpected error; skipped" in caplog.text
+    assert watcher.state.feed(feeds[1].url).not_before == clock.now + 60
