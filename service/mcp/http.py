@@ -8,6 +8,7 @@ lifespan, wrapped around whatever lifespan the app already has.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -28,6 +29,9 @@ def mount_mcp(app, components: Components, *, path: str = MCP_PATH, host: str = 
     leave it None when the host app checks them already (the API's key middleware does).
     `open_now()` true admits requests without a key (see `BearerKeys`)."""
     server = build_server(components)
+    # The transport logs a line per stateless request ("Terminating session: None"): noise in
+    # the API's access log, which already has a line for each request.
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     # Built for its session manager and endpoint; the route is re-added on `app` so the
     # host's middleware (request ids, body limit) applies to it as to every route.
     # Stateless: no session lives in this process, so any replica behind a load balancer can
