@@ -155,3 +155,22 @@ def test_keys_never_reach_logs_metrics_or_errors(seeded, caplog):
         assert key not in text and key[:-1] not in text
     assert 'key="reader"' in seen[-2]  # the key's name, not the key, labels the metrics
     assert any(getattr(r, "key", None) == "reader" for r in caplog.records)
+
+
+def test_slack_events_need_no_key_they_carry_slacks_signature(seeded):
+    from starlette.responses import PlainTextResponse
+
+    app_components, keys = keyed(seeded)
+    keys.create("reader", ["ask"])
+    app = create_app(app_components.settings, app_components, require_keys=True)
+    seen = []
+
+    async def slack_events(request):  # stands in for the mounted Slack handler, which checks signatures
+        seen.append(request.headers.get("authorization"))
+        return PlainTextResponse("checked by Slack's signature verifier")
+
+    app.add_route("/slack/events", slack_events, methods=["POST"])
+    with TestClient(app) as client:
+        assert client.post("/slack/events", content=b"{}").status_code == 200
+        assert_problem(client.post("/v1/ask", json={"question": NVIDIA_Q}), 401, "unauthorized")
+    assert seen == [None]
