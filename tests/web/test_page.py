@@ -167,7 +167,7 @@ def test_a_refusal_is_marked_and_cites_nothing(page, extractive_server):
     assert page.locator("[data-mark='extractive']").count() == 0
 
 
-def test_a_conflict_is_marked_and_each_side_opens_its_own_article(page, llm_server, respx_mock, sample_index):
+def test_a_conflict_is_marked_and_each_side_opens_its_own_article(page, llm_server, respx_mock, sample_index, artifacts):
     # The source numbers retrieval gives each side (the passage that holds the figure).
     sources = sample_index.engine.ask(OPENAI_Q).sources
     ledger = next(s["n"] for s in sources if "ledger" in s["article_id"] and "$6.6 billion" in s["text"])
@@ -187,6 +187,7 @@ def test_a_conflict_is_marked_and_each_side_opens_its_own_article(page, llm_serv
     assert marks and all(m["text"] == text[m["start"]:m["end"]] for m in marks)
     assert any("$6.5 billion" in m["text"] for m in marks)
     assert "Northgate" in page.text_content("#article-meta")
+    page.screenshot(path=str(artifacts / "reading-page-conflict.png"))
 
 
 def test_extractive_answers_and_wire_copies_are_marked(page, extractive_server):
