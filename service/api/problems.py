@@ -153,7 +153,14 @@ def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
         for method, operation in path_item.items():
             if method not in _METHODS:
                 continue
-            for code, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            # Refused the same way on every route, so documented here once.
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "Body over the size limit (payload-too-large)"})
+                responses.setdefault("415", {"description": "Body not sent as application/json (unsupported-media-type)"})
+            if "requestBody" in operation or operation.get("parameters"):
+                responses.setdefault("422", {"description": "Invalid request (validation-error)"})
+            for code, response in responses.items():
                 if code[0] in "45" or code == "default":
                     response["content"] = {MEDIA_TYPE: {"schema": dict(_PROBLEM_REF)}}
     text = str(schema["paths"])

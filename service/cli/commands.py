@@ -34,7 +34,7 @@ def cmd_ingest(args, settings: Settings) -> int:
 
     from service.ingest.loading import load_paths
 
-    loaded = load_paths(args.paths)
+    loaded = load_paths(args.paths, max_chars=settings.max_article_chars)
     components = _components(settings, args.collection)
     if components.served_elsewhere():  # issue 11, fault 3: say what a running `serve` will see
         Console(stderr=True).print(

@@ -42,6 +42,7 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"], route_class=JSONBod
 # Chroma takes offsets as unsigned 32-bit integers; past this a page is empty anyway.
 MAX_OFFSET = 2**31 - 1
 _STORE_DOWN = {503: {"model": Problem, "description": "Vector store unavailable or too slow (type store-unavailable)"}}
+_NO_COLLECTION = {404: {"model": Problem, "description": "No such collection (type collection-not-found)"}}
 
 _ARTICLE_SCHEMA = ArticleCreate.model_json_schema()
 _CREATE_BODY = {
@@ -62,6 +63,7 @@ _CREATE_BODY = {
     openapi_extra=_CREATE_BODY,
     responses={
         201: {"model": IngestSummary, "description": "At least one article was added"},
+        **_NO_COLLECTION,
         413: {"model": Problem, "description": "Body over the size limit (payload-too-large), or every article "
                                                "over NEWSDESK_MAX_ARTICLE_CHARS (article-too-large)"},
         415: {"model": Problem, "description": "Body is not sent as application/json"},
@@ -164,7 +166,8 @@ def _reason(exc: ValidationError | IngestError) -> str:
     )
 
 
-@router.get("", response_model=ArticlesPage, summary="Page through the indexed articles", responses=_STORE_DOWN)
+@router.get("", response_model=ArticlesPage, summary="Page through the indexed articles",
+            responses={**_NO_COLLECTION, **_STORE_DOWN})
 async def list_articles(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -177,7 +180,8 @@ async def list_articles(
     return await run_in_threadpool(page)
 
 
-_NOT_FOUND = {404: {"model": Problem, "description": "No article with this id (type article-not-found)"}, **_STORE_DOWN}
+_NOT_FOUND = {404: {"model": Problem, "description": "No article with this id (article-not-found), or no such "
+                                                     "collection (collection-not-found)"}, **_STORE_DOWN}
 
 
 @router.get("/{article_id:path}", response_model=ArticleDetail, summary="One article: metadata and full text",

@@ -49,6 +49,16 @@ router = APIRouter(prefix="/v1", tags=["ask"], route_class=JSONBodyRoute)
 logger = logging.getLogger("newsdesk.api")
 
 SSE_MEDIA_TYPE = "text/event-stream"
+# Each event of the stream (OpenAPI describes a text/event-stream by its events).
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["sources", "delta", "done", "error"]},
+        "data": {"type": "string", "description": "One line of JSON: SourcesEvent, DeltaEvent, AskResponse or "
+                                                  "a Problem (see docs/api.md)"},
+    },
+}
 
 
 def wants_stream(stream: bool | None, accept: str | None) -> bool:
@@ -63,8 +73,7 @@ def wants_stream(stream: bool | None, accept: str | None) -> bool:
     response_model=AskResponse,
     summary="Answer a question from the indexed articles, with checked citations",
     responses={
-        200: {"content": {SSE_MEDIA_TYPE: {"schema": {"type": "string"},
-                                           "description": "sources, delta..., done (see docs/api.md)"}}},
+        200: {"content": {SSE_MEDIA_TYPE: {"schema": SSE_EVENT_SCHEMA}}},
         **AUTH_RESPONSES,
         404: {"model": Problem, "description": "No such collection (type collection-not-found)"},
         413: {"model": Problem, "description": "Body over the size limit"},

@@ -13,13 +13,14 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import AUTH_RESPONSES, require
+from service.api.bodies import JSONBodyRoute
 from service.api.limits import parse_rate
 from service.api.schemas import Problem, Public, Schema
 from service.errors import ApiKeyError, ConfigError
 from service.keys import SCOPES, KeyStore
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(require("admin"))],
-                   responses=AUTH_RESPONSES)
+                   responses=AUTH_RESPONSES, route_class=JSONBodyRoute)
 
 
 class KeyCreate(Schema):

@@ -11,13 +11,14 @@ from pydantic import Field, StringConstraints
 
 from service.answer.search import find_sources
 from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.bodies import JSONBodyRoute
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
 from service.api.schemas import MAX_QUESTION_CHARS, AskFilters, Problem, Public, Schema, SourcePublic
 from service.errors import OverloadedError
 from service.keys import ApiKey
 from service.models import MAX_TOP_K, Filters
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], route_class=JSONBodyRoute)
 
 
 class SearchRequest(Schema):

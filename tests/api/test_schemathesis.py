@@ -1,0 +1,80 @@
+"""Schemathesis against the live OpenAPI document: every operation, bounded and derandomized
+(the same cases on every run), over an index of a few sample articles in extractive mode,
+with keys required as in a deployment (cases carry a valid key; the negative ones that drop
+it must get a 401).
+
+It must find no server error, and every response must match the document: its status code
+is documented, its media type too, and its body validates against the schema (so every
+error is a problem+json body matching `Problem`). Positive-data acceptance is left out on
+purpose: the schema cannot say "text with visible characters" or spell out the date
+grammar, so some bodies it allows are rightly refused with a 422 problem."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from pydantic import SecretStr
+from schemathesis import GenerationMode
+from schemathesis.checks import content_type_conformance, not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from service.api.app import create_app
+from service.components import Components
+from service.ingest.loading import load_paths
+from tests.conftest import CORPUS_DIR, make_settings
+
+MAX_EXAMPLES = 25  # per operation and generation mode: about a minute on two cores
+PHASES = [Phase.explicit, Phase.generate]  # no shrinking: a failure is reported as found
+KEY = "nk-schemathesis-0c1f5e9a7b3d4e2f8a6b"
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance, negative_data_rejection]
+
+
+@pytest.fixture(scope="module")
+def live_schema(tmp_path_factory, embedder):
+    settings = make_settings(tmp_path_factory.mktemp("schemathesis-index"), max_article_chars=20_000,
+                             bootstrap_key=SecretStr(KEY), rate_limit="1000000/minute")
+    components = Components.build(settings, embedder=embedder)
+    components.ingester.ingest(load_paths([CORPUS_DIR]).articles[:6])
+    app = create_app(settings, components)
+    with TestClient(app):  # runs the lifespan: the app is warmed up for the cases' own client
+        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+def run_operation(operation, mode: GenerationMode) -> None:
+    # schemathesis.pytest.from_fixture needs pytest < 9 (it sets Function._nodeid), so the
+    # operations are driven with their Hypothesis strategies directly.
+    @given(case=operation.as_strategy(mode))
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, phases=PHASES,
+              suppress_health_check=list(HealthCheck))
+    def check(case) -> None:
+        case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, checks=CHECKS)
+
+    try:
+        check()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise  # only negative data can be impossible (no parameters, or any string is valid)
+
+
+def test_the_api_keeps_to_its_openapi_document(live_schema):
+    operations = [result.ok() for result in live_schema.get_all_operations()]
+    labels = {op.label for op in operations}
+    assert {"POST /v1/ask", "GET /v1/articles", "POST /v1/articles", "GET /v1/articles/{article_id}",
+            "DELETE /v1/articles/{article_id}", "GET /readyz"} <= labels
+    failures = []
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                run_operation(operation, mode)
+            except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - gathered: one run reports every operation
+                failures.append(f"{operation.label} ({mode.value}): {exc}")
+    assert not failures, "\n\n".join(failures)
