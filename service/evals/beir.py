@@ -163,3 +163,21 @@ def published(dataset: str, mode: str) -> str | None:
     """The published nDCG@10 to show beside a mode's figure, when known."""
     known = PUBLISHED.get(dataset.lower(), {})
     return {"dense": known.get("all-MiniLM-L6-v2"), "lexical": known.get("bm25"), "hybrid": None}.get(mode)
+
+
+def gate_refusals(retriever, queries: dict[str, str], threshold: float, *, top_k: int = 8,
+                  progress=None) -> tuple[int, int]:
+    """How many of `queries` (each with relevant documents) the answerability gate refuses:
+    every refusal here is a false one. Returns (refused, asked)."""
+    from service.answer.extractive import Extractor
+
+    extractor = Extractor()
+    refused = 0
+    for question in queries.values():
+        result = retriever.retrieve(question, top_k=top_k)
+        if (not result.passages or result.best_dense < threshold
+                or not extractor.answerable(question, result.passages)):
+            refused += 1
+        if progress:
+            progress()
+    return refused, len(queries)

@@ -222,6 +222,17 @@ def cmd_beir(args, settings: Settings, *, console=None) -> int:
         table.add_row(mode, *(f"{s[k]:.3f}" for k in ("ndcg@10", "recall@10", "recall@100", "mrr@10")),
                       published(dataset.name, mode) or "—")
     console.print(table)
+    if args.gate:
+        from service.evals.beir import gate_refusals
+        from service.evals.scoring import wilson
+
+        with _progress(console, "gate", len(queries)) as progress:
+            task = progress.add_task("gate", total=len(queries))
+            refused, asked = gate_refusals(retriever, queries, settings.relevance_threshold,
+                                           progress=lambda: progress.advance(task))
+        low, high = wilson(refused, asked) or (0.0, 0.0)
+        console.print(f"answerability gate: refused {refused} of {asked} queries that have relevant documents "
+                      f"(false refusals {refused / max(asked, 1):.1%}, 95% CI {low:.1%}–{high:.1%})")
     console.print(f"settings: rrf_k={retriever.rrf_k} weights(dense, lexical)={retriever.weights} "
                   f"depth={args.depth} chunk_size={settings.chunk_size} overlap={settings.chunk_overlap} "
                   f"embedder={components.embedder.model_id}")
@@ -331,6 +342,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--collection", help="collection name (default beir-<folder name>)")
     b.add_argument("--depth", type=int, default=300, help="chunks fetched per retriever (default 300)")
     b.add_argument("--json", help="also write the figures to this file")
+    b.add_argument("--gate", action="store_true",
+                   help="also run the answerability gate on every query: each refusal is a false one")
     b.set_defaults(func=cmd_beir)
 
     r = kinds.add_parser("record", help="answer every case with a live model and write its cassettes (provenance: that model)")
