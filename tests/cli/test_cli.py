@@ -76,3 +76,16 @@ def test_mismatched_index_names_models_and_fix(cli_env, monkeypatch, capsys, res
     err = capsys.readouterr().err
     assert "onnx:all-MiniLM-L6-v2-int8 (384 dimensions)" in err and "openai:text-embedding-3-small (1536 dimensions)" in err
     assert "newsdesk reindex" in err
+
+
+def test_ingest_names_the_file_over_the_size_limit_and_keeps_the_rest(cli_env, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSDESK_MAX_ARTICLE_CHARS", "1000")
+    small = cli_env / "small.md"
+    small.write_text("---\nid: small\n---\n# Small\n\nA short story about the harbour.")
+    big = cli_env / "big.txt"
+    big.write_text("Big story\n\n" + "word " * 400)
+    assert main(["ingest", str(small), str(big)]) == 1
+    out = capsys.readouterr().out.replace("\n", "")
+    assert f"{big}: article text has 2,010 characters, over the limit of 1,000 (NEWSDESK_MAX_ARTICLE_CHARS)" in out
+    assert main(["list", "--json"]) == 0
+    assert [a["article_id"] for a in json.loads(capsys.readouterr().out)["articles"]] == ["small"]
