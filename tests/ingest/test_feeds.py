@@ -339,32 +339,21 @@ def test_crashes_are_logged_and_skipped_and_the_rest_goes_on(server, components,
 def test_newsdesk_serve_with_a_feeds_file_fills_the_index(server, components, tmp_path):
     """The real entry point: `newsdesk serve` with NEWSDESK_FEEDS_FILE runs the watcher, and
     what it ingests is seen through the API, MCP at /mcp and /metrics."""
-    import os
-    import subprocess
-    import sys
     import time
 
     import anyio
     import httpx
     from mcp import Client
 
-    from tests.conftest import free_port, make_article, stop_process, wait_http
+    from tests.api.test_e2e import serve_process
+    from tests.conftest import make_article
 
     components.ingester.ingest([make_article("seed")])  # not empty: serve indexes no sample corpus
     server.routes["/rss.xml"] = static(rss(rss_item("h-1", server.url("/harbour"), "Harbour dredging approved", HARBOUR)))
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - url: {server.url('/rss.xml')}\n    outlet: Coast Courier\n    interval: 1h\n")
-    port = free_port()
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False", "NEWSDESK_INDEX_DIR": str(components.settings.index_dir),
-           "NEWSDESK_FEEDS_FILE": str(feeds)}
-    newsdesk = str(Path(sys.executable).parent / "newsdesk")
-    with open(tmp_path / "serve.log", "wb") as log:
-        proc = subprocess.Popen([newsdesk, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
     harbour = server.url("/harbour")
-    try:
-        wait_http(f"{base}/healthz", timeout=180)
+    with serve_process(tmp_path, "serve", index_dir=str(components.settings.index_dir), feeds_file=str(feeds)) as base:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             ids = [a["article_id"] for a in httpx.get(f"{base}/v1/articles").json()["items"]]
@@ -380,6 +369,4 @@ def test_newsdesk_serve_with_a_feeds_file_fills_the_index(server, components, tm
         article = anyio.run(read_it)
         assert article["text"] == "\n\n".join(HARBOUR) and article["source"] == "Coast Courier"
         assert 'newsdesk_feed_events_total{event="articles_added"} 1.0' in httpx.get(f"{base}/metrics").text
-    finally:
-        stop_process(proc)
     assert "feed http://127.0.0.1" in (tmp_path / "serve.log").read_text(errors="replace")
