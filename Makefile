@@ -4,20 +4,32 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve test eval
+.PHONY: install install-test browser serve test eval
 install: $(VENV)/.installed
 
+# The service itself: no test tools, no Ray.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e .
 	touch $@
+
+# Tests add the dev tools and the optional Ray extra (its test runs a local ray.init).
+install-test: $(VENV)/.installed-test
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev,ray]"
+	touch $@
+
+# The reading page's tests drive Debian's Chromium (browser builds cannot be downloaded).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium is not installed and cannot be (not root?): the browser tests will be skipped"
 
 serve: install
 	$(BIN)/newsdesk serve
 
 # The test suite, then the eval gate against evals/baseline.json.
-test: install
+test: install-test browser
 	$(BIN)/pytest
 	$(BIN)/newsdesk eval
 
