@@ -34,13 +34,17 @@ def cmd_ingest(args, settings: Settings) -> int:
 
     from service.ingest.loading import load_paths
 
-    loaded = load_paths(args.paths, max_chars=settings.max_article_chars)
     components = _components(settings, args.collection)
     if components.served_elsewhere():  # issue 11, fault 3: say what a running `serve` will see
         Console(stderr=True).print(
             "newsdesk: warning: a running process (newsdesk serve) answers from this embedded index; it finds "
             "these articles by keyword at once but by meaning only after a restart. Ingest through its API "
             "(POST /v1/articles) or run Chroma as a server (NEWSDESK_CHROMA_HOST) to avoid this.", highlight=False)
+    if args.ray is not None:  # read, parsed, chunked and embedded on a Ray cluster
+        from service.cli.distributed import cmd_ingest_on_ray
+
+        return cmd_ingest_on_ray(args, settings, components)
+    loaded = load_paths(args.paths, max_chars=settings.max_article_chars)
     return run_ingest(loaded.articles, loaded.errors, components, Console(stderr=False))
 
 

@@ -242,7 +242,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=_positive, default=16, help="concurrent clients (default 16)")
     p.set_defaults(func=cmd_bench_query)
 
-    from service.evals import bench_lexical, bench_scale
+    from service.evals import bench_index, bench_lexical, bench_scale
+
+    bench_index.register(kinds)
 
     bench_scale.register(kinds)
     bench_lexical.register(kinds)

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 def run_ingest(articles, errors, components, console) -> int:
     """Ingest with a progress bar and a summary table; returns the exit code."""
+    return run_reported(lambda tick: components.ingester.ingest(articles, progress=tick), len(articles), errors,
+                        components, console)
+
+
+def run_reported(ingest, total: int | None, errors, components, console) -> int:
+    """`ingest(progress)` under a progress bar (`total` articles; None when only the run
+    will know, as on Ray), then the summary table; returns the exit code."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -22,9 +29,9 @@ def run_ingest(articles, errors, components, console) -> int:
     with Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rates]}"), TimeElapsedColumn(),
-        console=console, transient=False, disable=not articles,
+        console=console, transient=False, disable=total == 0,
     ) as progress:
-        task = progress.add_task("ingest", total=len(articles), rates="")
+        task = progress.add_task("ingest", total=total, rates="")
 
         def tick(n_articles: int, n_chunks: int) -> None:
             state["chunks"] += n_chunks
@@ -33,14 +40,14 @@ def run_ingest(articles, errors, components, console) -> int:
             done = progress.tasks[0].completed
             progress.update(task, rates=f"{done / elapsed:.1f} articles/s  {state['chunks'] / elapsed:.1f} chunks/s")
 
-        report = components.ingester.ingest(articles, progress=tick)
+        report = ingest(tick)
     report.failed = list(errors) + report.failed
     table = Table(title=f"ingest into {components.collection!r}")
-    for column in ("added", "updated", "unchanged", "failed", "chunks written", "seconds"):
+    for column in ("added", "updated", "unchanged", "failed", "chunks written", "embedded", "seconds"):
         table.add_column(column, justify="right")
     counts = report.counts()
     table.add_row(*(str(counts[k]) for k in ("added", "updated", "unchanged", "failed")),
-                  str(report.chunks_written), f"{report.seconds:.1f}")
+                  str(report.chunks_written), str(report.chunks_embedded), f"{report.seconds:.1f}")
     console.print(table)
     for error in report.failed:
         console.print(f"[red]failed[/red] {error.message}", highlight=False, soft_wrap=True)
