@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     ask_queue: int = Field(32, ge=0, le=10_000)  # asks waiting beyond those; past it, 503 at once
     # Registered at start-up as the key "bootstrap" (scopes ask, write, admin), e.g. for docker-compose.
     bootstrap_key: SecretStr | None = None
+    # OpenTelemetry traces over OTLP (OTEL_EXPORTER_OTLP_* variables); needs `newsdesk[otel]`.
+    otel_traces: bool = False
 
     # Slack.
     slack_signing_secret: SecretStr | None = None

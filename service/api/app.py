@@ -26,6 +26,7 @@ from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, She
 from service.api.problems import install_problem_handlers
 from service.api.routes import articles, ask, chat, feedback, health, keys, search
 from service.api.tenancy import Collections
+from service.api.tracing import Tracer
 from service.components import Components
 from service.config import Settings
 from service.keys import SCOPES, KeyStore
@@ -64,8 +65,11 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
         app.state.collections = Collections(built)
         app.state.ask_gate = AskGate(settings.ask_concurrency, settings.ask_queue,
                                      on_shed=metrics.SHED.labels("/v1/ask").inc)
+        app.state.tracer = Tracer() if settings.otel_traces else None
         logger.info("newsdesk API ready: collection %r, %s mode", built.collection, built.engine.mode)
         yield
+        if app.state.tracer is not None:
+            app.state.tracer.close()  # flushes the spans still in the batch
 
     app = FastAPI(title="newsdesk", version="1", description=DESCRIPTION, lifespan=lifespan,
                   docs_url="/docs", redoc_url=None)

@@ -50,7 +50,7 @@ class RequestIdMiddleware:
         request_id = request_id_from(Headers(scope=scope))
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        started = time.perf_counter()
+        started, started_ns = time.perf_counter(), time.time_ns()
         status = 500
         response_started = False
 
@@ -81,6 +81,11 @@ class RequestIdMiddleware:
                 "path": scope.get("path"), "status": status, "duration_ms": round(elapsed * 1000, 2),
                 **({"timings_ms": state["timings_ms"]} if "timings_ms" in state else {}),
             })
+            tracer = getattr(scope["app"].state, "tracer", None) if "app" in scope else None
+            if tracer is not None:
+                tracer.record(route=route, method=scope.get("method", ""), status=status, request_id=request_id,
+                              key=key_name, started_ns=started_ns, ended_ns=time.time_ns(),
+                              timings_ms=state.get("timings_ms"))
 
 
 def route_of(scope: Scope) -> str:
