@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from service.answer.conflicts import unflagged_correction
 from service.answer.safety import instruction_spans
 from service.answer.sentences import lead_length
 from service.models import Citation, Passage
@@ -183,6 +184,9 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
             end=abs_end,
             score=round(score, 4),
         ))
+    correction = unflagged_correction(strip_markers(cleaned), {n for n, _, _ in quotes}, passages)
+    if correction:
+        warnings.append(correction)
     for n, passage in enumerate(passages, start=1):
         if instruction_spans(passage.text):
             warnings.append(f"source [{n}] contains text that reads as instructions to the model; it was treated as data")

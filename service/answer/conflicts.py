@@ -143,3 +143,21 @@ def correction_note(chosen: Sequence[Candidate], passages: Sequence[Passage]) ->
                         f"supersedes the earlier report [{other.n}] of {format_date(earlier.published_at or '') or 'no date'}, "
                         f"whose figure was wrong.")
     return ""
+
+
+_SAYS_CORRECTED = re.compile(r"\b(correct\w*|supersed\w*|wrong|erroneous\w*|mistake\w*|misstat\w*|in error|revised|retract\w*)\b", re.I)
+
+
+def unflagged_correction(answer: str, cited: set[int], passages: Sequence[Passage]) -> str:
+    """A warning when an answer cites a report (or its correction) while a correction of it
+    is among the sources, and never says so."""
+    if _SAYS_CORRECTED.search(answer):
+        return ""
+    for i, fix in enumerate(passages, start=1):
+        if not is_correction(fix):
+            continue
+        for j, earlier in enumerate(passages, start=1):
+            if corrects(fix, earlier) and (i in cited or j in cited):
+                return (f"source [{i}] corrects source [{j}] ({(earlier.published_at or '')[:10]}); "
+                        "the answer does not say which figure was corrected")
+    return ""

@@ -94,8 +94,8 @@ def llamaindex_articles(retriever, question: str) -> list[str]:
 
 def cmd_bench_compare(args, settings: Settings) -> int:
     from rich.console import Console
+    from rich.table import Table
 
-    from service.evals.bench import print_figures
     from service.evals.cases import load_cases, load_corpus
     from service.evals.commands import DEFAULT_CASES, _eval_components
 
@@ -119,8 +119,13 @@ def cmd_bench_compare(args, settings: Settings) -> int:
         recalls = " / ".join(f"{evidence_recall([r[:k] for r in retrieved], expected):.3f}" for k in (1, 3, SOURCES))
         rows.append((label, f"{recalls}  ({per_query:.0f} ms/query"
                             + (f", built in {build_s:.1f} s)" if build_s is not None else ")")))
-    print_figures(console, f"evidence recall at 1 / 3 / {SOURCES} sources: {len(cases)} news questions "
-                           f"({sum(len(e) for e in expected)} evidence articles), same texts, same embedder", rows)
+    table = Table(title=f"evidence recall at 1 / 3 / {SOURCES} sources: {len(cases)} news questions "
+                        f"({sum(len(e) for e in expected)} evidence articles), same texts, same embedder")
+    table.add_column("retriever")
+    table.add_column("recall@1 / @3 / @8 (time)", justify="right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
     return 0
 
 

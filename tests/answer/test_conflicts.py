@@ -55,3 +55,17 @@ def test_correction_supersedes_the_earlier_report():
     note = correction_note([candidate(1, "The correct price is $3."), candidate(2, "It costs $5.")], ps)
     assert note.startswith("Source [1] is a correction, published June 24, 2024; it supersedes the earlier report [2]")
     assert correction_note([candidate(1, "The correct price is $3."), candidate(3, "It costs $5.")], ps) == ""
+
+
+def test_an_answer_that_hides_a_correction_is_warned_about():
+    from service.answer.citations import check_answer
+
+    original = Passage(["o#0"], "orig", "The model costs $5 per million input tokens.", 0, 44,
+                       {"title": "Launch", "source": "Silicon Current", "published_at": "2024-06-20"})
+    fix = Passage(["f#0"], "fix", "The correct price is $3 per million input tokens.", 0, 49,
+                  {"title": "Correction: $3, not $5", "source": "Silicon Current", "published_at": "2024-06-24"})
+    texts = {"orig": original.text, "fix": fix.text}
+    hidden = check_answer("The model costs $5 per million input tokens [1].", [original, fix], texts)
+    assert any("source [2] corrects source [1]" in w for w in hidden.warnings)
+    told = check_answer("It costs $3 per million input tokens; the $5 figure was corrected [2].", [original, fix], texts)
+    assert not any("corrects source" in w for w in told.warnings)
