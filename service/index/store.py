@@ -26,6 +26,7 @@ from service.errors import (
 from service.index.feed import ChangeFeed
 from service.index.hnsw import HnswParams, apply_hnsw
 from service.index.paging import KEYED_FLAG, PAGE_KEY, iter_pages, ordered_ids, page_key
+from service.index.settling import settle_versions
 from service.models import (
     SCHEMA_VERSION,
     Article,
@@ -38,7 +39,6 @@ from service.models import (
 )
 
 UNFINISHED = "\x00unfinished-write"  # see ArticleStore.existing_chunk_ids
-_SETTLE_ROUNDS = 4  # see ArticleStore._settle
 
 
 def open_client(*, index_dir: Path, host: str | None = None, port: int = 8000, ssl: bool = False,
@@ -308,7 +308,7 @@ class ArticleStore:
         chunk ids, announce the articles in the change feed (one entry), then write their
         article records. Each step is idempotent and the record goes last, so a run killed
         anywhere and repeated converges on the state of a clean run, announced. Then
-        `_settle` resolves writers that raced on one article."""
+        `settle_versions` resolves writers that raced on one article."""
         ids, docs, metas = [], [], []
         for article, chunks in items:
             for chunk in chunks:
@@ -317,7 +317,7 @@ class ArticleStore:
                 metas.append(chunk_metadata(article, chunk, len(chunks)))
         try:
             batch = self.max_batch
-            self._upsert_chunks(ids, embeddings, docs, metas)
+            self.upsert_chunks(ids, embeddings, docs, metas)
             stale_list = sorted(stale - {UNFINISHED})
             for begin in range(0, len(stale_list), batch):
                 self.chunks.delete(ids=stale_list[begin: begin + batch])
@@ -334,53 +334,15 @@ class ArticleStore:
                         for a, c in group
                     ],
                 )
-            self._settle({a.article_id: a.content_hash for a, _ in items}, ids, embeddings, docs, metas)
+            settle_versions(self, {a.article_id: a.content_hash for a, _ in items}, ids, embeddings, docs, metas)
         except Exception as exc:
             raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
 
-    def _upsert_chunks(self, ids: list[str], embeddings, docs: list[str], metas: list[dict[str, Any]]) -> None:
+    def upsert_chunks(self, ids: list[str], embeddings, docs: list[str], metas: list[dict[str, Any]]) -> None:
         for begin in range(0, len(ids), self.max_batch):
             end = begin + self.max_batch
             self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end],
                                metadatas=metas[begin:end])
-
-    def _settle(self, written: dict[str, str], ids: list[str], embeddings, docs: list[str],
-                metas: list[dict[str, Any]]) -> None:
-        """Writers of different versions of one article race (ten POSTs at once, or two
-        replicas): each deletes only the stale chunks it saw before writing, so several
-        versions' chunks could survive. The last record written decides. The writer whose
-        version the record holds deletes every chunk of another version and puts back any
-        of its own that a racing writer deleted; the others leave it to that writer. Every
-        write's record comes after its chunks, so the writer whose record lands last settles
-        after all the other writers' chunks exist, on any replica. A writer that changed
-        anything reads the record again: if another version won meanwhile, it takes back
-        the chunks it put back, and stops once a round changes nothing."""
-        article_of = {cid: m["article_id"] for cid, m in zip(ids, metas)}
-        pending, restored = set(written), set()
-        for _ in range(_SETTLE_ROUNDS):
-            records = self.articles.get(ids=sorted(pending), include=["metadatas"])
-            won = {a for a, m in zip(records["ids"], records["metadatas"]) if (m or {}).get("content_hash") == written[a]}
-            retract = sorted(cid for cid in restored if article_of[cid] not in won)
-            others: dict[str, str] = {}  # chunk id of another version -> its article
-            lost: list[int] = []
-            if won:
-                stored = self.chunks.get(where={"article_id": {"$in": sorted(won)}}, include=["metadatas"])
-                others = {cid: m["article_id"] for cid, m in zip(stored["ids"], stored["metadatas"])
-                          if m.get("content_hash") != written[m["article_id"]]}
-                present = set(stored["ids"])
-                lost = [k for k, cid in enumerate(ids) if article_of[cid] in won and cid not in present]
-            if lost:
-                self._upsert_chunks([ids[k] for k in lost], np.asarray(embeddings)[lost], [docs[k] for k in lost],
-                                    [metas[k] for k in lost])
-            for doomed in (sorted(others), retract):
-                for begin in range(0, len(doomed), self.max_batch):
-                    self.chunks.delete(ids=doomed[begin: begin + self.max_batch])
-            restored = (restored - set(retract)) | {ids[k] for k in lost}
-            changed = {article_of[cid] for cid in retract} | {article_of[ids[k]] for k in lost} | set(others.values())
-            if not changed:
-                return
-            self.feed.append("write", sorted(changed))
-            pending = changed
 
     def vectors_by_text(self, article_ids: Sequence[str], text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these articles' chunks whose text hash is one of `text_hashes`:
