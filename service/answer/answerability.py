@@ -37,7 +37,7 @@ CONTEXT_CREDIT = 0.5
 @dataclass(frozen=True)
 class Question:
     text: str
-    kind: str  # "count" | "money" | "person" | "date" | "open"
+    kind: str  # "count" | "money" | "person" | "name" | "date" | "open"
     focus: frozenset[str]  # stems, any one of which the answering sentence must contain
     entities: tuple[str, ...]  # named things, lower-cased
     terms: frozenset[str]  # stemmed content words
@@ -97,6 +97,10 @@ _COUNT_NOUNS = frozenset("population age size number headcount percentage share"
 _MEASURE = re.compile(
     rf"^\s*(?:what(?:'s| is| was| are| were)?(?: the)?(?: \w+)? ({'|'.join(sorted(_MONEY_NOUNS | _COUNT_NOUNS))})\b"
     rf"|how (?:large|big|high|much) an? ({'|'.join(sorted(_MONEY_NOUNS))})\b|how (old)\b)", re.I)
+_ORGANISATIONS = frozenset({"compani", "firm", "start", "startup", "lab", "laboratori", "ventur", "bank", "investor", "fund"})
+_ORGANISATION = re.compile(
+    r"^\s*(?:which|what)\s+(?:company|firm|start-?up|lab|venture|bank|investor)\b"
+    r"|^\s*what(?:'s| is| was) the name of (?:the|its|his|her|their) (?:new )?(?:company|firm|start-?up|lab|venture)\b", re.I)
 _SYNONYMS["old"] = _SYNONYMS["age"] = {"old", "age", "aged", "born", "<age>"}
 _AGE = re.compile(r"[A-Z][a-z]+,\s\d{2},")
 _PER_UNIT = re.compile(r"[$€£]\s?\d[\d.,]*\s*(?:per|a|an|each)\b", re.I)
@@ -111,6 +115,7 @@ _MONEY_IN_TEXT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|
 _NAME_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|"
                            r"When|While|Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|"
                            r"Saturday|Sunday)\b)[A-Z][a-zé'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-zé'’-]+")
+_PROPER = re.compile(r"(?<=\s)[A-Z][\w-]*[a-zA-Z]\w*(?:\s+[A-Z][\w-]+)*")  # a name, not the sentence's first word
 _ENTITY = re.compile(r"[a-z]*[A-Z][\w.'’-]*\w|\w*\d[\w.-]*\w|\w*\d")
 
 
@@ -119,6 +124,11 @@ def analyse(question: str) -> Question:
     kind = ("count" if _COUNT.search(question) else "money" if _MONEY.search(question)
             else "person" if _PERSON.search(question) else "date" if _DATE.search(question) else "open")
     focus: set[str] = set()
+    organisation = _ORGANISATION.search(question)
+    if kind == "open" and organisation:
+        # "Which company did X join?", "What is the name of the start-up X founded?"
+        kind = "name"
+        focus |= _ORGANISATIONS
     measure = _MEASURE.search(question)
     if kind == "open" and measure:
         noun = next(g for g in measure.groups() if g).lower()
@@ -274,9 +284,10 @@ def evidence(question: Question, sentence: str, context: str = "", outlet: str =
     # Each side of "A or B?" may be answered by its own sentence; otherwise every named thing counts.
     entities = (sum(found) / len(found) if question.alternatives else min(found)) if found else 1.0
     support = len(question.terms & words) / len(question.terms) if question.terms else 1.0
-    if question.kind == "person":  # a name besides those the question gives
+    if question.kind in ("person", "name"):  # a name besides those the question gives
+        names = _NAME_IN_TEXT if question.kind == "person" else _PROPER
         typed = any(not any(entity_found(e, m.group(0)) or entity_found(m.group(0).lower(), e) for e in question.entities)
-                    for m in _NAME_IN_TEXT.finditer(sentence))
+                    for m in names.finditer(sentence))
     else:
         typed = has_type(question.kind, sentence)
     return Evidence(typed, focused, entities, support, question.kind == "open" and bool(question.entities))

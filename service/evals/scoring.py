@@ -88,6 +88,10 @@ def mode_metrics(runs: Sequence[CaseRun], texts: dict[str, str]) -> dict[str, fl
             metrics.set_precision(r.cited_articles, r.case.expected_sources) for r in with_sources if not r.refused),
         "citations.recall": metrics.mean(metrics.set_recall(r.cited_articles, r.case.expected_sources) for r in with_sources),
         "citations.quote_exactness": sum(quotes) / len(quotes) if quotes else None,
+        # Questions whose evidence spans several articles: the share of those articles cited.
+        "citations.multi_source_coverage": metrics.mean(
+            metrics.set_recall(r.cited_articles, r.case.expected_sources) for r in with_sources
+            if len(r.case.expected_sources) > 1),
         "citations.grounded": metrics.mean(float(not r.answer.unsupported_sentences) for r in answered),
         "answers.fact_coverage": metrics.mean(
             metrics.fact_coverage(answer_text(r), r.case.expected_facts) if not r.refused else 0.0

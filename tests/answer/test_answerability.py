@@ -32,6 +32,9 @@ def test_named_things_and_focus():
     ("When did Microsoft hire Mustafa Suleyman?", "Microsoft hired Mustafa Suleyman on Tuesday, March 19, 2024.", True),
     ("How much does the B200 cost?", "Huang said each B200 chip would cost between $30,000 and $40,000.", True),
     ("How much does the B200 cost?", "The B200 packs 208 billion transistors.", False),
+    # "Which company" needs a name besides the ones asked about, in a sentence about a company.
+    ("Which company did Jan Leike join?", "Jan Leike, who co-led the team with Sutskever, said he had resigned.", False),
+    ("Which company did Jan Leike join?", "Jan Leike joined the start-up Anthropic in May.", True),
 ])
 def test_sentence_answers(question, sentence, expected):
     assert evidence(analyse(question), sentence, "Title: MAI-1-preview. Abilene").answers is expected
