@@ -154,7 +154,7 @@ async def overload(url: str, questions: list[str], concurrency: int, seconds: fl
     """`concurrency` clients ask in a loop for `seconds`, each pausing 50 ms after a shed (a
     client honouring Retry-After would wait longer: this keeps the pressure on). Meanwhile a
     probe in a process of its own (so the load generator's busy event loop does not delay
-    it) times `/healthz`, an article read and one ask every 50 ms."""
+    it) times `/healthz` and an article read every 50 ms, and one ask every 200 ms."""
     import asyncio
     import itertools
     import subprocess
@@ -200,31 +200,43 @@ async def overload(url: str, questions: list[str], concurrency: int, seconds: fl
 
 # The probe process: stdlib + httpx only, one request at a time on its own connection.
 PROBE = """
-import json, sys, time
+import json, sys, threading, time
 import httpx
 url, seconds, question = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 paths = {"/healthz": [], "/v1/articles?limit=5": []}
 shed, failures = [], {}
 stop = time.monotonic() + seconds
-with httpx.Client(base_url=url, timeout=30.0) as client:
-    while time.monotonic() < stop:
-        for path, times in paths.items():
+
+def reads():  # every 50 ms: /healthz, then an article read
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        while time.monotonic() < stop:
+            for path, times in paths.items():
+                started = time.perf_counter()
+                try:
+                    status = client.get(path).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                times.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    failures[f"{path} {status}"] = failures.get(f"{path} {status}", 0) + 1
+            time.sleep(0.05)
+
+def asks():  # every 200 ms: one ask, timed when it is shed
+    with httpx.Client(base_url=url, timeout=0.5) as client:
+        while time.monotonic() < stop:
             started = time.perf_counter()
             try:
-                status = client.get(path).status_code
-            except httpx.HTTPError as exc:
-                status = type(exc).__name__
-            times.append((time.perf_counter() - started) * 1000)
-            if status != 200:
-                failures[f"{path} {status}"] = failures.get(f"{path} {status}", 0) + 1
-        started = time.perf_counter()
-        try:
-            response = client.post("/v1/ask", json={"question": question}, timeout=0.5)
-            if response.status_code == 503:
-                shed.append((time.perf_counter() - started) * 1000)
-        except httpx.TimeoutException:
-            pass  # admitted and waiting: not a shed; the load clients count those answers
-        time.sleep(0.05)
+                if client.post("/v1/ask", json={"question": question}).status_code == 503:
+                    shed.append((time.perf_counter() - started) * 1000)
+            except httpx.TimeoutException:
+                pass  # admitted and waiting: not a shed
+            time.sleep(0.2)
+
+threads = [threading.Thread(target=reads), threading.Thread(target=asks)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
 print(json.dumps({"probes": paths, "probe_shed": shed, "probe_failures": failures}))
 """
 
