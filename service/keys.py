@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from service.errors import ApiKeyError
-from service.index.store import NO_VECTOR, existing_records, open_records
+from service.errors import ApiKeyError, StoreUnavailableError
+from service.index.store import NO_VECTOR, VectorsGiven, open_records
 
 SCOPES = ("ask", "write", "admin")
 KEY_PREFIX = "nd_"
@@ -157,10 +157,10 @@ class KeyStore:
         return [_from_record(rid, {**meta, "revoked_at": now}) for rid, meta in hits]
 
     def list(self) -> list[ApiKey]:
-        records = existing_records(self.client, self.collection)
+        records = self._existing()
         if records is None:
             return []
-        found = records.get(include=["metadatas"])
+        found = self._read(lambda: records.get(include=["metadatas"]))
         keys = [_from_record(rid, meta) for rid, meta in zip(found["ids"], found["metadatas"])]
         return sorted(keys, key=lambda k: (k.created_at, k.name))
 
@@ -183,8 +183,8 @@ class KeyStore:
             return record
         digest = hash_key(key)
         now = self.clock()
-        records = existing_records(self.client, self.collection)
-        found = records.get(ids=[digest], include=["metadatas"]) if records is not None else {"ids": []}
+        records = self._existing()
+        found = self._read(lambda: records.get(ids=[digest], include=["metadatas"])) if records is not None else {"ids": []}
         key_record = _from_record(digest, found["metadatas"][0]) if found["ids"] else None
         if key_record is not None and not key_record.active:
             key_record = None
@@ -208,6 +208,28 @@ class KeyStore:
         answer = any(k.active for k in self.list())
         self._any = (now, answer)
         return answer
+
+    def _existing(self):
+        """The key collection, or None when no key was ever created. An unreachable store is
+        an error, never "no keys": that would turn a loopback server open, or refuse good keys."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self.client.get_collection(self.collection, embedding_function=VectorsGiven())
+        except NotFoundError:
+            return None
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:  # chromadb's own types, ValueError, connection errors
+            raise StoreUnavailableError(f"cannot read the API keys in {self.collection!r}: {type(exc).__name__}") from exc
+
+    def _read(self, call):
+        try:
+            return call()
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            raise StoreUnavailableError(f"cannot read the API keys in {self.collection!r}: {type(exc).__name__}") from exc
 
     def _records(self):
         return open_records(self.client, self.collection, "api keys (sha256 of each key, never the key)")

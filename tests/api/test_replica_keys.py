@@ -52,3 +52,43 @@ def test_a_key_created_on_one_replica_works_on_the_other_and_revocation_too(tmp_
         names = [k["name"] for k in client.get(f"{url_b}/v1/keys", headers=admin).json()["items"]]
         assert sorted(names) == ["bootstrap", "desk"]
     assert created.json()["key"] not in caplog.text and BOOTSTRAP not in caplog.text
+
+
+def chroma_pid(port: int) -> int:
+    """The `chroma run` process serving `port` (the session's server)."""
+    import os
+
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if b"run" in cmdline and str(port).encode() in cmdline:
+            return int(pid)
+    raise AssertionError(f"no chroma process serves port {port}")
+
+
+def test_an_unreachable_store_is_a_503_never_no_keys(chroma_server):
+    import os
+    import signal
+    import time
+
+    from service.errors import StoreUnavailableError
+    from service.index.store import open_client
+    from service.keys import KeyStore
+
+    host, port = chroma_server
+    client = open_client(index_dir=None, host=host, port=port, timeout_s=1.0)
+    keys = KeyStore(client, f"keys-{uuid.uuid4().hex[:8]}", ttl_s=0)
+    assert keys.list() == [] and keys.any_active() is False  # no key collection yet: no keys
+    key, _ = keys.create("desk", ["ask"])
+    pid = chroma_pid(port)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for check in (lambda: keys.verify(key), keys.any_active):
+            with pytest.raises(StoreUnavailableError):
+                check()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(1.1)  # the client fails fast for its timeout after a timed-out call, then tries again
+    assert keys.verify(key).name == "desk"
