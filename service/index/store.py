@@ -92,16 +92,28 @@ def _within(timeout_s: float, where: str, build):
 
 
 def _bound_http_calls(client, timeout_s: float, where: str) -> None:
+    """Each call waits at most `timeout_s`. After a call times out, the next ones fail at once
+    for `timeout_s` more, so a request that makes several calls (key check, change feed,
+    query) waits one timeout, not one per call, and threads do not pile up behind a stopped
+    server; after that the calls go through again, so recovery needs no restart."""
+    import time
+
     import httpx
 
     server = client._server  # chromadb.api.fastapi.FastAPI: every call goes through its _make_request
     server._session.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
     make_request = server._make_request
+    silent = {"since": float("-inf")}
 
     def bounded(method: str, path: str, **kwargs: Any) -> Any:
+        ago = time.monotonic() - silent["since"]
+        if ago < timeout_s:
+            raise StoreUnavailableError(f"the Chroma server at {where} did not answer within {timeout_s:g} s "
+                                        f"{ago:.1f} s ago; calls fail at once until {timeout_s:g} s have passed")
         try:
             return make_request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
+            silent["since"] = time.monotonic()
             raise StoreUnavailableError(f"the Chroma server at {where} did not answer within {timeout_s:g} s "
                                         f"({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
