@@ -44,6 +44,7 @@ class Question:
     recency: bool  # asks about the latest / current state
     temporal: bool  # asks about order in time (before, after, first)
     alternatives: bool = False  # "A or B?", "A versus B", "compare A and B"
+    statement: bool = False  # a claim to check ("Aspirin lowers the risk of ..."), not a question
 
 
 _WH_AUX = frozenset(
@@ -115,6 +116,7 @@ _MONEY_IN_TEXT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|
 _NAME_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|"
                            r"When|While|Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|"
                            r"Saturday|Sunday)\b)[A-Z][a-zé'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-zé'’-]+")
+_FIGURE_TOKEN = re.compile(r"\d[\d.,%-]*(?:[a-z][a-z-]*)?")
 _PROPER = re.compile(r"(?<=\s)[A-Z][\w-]*[a-zA-Z]\w*(?:\s+[A-Z][\w-]+)*")  # a name, not the sentence's first word
 _ENTITY = re.compile(r"[a-z]*[A-Z][\w.'’-]*\w|\w*\d[\w.-]*\w|\w*\d")
 
@@ -159,12 +161,17 @@ def analyse(question: str) -> Question:
     pinned = bool(re.search(rf"\b(?:{'|'.join(_MONTHS)})\.?\s+\d{{1,2}}\b", question, re.I))
     return Question(question, kind, frozenset(focus), entities, terms,
                     bool(_RECENCY.search(question)) and not pinned, bool(_TEMPORAL.search(question)),
-                    bool(_ALTERNATIVES.search(question)))
+                    bool(_ALTERNATIVES.search(question)), _is_statement(question))
 
 
 QUESTION_STEMS = frozenset(tokenize("many much according report reported say said tell news article articles "
                                      "happen happened latest recent current newest get got make made take show "
                                      "go give gave use come one cover covered"))
+
+
+def _is_statement(text: str) -> bool:
+    first = (re.findall(r"[A-Za-z']+", text) or [""])[0].lower()
+    return not text.rstrip().endswith("?") and first not in _WH_AUX
 
 
 def _entities(question: str) -> tuple[str, ...]:
@@ -176,7 +183,9 @@ def _entities(question: str) -> tuple[str, ...]:
     for i, m in enumerate(words):
         token = re.sub(r"['’]s$", "", m.group(0)).strip(".")
         first = m.start() == len(question) - len(question.lstrip())
-        if first and token.lower() in _WH_AUX:
+        # The first word is capitalised anyway: it names something only if it looks like a name
+        # in any position (KRAS, Ly49Q, 4-PBA), not when it is a question word or a plain word.
+        if first and (token.lower() in _WH_AUX or not re.search(r".[A-Z0-9]", token)):
             continue
         after_month = i > 0 and words[i - 1].group(0).lower() in _MONTHS and token.isdigit()
         if token.lower() in _MONTHS or token.lower() in ("the", "i") or re.fullmatch(r"(19|20)\d\d", token) or after_month:
@@ -191,7 +200,9 @@ def _entities(question: str) -> tuple[str, ...]:
         else:
             if run:
                 found.append(" ".join(run))
-            run = [token]
+            # A figure on its own ("10%", "40mg", "7-day-old") is a claim about a value, not a
+            # name; in a name ("Llama 3.1", "Claude 3.5 Sonnet") it stays.
+            run = [] if _FIGURE_TOKEN.fullmatch(token) else [token]
     if run:
         found.append(" ".join(run))
     found = [e for e in found if e.lower() != "ai"]  # "AI" alone names nothing in particular
@@ -227,7 +238,7 @@ def names_sibling(entity: str, text: str, named: Sequence[str] = ()) -> bool:
     Siblings the question itself names (`named`: "GPT-3 or GPT-4?") do not count."""
     words = _word_set(text) - {t for e in named for t in e.lower().split()}
     for token in entity.lower().split():
-        stem = re.match(r"[a-z]{2,}(?=[-\d])", token)
+        stem = re.match(r"[a-z]{3,}(?=[-\d])", token)
         if not stem or token in words:
             continue
         if any(w != token and w.startswith(stem.group(0)) and re.search(r"\d", w) for w in words):
@@ -256,11 +267,13 @@ class Evidence:
     entities: float  # share of the question's named things in the sentence or its context
     support: float  # share of the question's other content words in the sentence
     named: bool = False  # an open question that names things: naming them all may stand in for support
+    statement: bool = False  # a claim to check: most of its words may stand in for its names
 
     @property
     def answers(self) -> bool:
         supported = self.support >= MIN_SUPPORT or (self.named and self.entities == 1.0)
-        return self.typed and self.focused and self.entities >= CONTEXT_CREDIT and supported
+        named = self.entities >= CONTEXT_CREDIT or (self.statement and self.support >= 0.5)
+        return self.typed and self.focused and named and supported
 
     @property
     def strength(self) -> float:
@@ -282,7 +295,8 @@ def evidence(question: Question, sentence: str, context: str = "", outlet: str =
              else CONTEXT_CREDIT if entity_found(e, context) else 0.0
              for e in question.entities]
     # Each side of "A or B?" may be answered by its own sentence; otherwise every named thing counts.
-    entities = (sum(found) / len(found) if question.alternatives else min(found)) if found else 1.0
+    # A claim to check is about its topic as a whole: its names count on average.
+    entities = (sum(found) / len(found) if question.alternatives or question.statement else min(found)) if found else 1.0
     support = len(question.terms & words) / len(question.terms) if question.terms else 1.0
     if question.kind in ("person", "name"):  # a name besides those the question gives
         names = _NAME_IN_TEXT if question.kind == "person" else _PROPER
@@ -290,7 +304,8 @@ def evidence(question: Question, sentence: str, context: str = "", outlet: str =
                     for m in names.finditer(sentence))
     else:
         typed = has_type(question.kind, sentence)
-    return Evidence(typed, focused, entities, support, question.kind == "open" and bool(question.entities))
+    return Evidence(typed, focused, entities, support, question.kind == "open" and bool(question.entities),
+                    question.statement)
 
 
 _CLAUSE = re.compile(r"(?:,\s*|\s+)(?:and|or|but)\s+(?=(?:what|who|when|where|which|how|why|is|are|was|were|did|does|do)\b)"
@@ -303,10 +318,14 @@ def clauses(question: str) -> list[str]:
     return parts or [question]
 
 
-def answerable(question: str, sentences: Sequence[tuple[str, str, str]]) -> bool:
+def answerable(question: str, sentences: Sequence[tuple[str, str, str]],
+               passages: Sequence[tuple[str, str, str]] = ()) -> bool:
     """Does some (sentence, context, outlet) answer the question, or one of its clauses? A
     question that names several things ("did The Ledger Wire report it before Northgate?")
-    is also answered by one sentence for each of them."""
+    is also answered by one sentence for each of them. A claim to check (not a question) may
+    be met by a whole passage: it asks whether the archive speaks to it, not for a value."""
+    if passages and analyse(question).statement:
+        sentences = [*sentences, *passages]
     for q in map(analyse, clauses(question)):
         if any(evidence(q, s, c, o).answers for s, c, o in sentences):
             return True

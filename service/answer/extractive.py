@@ -33,7 +33,8 @@ class Extractor:
 
     def answerable(self, question: str, passages: Sequence[Passage]) -> bool:
         """Does any retrieved sentence hold what the question asks for?"""
-        return answerability.answerable(question, [(c.text, c.context, c.outlet) for c in candidates(passages)])
+        return answerability.answerable(question, [(c.text, c.context, c.outlet) for c in candidates(passages)],
+                                        [(p.text, p.title, p.source or "") for p in passages])
 
     def answer(self, question: str, passages: Sequence[Passage]) -> str:
         found = candidates(passages)

@@ -52,3 +52,17 @@ def test_an_outlet_named_in_the_question_is_met_by_what_it_published():
     sentence = "OpenAI closed a funding round of $6.5 billion that values the company at $150 billion."
     assert evidence(q, sentence, "", "Northgate Business Review").answers
     assert not evidence(q, sentence, "", "The Ledger Wire").answers
+
+
+def test_a_claim_to_check_is_met_by_a_passage_on_its_topic():
+    claim = "4-PBA treatment decreases endoplasmic reticulum stress in response to stress markers."
+    q = analyse(claim)
+    assert q.statement and q.entities == ("4-PBA",)
+    abstract = ("Phenylbutyrate lowered endoplasmic reticulum stress markers in treated cells. "
+                "Treatment also reduced the response to stress.")
+    sentences = [(s, "Chemical chaperones and ER stress", "") for s in abstract.split(". ")]
+    assert answerable(claim, sentences, [(abstract, "Chemical chaperones and ER stress", "")])
+    # The same words as a question still need the named thing.
+    assert not answerable("Does 4-PBA treatment decrease endoplasmic reticulum stress?", sentences)
+    # Figures in a claim are values to check, not names.
+    assert analyse("10% of SIDS deaths happen in newborns aged less than 6 months.").entities == ("SIDS",)
