@@ -26,6 +26,8 @@ from service.models import Answer, Filters, Passage
 from service.text import sentence_spans
 
 NOT_FOUND = "Not found in the indexed articles."
+# Seconds (at most a tenth of the deadline) kept back from the LLM for the extractive fallback.
+FALLBACK_RESERVE_S = 1.5
 
 
 def source_entry(n: int, passage: Passage) -> dict[str, Any]:
@@ -83,6 +85,9 @@ class AnswerEngine:
         `time.monotonic()` value; without one, `deadline_s` from now."""
         if deadline is None and self.deadline_s is not None:
             deadline = time.monotonic() + self.deadline_s
+        # The model must stop early enough for the extractive fallback to finish in time.
+        llm_deadline = None if deadline is None else deadline - min(
+            FALLBACK_RESERVE_S, 0.1 * max(0.0, deadline - time.monotonic()))
         started = time.perf_counter()
         request_id = request_id or uuid.uuid4().hex
         query = " ".join([*history[-2:], question]) if history else question
@@ -145,11 +150,11 @@ class AnswerEngine:
         parts: list[str] = []
         try:
             if stream_llm:
-                for delta in self.chat.stream(messages, deadline=deadline):
+                for delta in self.chat.stream(messages, deadline=llm_deadline):
                     parts.append(delta)
                     yield DeltaEvent(delta)
             else:
-                parts.append(self.chat.complete(messages, deadline=deadline))
+                parts.append(self.chat.complete(messages, deadline=llm_deadline))
         except LLMUnavailableError as exc:
             text = self.extractor.answer(question, passages)
             yield DeltaEvent(text, replace=True)
