@@ -24,6 +24,11 @@ DEFAULT_EVALS_DIR = REPO_DIR / "evals"
 DEFAULT_EMBEDDING_MODEL = "onnx:all-MiniLM-L6-v2-int8"
 
 
+def default_ask_concurrency() -> int:
+    """Twice the CPU cores, at least 4 (measured with `newsdesk bench load`, docs/api.md)."""
+    return max(4, 2 * (os.cpu_count() or 1))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
 
@@ -92,8 +97,10 @@ class Settings(BaseSettings):
     # Requests per key, in the `limits` notation ("120/minute", "10/second"); a key may carry its own.
     rate_limit: str = "120/minute"
     rate_limit_storage_uri: str = "memory://"  # e.g. redis://host:6379 to share the counts between replicas
-    ask_concurrency: int = Field(8, ge=1, le=256)  # /v1/ask answered at once, on threads of their own
-    ask_queue: int = Field(32, ge=0, le=10_000)  # asks waiting beyond those; past it, 503 at once
+    # Asks answered at once, on threads of their own: their CPU-bound steps gain nothing from
+    # more threads than cores, and more would crowd the event loop (health checks) off the GIL.
+    ask_concurrency: int = Field(default_factory=lambda: default_ask_concurrency(), ge=1, le=256)
+    ask_queue: int | None = Field(None, ge=0, le=10_000)  # waiting beyond those (default 4x); past it, 503 at once
     # Registered at start-up as the key "bootstrap" (scopes ask, write, admin), e.g. for docker-compose.
     bootstrap_key: SecretStr | None = None
     # OpenTelemetry traces over OTLP (OTEL_EXPORTER_OTLP_* variables); needs `newsdesk[otel]`.
@@ -117,6 +124,12 @@ class Settings(BaseSettings):
                 f"unknown embedding model {value!r}: use {DEFAULT_EMBEDDING_MODEL!r} or 'openai:<model>'"
             )
         return value
+
+    @model_validator(mode="after")
+    def _ask_queue(self) -> "Settings":
+        if self.ask_queue is None:
+            self.ask_queue = 4 * self.ask_concurrency
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":

@@ -90,6 +90,8 @@ def cmd_bench_load(args, settings: Settings) -> int:
     from rich.console import Console
 
     console = Console()
+    args.ask_concurrency = args.ask_concurrency or settings.ask_concurrency
+    args.ask_queue = 4 * args.ask_concurrency if args.ask_queue is None else args.ask_queue
     instant, hanging = FakeOpenAI(), HangingOpenAI()
     figures = {}
     try:
@@ -120,8 +122,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, default=16, help="clients with the instant LLM (default 16)")
     p.add_argument("--overload-concurrency", type=int, default=80,
                    help="clients with the hanging LLM: more than the gate admits (default 80)")
-    p.add_argument("--ask-concurrency", type=int, default=8, help="NEWSDESK_ASK_CONCURRENCY of the server (default 8)")
-    p.add_argument("--ask-queue", type=int, default=32, help="NEWSDESK_ASK_QUEUE of the server (default 32)")
+    p.add_argument("--ask-concurrency", type=int, default=None,
+                   help="NEWSDESK_ASK_CONCURRENCY of the server (default: the setting's, twice the cores, at least 4)")
+    p.add_argument("--ask-queue", type=int, default=None, help="NEWSDESK_ASK_QUEUE of the server (default 4x concurrency)")
     p.add_argument("--llm-timeout", type=float, default=3.0, help="NEWSDESK_LLM_TIMEOUT_S against the hanging LLM (default 3)")
     p.add_argument("--logs", help="keep the servers' logs in this folder (default: a temporary one)")
     p.set_defaults(func=cmd_bench_load)
