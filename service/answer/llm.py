@@ -84,10 +84,13 @@ class ChatModel:
             raise LLMUnavailableError(f"model {self.model} answered with something other than a chat completion")
         if not response.choices:
             raise LLMUnavailableError(f"model {self.model} returned no choices")
-        text = response.choices[0].message.content or ""
+        try:
+            choice = response.choices[0]
+            text = choice.message.content or ""
+        except (AttributeError, TypeError) as exc:  # JSON, but not a chat completion's shape
+            raise LLMUnavailableError(f"model {self.model} returned a malformed completion") from exc
         if not text.strip():
-            raise LLMUnavailableError(f"model {self.model} returned no text "
-                                      f"(finish_reason {response.choices[0].finish_reason})")
+            raise LLMUnavailableError(f"model {self.model} returned no text (finish_reason {choice.finish_reason})")
         return text
 
     def stream(self, messages: list[dict[str, str]], deadline: float | None = None) -> Iterator[str]:

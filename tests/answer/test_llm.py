@@ -120,6 +120,16 @@ def test_a_completion_that_is_not_json_is_a_failure(respx_mock, response):
         chat.complete(MESSAGES)
 
 
+@pytest.mark.parametrize("choices", [[{}], [{"index": 0, "message": None, "finish_reason": "stop"}], ["text"]],
+                         ids=["empty-choice", "null-message", "string-choice"])
+def test_a_completion_of_the_wrong_shape_is_a_failure(respx_mock, choices):
+    body = {**completion("unused"), "choices": choices}
+    respx_mock.post(CHAT_URL).mock(return_value=httpx.Response(200, json=body))
+    chat = build_chat_model(model=MODEL, base_url=LLM_BASE, api_key="sk-x", max_retries=0)
+    with pytest.raises(LLMUnavailableError, match="malformed completion"):
+        chat.complete(MESSAGES)
+
+
 def test_each_attempt_waits_at_most_the_time_left(respx_mock):
     route = respx_mock.post(CHAT_URL).mock(return_value=httpx.Response(200, json=completion("Fine [1].")))
     chat = build_chat_model(model=MODEL, base_url=LLM_BASE, api_key="sk-x", timeout_s=30.0, max_retries=0)
