@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import Annotated, Any
@@ -86,6 +87,7 @@ def wants_stream(stream: bool | None, accept: str | None) -> bool:
 async def ask(body: AskRequest, request: Request, collections: CollectionsDep, gate: AskGateDep,
               request_id: RequestIdDep, key: Annotated[ApiKey | None, Depends(require("ask"))],
               accept: Annotated[str | None, Header()] = None):
+    arrived = time.monotonic()  # the deadline counts the time spent waiting for an ask thread
     filters = body.filters.to_filters() if body.filters else Filters()
     name = collections.choose(body.collection, key)
     try:
@@ -95,8 +97,9 @@ async def ask(body: AskRequest, request: Request, collections: CollectionsDep, g
     streaming = False
     try:
         engine = (await run_in_threadpool(collections.get, name)).engine
+        deadline = None if engine.deadline_s is None else arrived + engine.deadline_s
         if wants_stream(body.stream, accept):
-            stream = engine.stream(body.question, filters, body.top_k, request_id=request_id)
+            stream = engine.stream(body.question, filters, body.top_k, request_id=request_id, deadline=deadline)
             # The first step (retrieval) runs before the response starts, so its errors are
             # still proper problem responses with their own status codes.
             first = await first_event(stream, gate.run)
@@ -108,7 +111,7 @@ async def ask(body: AskRequest, request: Request, collections: CollectionsDep, g
         def answer_json() -> tuple[Answer, str]:
             # Serialized on the ask thread too: a full answer's JSON (sources with their text)
             # is milliseconds of work the event loop, which answers health checks, need not do.
-            answer = engine.ask(body.question, filters, body.top_k, request_id=request_id)
+            answer = engine.ask(body.question, filters, body.top_k, request_id=request_id, deadline=deadline)
             return answer, AskResponse.from_answer(answer).model_dump_json()
 
         answer, payload = await gate.run(answer_json)
