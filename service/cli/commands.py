@@ -53,7 +53,7 @@ def cmd_list(args, settings: Settings) -> int:
     from rich.table import Table
 
     store = _components(settings, args.collection).store
-    rows = store.list_articles(limit=args.limit, offset=args.offset)
+    rows = store.list_articles(limit=args.limit, offset=args.offset, after=args.after)
     if args.json:
         print(json.dumps({"total": store.count_articles(), "articles": rows}, indent=2))
         return 0

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--collection")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--after", metavar="ARTICLE_ID", help="the page after this article (the last id of the page before)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
