@@ -248,7 +248,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     bench_scale.register(kinds)
     bench_lexical.register(kinds)
+    from service.evals import bench_load
 
+    bench_load.register(kinds)
     from service.evals import bench_compare
 
     bench_compare.register(kinds)
