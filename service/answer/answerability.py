@@ -246,6 +246,18 @@ def names_sibling(entity: str, text: str, named: Sequence[str] = ()) -> bool:
     return False
 
 
+# "a 400 million euro expansion", "a $2bn deal": an amount set before a noun is that thing's price.
+_AMOUNT_BEFORE_NOUN = re.compile(
+    r"(?:[$€£¥]\s?\d[\d,.]*|\d[\d,.]*)\s?(?:billion|million|trillion|bn|m)?\s?(?:euros?|dollars?|pounds?|yen)?"
+    r"[\s-]+([a-z]+)(?:[\s-]+([a-z]+))?", re.I)
+
+
+def prices_a_term(question: Question, sentence: str) -> bool:
+    """Does the sentence put an amount directly before something the question asks about?"""
+    return any(bool(set(tokenize(" ".join(filter(None, m.groups())))) & question.terms)
+               for m in _AMOUNT_BEFORE_NOUN.finditer(sentence) if _MONEY_IN_TEXT.search(m.group(0)))
+
+
 def has_type(kind: str, sentence: str) -> bool:
     if kind == "count":
         return bool(_NUMBER_IN_TEXT.search(sentence))
@@ -288,7 +300,8 @@ def evidence(question: Question, sentence: str, context: str = "", outlet: str =
     focused = (not question.focus or bool(question.focus & words)
                or any(f in sentence for f in question.focus if not f.isalnum())
                or ("per-token" in question.focus and bool(_PER_UNIT.search(sentence)))
-               or ("<age>" in question.focus and bool(_AGE.search(sentence))))
+               or ("<age>" in question.focus and bool(_AGE.search(sentence)))
+               or (question.kind == "money" and prices_a_term(question, sentence)))
     # The least-found named thing counts: an answer about MAI-1 is no answer about MAI-1-preview.
     found = [1.0 if entity_found(e, sentence) or (outlet and entity_found(e, outlet))
              else 0.0 if names_sibling(e, sentence, question.entities)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from service.answer.engine import NOT_FOUND
+from service.answer.extractive import EXTRACTIVE_PROMPT_ID
 from service.api.problems import PROBLEM_BASE
 from tests.api.fakes import (
     API_KEY,
@@ -221,7 +222,7 @@ def test_off_topic_question_is_refused_without_calling_the_llm(llm_api, respx_mo
 
 def test_extractive_mode_without_an_llm(api):
     body = ask(api, {"question": "How much does Claude 3.5 Sonnet cost per million input tokens?"}).json()
-    assert body["mode"] == "extractive" and body["model"] is None and body["prompt_id"] == "extractive.v1"
+    assert body["mode"] == "extractive" and body["model"] is None and body["prompt_id"] == EXTRACTIVE_PROMPT_ID == "extractive.v2"
     assert body["answerable"] is True and body["degraded"] is False
     assert_quotes_verbatim(api, body["citations"])
 
@@ -315,6 +316,11 @@ def test_a_wire_copy_is_one_source_that_names_the_other_outlet(api):
     body = ask(api, {"question": "When did the EU rules for general-purpose AI models take effect, and did Meta sign?"}).json()
     pair = {"harborview-2025-08-01-eu-ai-act-gpai-rules", "quarry-2025-08-02-eu-ai-act-gpai-rules"}
     carrying = [s for s in body["sources"] if s["article_id"] in pair]
-    assert len(carrying) == 1
-    assert {c["article_id"] for c in carrying[0]["corroborated_by"]} == pair - {carrying[0]["article_id"]}
+    # The original (published first) carries the shared text, the reprint as its corroboration.
+    original = "harborview-2025-08-01-eu-ai-act-gpai-rules"
+    assert carrying[0]["article_id"] == original
+    assert [c["article_id"] for c in carrying[0]["corroborated_by"]] == sorted(pair - {original})
     assert carrying[0]["corroborations"] == 1
+    # A later passage of the reprint stays a source only for what the original does not say.
+    for extra in carrying[1:]:
+        assert extra["article_id"] != original and "quarrying" in extra["text"]
