@@ -90,6 +90,7 @@ async def get_model(model: str, request: Request):
 )
 async def chat_completions(body: ChatRequest, request: Request, collections: CollectionsDep, gate: AskGateDep,
                            request_id: RequestIdDep, key: Annotated[ApiKey | None, Depends(require("ask"))]):
+    arrived = time.monotonic()  # as for /v1/ask, the deadline counts the wait for an ask thread
     if body.model != MODEL_ID:
         return model_not_found(body.model, request.scope)
     filters = body.filters.to_filters() if body.filters else Filters()
@@ -103,15 +104,18 @@ async def chat_completions(body: ChatRequest, request: Request, collections: Col
     streaming = False
     try:
         engine = (await run_in_threadpool(collections.get, name)).engine
+        deadline = None if engine.deadline_s is None else arrived + engine.deadline_s
         if body.stream:
-            stream = engine.stream(body.question, filters, body.top_k, body.history, request_id=request_id)
+            stream = engine.stream(body.question, filters, body.top_k, body.history, request_id=request_id,
+                                   deadline=deadline)
             first = await first_event(stream, gate.run)  # retrieval errors are still proper problem responses
             streaming = True
             return GatedStreamingResponse(
                 gate, _chunks(first, stream, request.scope, gate, completion_id, created),
                 media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        answer = await gate.run(engine.ask, body.question, filters, body.top_k, body.history, request_id=request_id)
+        answer = await gate.run(engine.ask, body.question, filters, body.top_k, body.history, request_id=request_id,
+                                deadline=deadline)
         observe(answer, request.scope)
     finally:
         if not streaming:
