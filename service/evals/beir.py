@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import EvalError
+from service.evals.jsonl import read_jsonl
 from service.models import Article
 
 # Published nDCG@10 for reference (BEIR paper and the sentence-transformers model card).
@@ -32,33 +32,19 @@ def _require(path: Path) -> Path:
 
 def load_corpus(folder: Path, limit: int | None = None) -> list[Article]:
     articles: list[Article] = []
-    with _require(folder / "corpus.jsonl").open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if limit is not None and len(articles) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalError(f"{folder / 'corpus.jsonl'}:{number}: invalid JSON: {exc.msg}") from None
-            title = (record.get("title") or "").strip()
-            body = (record.get("text") or "").strip()
-            text = f"{title}\n\n{body}" if title and body else (body or title)
-            if not text:
-                continue
+    for _, record in read_jsonl(_require(folder / "corpus.jsonl")):
+        if limit is not None and len(articles) >= limit:
+            break
+        title = (record.get("title") or "").strip()
+        body = (record.get("text") or "").strip()
+        text = f"{title}\n\n{body}" if title and body else (body or title)
+        if text:
             articles.append(Article(article_id=str(record["_id"]), title=title or body[:80], text=text, source=folder.name))
     return articles
 
 
 def load_queries(folder: Path) -> dict[str, str]:
-    queries: dict[str, str] = {}
-    with _require(folder / "queries.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                queries[str(record["_id"])] = record["text"]
-    return queries
+    return {str(record["_id"]): record["text"] for _, record in read_jsonl(_require(folder / "queries.jsonl"))}
 
 
 def load_qrels(folder: Path, split: str) -> dict[str, dict[str, int]]:

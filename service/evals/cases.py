@@ -4,13 +4,13 @@ the runner makes them."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from service.errors import EvalError
 from service.evals.cassettes import SCRIPTED_MARKER
+from service.evals.jsonl import read_jsonl
 from service.models import Answer, Article, Filters
 
 ADVERSARIAL_KINDS = ("hallucinated_source", "uncited_claim", "fabricated_quote", "obeys_injection")
@@ -142,14 +142,7 @@ def load_cases(path: Path, corpus: Corpus) -> list[EvalCase]:
         raise EvalError(f"no cases file at {path}")
     cases: list[EvalCase] = []
     seen: set[str] = set()
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{where}: invalid JSON: {exc.msg}") from None
+    for where, record in read_jsonl(path):
         try:
             case = parse_case(record, corpus, where)
         except EvalError as exc:

@@ -4,25 +4,19 @@ injection, and its kind (rewording, note-to-ai, role-play, delimiter, or a langu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from service.errors import EvalError
+from service.evals.jsonl import read_jsonl
 
 PARTS = ("variants", "heldout")
 
 
 def load_part(path: Path) -> list[dict]:
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        if not isinstance(row.get("text"), str) or not isinstance(row.get("injection"), bool):
-            raise EvalError(f"{path}:{number}: needs `text` (string) and `injection` (true/false)")
+    for where, row in read_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("injection"), bool):
+            raise EvalError(f"{where}: needs `text` (string) and `injection` (true/false)")
         rows.append(row)
     return rows
 

@@ -18,7 +18,6 @@ gave, against the sources retrieval returned.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from service.errors import EvalError
 from service.evals import metrics
 from service.evals.cases import CaseRun, Corpus
 from service.evals.cassettes import SCRIPTED_MARKER, render_scripted
+from service.evals.jsonl import read_jsonl
 from service.models import Passage
 
 FLAWS = ("wrong_citation", "fabricated_quote", "uncited_claim", "obeys_injection", "misses_conflict",
@@ -45,14 +45,10 @@ class Mutation:
 
 def load_mutations(path: Path, case_ids: set[str]) -> list[Mutation]:
     out: list[Mutation] = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
+    for where, record in read_jsonl(path):
         try:
-            record = json.loads(line)
             mutation = Mutation(record["id"], record["case"], record["flaw"], record.get("text") or "")
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise EvalError(f"{where}: a mutation needs id, case and flaw ({exc})") from None
         if mutation.flaw not in FLAWS:
             raise EvalError(f"{where}: unknown flaw {mutation.flaw!r} (known: {', '.join(FLAWS)})")
