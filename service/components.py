@@ -66,7 +66,8 @@ class Components:
 
     @cached_property
     def lexical(self) -> LexicalReplica:
-        return LexicalReplica(self.store, self.lexical_dir)
+        return LexicalReplica(self.store, self.lexical_dir,
+                              follow_interval_s=self.settings.lexical_follow_ms / 1000)
 
     def served_elsewhere(self) -> bool:
         """True when another process (a running `serve`) answers from this embedded index.

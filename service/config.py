@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # This replica's lexical index (on disk, follows the change feed). Unset: under
     # index_dir/lexical/ (per Chroma server). Give each replica on one host its own.
     lexical_dir: Path | None = None
+    # How often the lexical index reads the change feed while queries arrive: a write on
+    # another replica becomes searchable here within this, and a query between reads costs
+    # no Chroma call for it. Writes made by this process are seen at once. 0: every query.
+    lexical_follow_ms: int = Field(200, ge=0, le=10_000)
     # The chunk collection's HNSW graph (README, "Configuration"; `newsdesk bench hnsw`).
     # M and ef_construction apply when a collection is created; ef_search at every start.
     hnsw_m: int = Field(16, ge=2, le=128)

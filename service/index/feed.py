@@ -22,6 +22,7 @@ replica has not seen is announced after its position.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -31,6 +32,12 @@ from service.errors import StoreUnavailableError
 
 _WIDTH = 12  # zero-padded: ids sort as numbers
 _PROBE = 64  # ids looked up at once when looking for the head or reading on
+
+# Entries appended by this process, per feed collection. A replica may skip reading the
+# feed for a moment (`LexicalReplica`), but never past a write made in its own process:
+# read-your-writes holds in-process, and other processes' writes wait at most that moment.
+_appended_here: dict[str, int] = {}
+_appended_lock = threading.Lock()
 
 
 def entry_id(seq: int) -> str:
@@ -51,6 +58,11 @@ class ChangeFeed:
         self.collection = collection
         self._vector = vector
         self._hint = 0  # a number at or below the head; saves probing from the start
+        self._key = str(getattr(collection, "id", id(collection)))
+
+    def appended_here(self) -> int:
+        """How many entries this process has appended to this feed (any `ChangeFeed` on it)."""
+        return _appended_here.get(self._key, 0)
 
     def append(self, op: str, article_ids: Iterable[str]) -> int:
         """Claim the next sequence number for an entry naming `article_ids`; its number."""
@@ -65,6 +77,8 @@ class ChangeFeed:
                 stored = self.collection.get(ids=[entry_id(seq)], include=["metadatas"])
                 if stored["metadatas"] and (stored["metadatas"][0] or {}).get("owner") == token:
                     self._hint = seq
+                    with _appended_lock:
+                        _appended_here[self._key] = _appended_here.get(self._key, 0) + 1
                     return seq
                 self._hint = seq  # another writer owns it: look past it
                 seq = self.head() + 1

@@ -25,6 +25,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,12 +220,18 @@ class LexicalReplica:
     """This process's lexical index, kept in step with the store through the change feed.
 
     `current()` reads the feed after the index's position (one small Chroma read when
-    nothing changed), applies what changed, and returns the index."""
+    nothing changed), applies what changed, and returns the index. It reads the feed at most
+    once per `follow_interval_s` (a query in between gets the index as it is: another
+    replica's write becomes visible within that interval), but at once after a write made in
+    this process, so a replica always sees its own writes. 0 reads it on every call."""
 
-    def __init__(self, store: ArticleStore, directory: Path, *, head_weight: float = HEAD_WEIGHT):
+    def __init__(self, store: ArticleStore, directory: Path, *, head_weight: float = HEAD_WEIGHT,
+                 follow_interval_s: float = 0.0):
         self.store = store
         self.directory = Path(directory)
         self.head_weight = head_weight
+        self.follow_interval_s = follow_interval_s
+        self._followed: tuple[float, int] | None = None  # (monotonic time, feed.appended_here())
         self._lock = threading.Lock()
         self._index: LexicalIndex | None = None
         self.copies = 0  # full copies of the corpus made by this process (a fresh index)
@@ -256,7 +263,13 @@ class LexicalReplica:
             index = self._index
             if index.collection_id != self.store.collection_id():
                 self._copy_all(index)
-            self._follow(index)
+                self._followed = None
+            appended = self.store.feed.appended_here()
+            now = time.monotonic()
+            if (self._followed is None or self._followed[1] != appended
+                    or now - self._followed[0] >= self.follow_interval_s):
+                self._follow(index)
+                self._followed = (now, appended)
             return index
 
     def _copy_all(self, index: LexicalIndex) -> None:

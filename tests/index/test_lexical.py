@@ -115,3 +115,21 @@ def test_filters_render_the_same_predicate_as_chroma(components):
         where = filters.to_where()
         dense = {m["article_id"] for m in components.store.chunks.get(where=where, include=["metadatas"])["metadatas"]}
         assert lexical == dense, filters
+
+
+def test_queries_between_feed_reads_cost_no_feed_read_yet_see_this_process_writes(components, settings, embedder, tmp_path):
+    replica = Components.build(settings.model_copy(update={"lexical_dir": tmp_path / "r", "lexical_follow_ms": 60_000}),
+                               embedder=embedder)
+    components.ingester.ingest([make_article("a1", "The Ostrava tram line opened. Riders cheered.")])
+    reads = []
+    read = replica.store.feed.read
+    replica.store.feed.read = lambda *a, **k: reads.append(1) or read(*a, **k)
+    assert len(replica.lexical.current().search("Ostrava", 5)) == 1
+    for _ in range(5):
+        replica.lexical.current()
+    assert len(reads) == 1  # within the interval: the index as it is, no Chroma call
+    # A write from this process (here through another store object) is seen at once.
+    components.ingester.ingest([make_article("a2", "Ostrava tram fares rose. Riders grumbled.")])
+    assert {c.metadata["article_id"] for c, _ in replica.lexical.current().search("Ostrava", 5)} == {"a1", "a2"}
+    components.store.delete_article("a1")
+    assert {c.metadata["article_id"] for c, _ in replica.lexical.current().search("Ostrava", 5)} == {"a2"}
