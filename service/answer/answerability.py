@@ -209,7 +209,7 @@ def _entities(question: str) -> tuple[str, ...]:
     return tuple({e.lower(): e for e in reversed(found) if e}.values())[::-1]
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=16_384)  # sentences: bounded to a few tens of MiB per replica
 def _word_set(text: str) -> frozenset[str]:
     lowered = text.lower().replace("’", "'")
     words = re.findall(r"[\w.-]*\w", lowered)

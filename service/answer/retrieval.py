@@ -37,10 +37,8 @@ def reciprocal_rank_fusion(
 _SHINGLE_WORD = re.compile(r"\w+")
 
 
-@lru_cache(maxsize=50_000)
 def shingles(text: str, n: int = 5) -> frozenset[int]:
-    """Hashes of the text's word n-grams. Cached: the same chunks come back query after
-    query, and ints make the set intersections cheap (a tuple re-hashes every time)."""
+    """Hashes of the text's word n-grams (ints make the set intersections cheap)."""
     words = _SHINGLE_WORD.findall(text.lower())
     if len(words) < n:
         return frozenset([hash(tuple(words))]) if words else frozenset()
@@ -51,7 +49,11 @@ def shingles(text: str, n: int = 5) -> frozenset[int]:
 NEAR_DUPLICATE = 0.6
 
 
-@lru_cache(maxsize=50_000)
+# Cached: the same chunks come back query after query. Bounded by entries, each about an
+# eighth of the text's shingles plus the text itself: a few KiB, so about 20 MiB at most.
+# (Caching the full shingle sets, 50,000 of them, grew a replica serving a large archive
+# by 500 MiB: `newsdesk bench scale` measures a replica's RSS.)
+@lru_cache(maxsize=8_192)
 def shingle_sample(text: str) -> frozenset[int]:
     """About one shingle in eight (those whose hash is 0 mod 8; all of them for short
     texts): near-duplicates share many of these, unrelated passages almost never do, and
@@ -76,22 +78,29 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> li
     With `limit`, the result is `collapse_duplicates(passages)[:limit]` (corroboration
     included), but once `limit` passages are kept the rest are only compared with those,
     not with each other: a fraction of the pairwise comparisons."""
-    kept: list[tuple[Passage, frozenset, frozenset]] = []
+    kept: list[tuple[Passage, frozenset]] = []
+    full: dict[str, frozenset] = {}  # full shingle sets, made only for pairs whose samples meet
+
+    def sig(text: str) -> frozenset:
+        if text not in full:
+            full[text] = shingles(text)
+        return full[text]
+
     for passage in passages:
-        sig, sample = shingles(passage.text), shingle_sample(passage.text)
-        for i, (other, other_sig, other_sample) in enumerate(kept):
+        sample = shingle_sample(passage.text)
+        for i, (other, other_sample) in enumerate(kept):
             # The sampled sets first: most pairs share nothing, and this is the hot loop.
             if (other.article_id != passage.article_id and not sample.isdisjoint(other_sample)
-                    and near_duplicate(sig, other_sig)):
+                    and near_duplicate(sig(passage.text), sig(other.text))):
                 if more_original(passage, other):
-                    kept[i] = (_represent(passage, other), sig, sample)
+                    kept[i] = (_represent(passage, other), sample)
                 elif passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
                     other.corroborated_by.append(_describe(passage))
                 break
         else:
             if limit is None or len(kept) < limit:
-                kept.append((passage, sig, sample))
-    return [p for p, _, _ in kept]
+                kept.append((passage, sample))
+    return [p for p, _ in kept]
 
 
 def more_original(a: Passage, b: Passage) -> bool:

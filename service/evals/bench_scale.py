@@ -82,9 +82,14 @@ def synthetic_articles(n_chunks: int, *, chunk_words: int = 160, seed: int = 7) 
 
 # -- a replica process ----------------------------------------------------------------------------
 
-def _rss_mib() -> tuple[float, float]:
+def _rss_mib() -> dict[str, float]:
+    """Resident MiB: all of it, its peak, and the part that is the process's own memory
+    (anonymous) as against pages of mapped files (the lexical index is mmapped; those pages
+    are the kernel's page cache, shared and dropped under memory pressure)."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    mib = {k: int(fields[f].split()[0]) / 1024 for k, f in
+           (("rss", "VmRSS"), ("peak", "VmHWM"), ("anon", "RssAnon"), ("file", "RssFile"))}
+    return mib
 
 
 def replica_main() -> None:
@@ -111,8 +116,7 @@ def replica_main() -> None:
                 times.append(time.perf_counter() - t)
             reply = {"times": times}
         else:
-            rss, peak = _rss_mib()
-            reply = {"rss": rss, "peak": peak}
+            reply = _rss_mib()
         print(json.dumps(reply), flush=True)
 
 
@@ -239,7 +243,8 @@ def cmd_bench_scale(args, settings: Settings) -> int:
     table = Table(title=f"bench scale: {'chroma run server' if args.chroma_server else 'embedded Chroma'}, "
                         f"two replica processes, synthetic embedder")
     for column in ("chunks", "ingest chunks/s", "write→visible p50 / p95", "retrieve p50 / p95",
-                   "cold start: current index / fresh copy", "RSS A / B (peak A / B)"):
+                   "cold start: current index / fresh copy", "RSS A / B (peak A / B)",
+                   "of B's RSS: own memory / mapped index files"):
         table.add_column(column, justify="right")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="newsdesk-scale-") as tmp:
@@ -251,7 +256,8 @@ def cmd_bench_scale(args, settings: Settings) -> int:
                       f"{r['retrieve_p50']:.1f} / {r['retrieve_p95']:.1f} ms",
                       f"{r['cold_current_s']:.1f} s / {r['cold_fresh_s']:.1f} s"
                       + (" (copied!)" if r["current_copies"] else ""),
-                      f"{ra['rss']:.0f} / {rb['rss']:.0f} MiB ({ra['peak']:.0f} / {rb['peak']:.0f})")
+                      f"{ra['rss']:.0f} / {rb['rss']:.0f} MiB ({ra['peak']:.0f} / {rb['peak']:.0f})",
+                      f"{rb['anon']:.0f} / {rb['file']:.0f} MiB")
     console.print(table)
     console.print(f"last size: A's ingest call alone p50 {r['write_p50']:.0f} ms of write→visible p50 {r['visible_p50']:.0f} ms")
     console.print(f"last size: cold start with a current index {r['cold_current_s']:.1f} s, of which building the "
