@@ -17,6 +17,7 @@ and without it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,6 +93,15 @@ def llamaindex_articles(retriever, question: str) -> list[str]:
     return [n.node.ref_doc_id for n in retriever.retrieve(question)[:SOURCES]]
 
 
+def compare_collection(corpus: str | None) -> str | None:
+    """A collection of its own for a corpus other than the sample one: preparing the index
+    makes a collection hold exactly its corpus, so sharing `eval-sample` would churn it."""
+    if not corpus:
+        return None  # the eval's own collection, which holds the sample corpus
+    digest = hashlib.sha1(str(Path(corpus).resolve()).encode()).hexdigest()[:8]
+    return f"compare-{digest}"
+
+
 def cmd_bench_compare(args, settings: Settings) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -103,7 +113,7 @@ def cmd_bench_compare(args, settings: Settings) -> int:
     corpus = load_corpus(Path(args.corpus) if args.corpus else settings.sample_corpus_dir)
     cases = [c for c in load_cases(Path(args.cases) if args.cases else DEFAULT_CASES, corpus)
              if c.expected_sources and not c.must_refuse and c.filters.empty and c.adversarial is None]
-    components = _eval_components(settings, args.collection, corpus, console)
+    components = _eval_components(settings, args.collection or compare_collection(args.corpus), corpus, console)
     expected = [c.expected_sources for c in cases]
     rows: list[tuple[str, str]] = []
     runs = [("newsdesk (hybrid, RRF, wire copies collapsed)", lambda q: newsdesk_articles(components.retriever, q), None)]

@@ -178,3 +178,17 @@ def test_the_original_wire_represents_its_reprints():
     # The copy from the agency its dateline credits is the original, whatever the dates say.
     agency = passage("agency", 0, len(WIRE), WIRE, score=0.4, source="Meridian", published_at="2025-08-03")
     assert [p.article_id for p in collapse_duplicates([reprint, agency])] == ["agency"]
+
+
+def test_neighbouring_chunks_merged_into_one_source_leave_room_for_more_articles():
+    from service.answer.retrieval import select_sources
+
+    article = "First part. Second part. Third part. Fourth part."
+    ranked = [passage("a", 0, 24, article[0:24], score=0.9), passage("a", 12, 36, article[12:36], score=0.8),
+              passage("b", 0, 5, "B one", score=0.7), passage("c", 0, 5, "C one", score=0.6),
+              passage("d", 0, 5, "D one", score=0.5)]
+    sources = select_sources(ranked, 3, 2)
+    # a's two chunks touch, so they are one source: three sources still means three articles.
+    assert [p.article_id for p in sources] == ["a", "b", "c"]
+    assert sources[0].text == article[0:36]
+    assert [p.article_id for p in select_sources(ranked, 9, 2)] == ["a", "b", "c", "d"]  # all there is
