@@ -258,6 +258,28 @@ def prices_a_term(question: Question, sentence: str) -> bool:
                for m in _AMOUNT_BEFORE_NOUN.finditer(sentence) if _MONEY_IN_TEXT.search(m.group(0)))
 
 
+_COUNT_WINDOW = 4  # words between a figure and the thing it counts: "15,000 Nvidia H100 graphics processors"
+_CLAUSE_BREAK = re.compile(r"[,;:()—–]")
+_WORD_OR_FIGURE = re.compile(r"\d[\d.,]*\w*|[a-zé'’]+", re.I)
+
+
+def counts_focus(focus: frozenset[str], sentence: str) -> bool:
+    """Does a figure stand within a few words of the thing counted, in one clause? "500
+    employees", "a workforce of 1,200"; not "500 billion parameters, the people said" for
+    "how many employees", where the figure counts something else."""
+    words = list(_WORD_OR_FIGURE.finditer(sentence))
+    figures = [i for i, m in enumerate(words) if _NUMBER_IN_TEXT.fullmatch(m.group(0)) or m.group(0)[0].isdigit()]
+    if not figures:
+        return False
+    things = [i for i, m in enumerate(words) if (tokenize(m.group(0).lower()) or [m.group(0).lower()])[0] in focus]
+    for i in figures:
+        for j in things:
+            a, b = sorted((i, j))
+            if b - a <= _COUNT_WINDOW and not _CLAUSE_BREAK.search(sentence, words[a].end(), words[b].start()):
+                return True
+    return False
+
+
 def has_type(kind: str, sentence: str) -> bool:
     if kind == "count":
         return bool(_NUMBER_IN_TEXT.search(sentence))
@@ -317,6 +339,8 @@ def evidence(question: Question, sentence: str, context: str = "", outlet: str =
                     for m in names.finditer(sentence))
     else:
         typed = has_type(question.kind, sentence)
+        if typed and question.kind == "count" and question.focus and all(f.isalnum() for f in question.focus):
+            typed = counts_focus(question.focus, sentence)
     return Evidence(typed, focused, entities, support, question.kind == "open" and bool(question.entities),
                     question.statement)
 

@@ -27,6 +27,11 @@ def test_named_things_and_focus():
     ("How many parameters does MAI-1-preview have?", "MAI-1 will have roughly 500 billion parameters.", False),
     ("What is the population of Abilene?", "Construction is under way in Abilene, where ten buildings are planned.", False),
     ("How many employees does DeepSeek have?", "DeepSeek released its R1 model on January 20 to wide acclaim.", False),
+    # The figure must count the thing asked about: "people" here are the reporter's sources.
+    ("How many employees does DeepSeek have?", "DeepSeek will have roughly 500 billion parameters, the people said.", False),
+    ("How many employees does DeepSeek have?", "DeepSeek, based in Hangzhou, has about 160 employees.", True),
+    ("How many employees does DeepSeek have?", "DeepSeek has a workforce of 1,200 in Hangzhou.", True),
+    ("How many GPUs trained MAI-1-preview?", "MAI-1-preview was trained on about 15,000 Nvidia H100 GPUs.", True),
     ("Who replaced Ilya Sutskever as chief scientist?", "Jakub Pachocki will succeed Sutskever as chief scientist.", True),
     ("Who heads the AI Office?", "The AI Office, which oversees the rules, can fine providers.", False),
     ("When did Microsoft hire Mustafa Suleyman?", "Microsoft hired Mustafa Suleyman on Tuesday, March 19, 2024.", True),
