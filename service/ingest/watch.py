@@ -7,16 +7,26 @@ claim its current version by guid, then by url (`FeedState.claim`), fetch the pa
 the feed has only a summary, and ingest the claimed articles (the Ingester skips unchanged
 text by content hash). A bad feed or page is logged and skipped; the rest go on. An item
 that failed gives its claims back and is tried again at the next poll.
+
+Pages are addresses a feed's *content* names, so a hostile or compromised feed could point
+them (or a redirect) at the watcher's own network: a cloud metadata service, an admin
+port, whose text would then be searchable. A page is fetched only from the feed's own
+host (the operator chose it) or from a host whose every address is public; each redirect
+hop is checked the same way. (A name that resolves differently at connect time, DNS
+rebinding, is not covered: run the watcher where it cannot reach what it must not read.)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -45,6 +55,28 @@ def retry_after_s(value: str | None, now: float) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now)
     except (TypeError, ValueError):
         return None
+
+
+MAX_REDIRECTS = 5
+
+
+def page_refusal(url: str, feed_url: str) -> str | None:
+    """Why the watcher must not fetch this page for that feed, or None when it may."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        return "not an http(s) address"
+    if host == urlsplit(feed_url).hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, ValueError) as exc:
+        return f"cannot resolve {host} ({exc})"
+    for address in sorted(addresses):
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            return f"{host} is a non-public address ({address}), and not the feed's own host"
+    return None
 
 
 class FeedFailed(Exception):
@@ -165,10 +197,10 @@ class Watcher:
         record.last_modified = response.headers.get("Last-Modified", "")
         return response.content
 
-    def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
+    def _get(self, url: str, headers: dict[str, str], *, follow_redirects: bool = True) -> httpx.Response:
         """GET with the body read up to MAX_BYTES (a feed or page larger than that fails)."""
         try:
-            with self.http.stream("GET", url, headers=headers) as response:
+            with self.http.stream("GET", url, headers=headers, follow_redirects=follow_redirects) as response:
                 if response.status_code in RETRYABLE:
                     raise FeedFailed(f"HTTP {response.status_code}",
                                      retry_in=retry_after_s(response.headers.get("Retry-After"), self.clock()))
@@ -228,10 +260,24 @@ class Watcher:
             claims.append(claim)
         return claims
 
+    def _get_page(self, feed: FeedSpec, url: str) -> httpx.Response:
+        """The page, following redirects one hop at a time, each hop checked (`page_refusal`)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            refusal = page_refusal(url, feed.url)
+            if refusal:
+                self.stats["pages_refused"] += 1
+                raise FeedFailed(f"page {shown_url(url)} refused: {refusal}")
+            response = self._get(url, {}, follow_redirects=False)
+            location = response.headers.get("Location")
+            if response.status_code not in (301, 302, 303, 307, 308) or not location:
+                return response
+            url = urljoin(url, location)
+        raise FeedFailed(f"page: more than {MAX_REDIRECTS} redirects")
+
     def _article(self, feed: FeedSpec, item: FeedItem) -> Article:
         if not item.needs_page:
             return item.article(feed)
-        response = self._get(item.url, {})
+        response = self._get_page(feed, item.url)
         self.stats["pages_fetched"] += 1
         if response.status_code != 200:
             self.stats["pages_failed"] += 1

@@ -370,3 +370,33 @@ def test_newsdesk_serve_with_a_feeds_file_fills_the_index(server, components, tm
         assert article["text"] == "\n\n".join(HARBOUR) and article["source"] == "Coast Courier"
         assert 'newsdesk_feed_events_total{event="articles_added"} 1.0' in httpx.get(f"{base}/metrics").text
     assert "feed http://127.0.0.1" in (tmp_path / "serve.log").read_text(errors="replace")
+
+
+def test_pages_on_other_hosts_with_private_addresses_are_refused_even_through_a_redirect(server, components, caplog):
+    from service.ingest.watch import page_refusal
+
+    caplog.set_level(logging.INFO, logger="newsdesk.watch")
+    port = server.base.rsplit(":", 1)[1]
+    # A feed's item may name any address; "localhost" is this machine under another name,
+    # as a metadata service or an admin port would be.
+    inside = f"http://localhost:{port}/secret.html"
+    server.routes["/secret.html"] = static(page("Internal admin", TRAMS), content_type="text/html")
+    server.routes["/hop.html"] = lambda _: (302, {"Location": inside}, b"")
+    server.routes["/orchard.html"] = static(page("Cider orchards recover", ORCHARD), content_type="text/html")
+    server.routes["/atom.xml"] = static(atom(
+        atom_entry("urn:inside", inside, "Straight in", "Summary only."),
+        atom_entry("urn:hop", server.url("/hop.html"), "Via a redirect", "Summary only."),
+        atom_entry("urn:orchard", server.url("/orchard.html"), "Cider orchards recover", "Growers had a good year."),
+    ), content_type="application/atom+xml")
+    watcher = watcher_for(components, [FeedSpec(server.url("/atom.xml"), "Valley Times", interval_s=60)])
+
+    counts = watcher.poll_due()
+    assert counts["articles_added"] == 1  # the page on the feed's own host still goes in
+    assert list(stored(components)) == [server.url("/orchard.html")]
+    assert server.hits("/secret.html") == []  # never requested, directly or through the redirect
+    assert len(server.hits("/hop.html")) == 1
+    assert "localhost is a non-public address (127.0.0.1), and not the feed's own host" in caplog.text
+    assert watcher.stats["pages_refused"] == 2
+    assert page_refusal("file:///etc/passwd", server.url("/atom.xml")) == "not an http(s) address"
+    assert page_refusal("http://169.254.169.254/latest/meta-data/", server.url("/atom.xml")).startswith(
+        "169.254.169.254 is a non-public address")
