@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api import metrics
 from service.api.limits import KeyRateLimiter
-from service.api.problems import problem_response
+from service.api.problems import problem_headers, problem_response
 from service.api.schemas import Problem
 from service.errors import ForbiddenError, NewsdeskError, UnauthorizedError
 from service.keys import ApiKey, KeyStore
@@ -60,13 +60,10 @@ def is_open_path(path: str) -> bool:
 
 
 def error_response(exc: NewsdeskError, scope: Scope):
-    headers: dict[str, str] = {}
-    if isinstance(exc, UnauthorizedError):
-        headers["WWW-Authenticate"] = 'Bearer realm="newsdesk"'
-    if getattr(exc, "retry_after_s", None) is not None:
-        headers["Retry-After"] = str(exc.retry_after_s)
+    """The problem response for a domain error raised where the exception handlers do not
+    reach (middleware)."""
     return problem_response(status=exc.status, slug=exc.type_slug, title=exc.title, detail=exc.message,
-                            scope=scope, headers=headers)
+                            scope=scope, headers=problem_headers(exc))
 
 
 class AuthMiddleware:

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Scope
 
 from service.api.schemas import Problem
-from service.errors import NewsdeskError
+from service.errors import NewsdeskError, OverloadedError, UnauthorizedError
 
 PROBLEM_BASE = "https://newsdesk.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -97,13 +97,26 @@ def internal_problem(scope: Scope) -> dict[str, Any]:
 
 # -- handlers -------------------------------------------------------------------------------------
 
+def problem_headers(exc: NewsdeskError) -> dict[str, str]:
+    """Headers a domain error's response carries: Retry-After (rate limit, overload) and
+    WWW-Authenticate (a missing or wrong key)."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, UnauthorizedError):
+        headers["WWW-Authenticate"] = 'Bearer realm="newsdesk"'
+    if getattr(exc, "retry_after_s", None) is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return headers
+
+
 async def _newsdesk_error(request: Request, exc: NewsdeskError) -> ProblemResponse:
-    level = logging.ERROR if exc.status >= 500 else logging.INFO
+    # Shedding load (503 with Retry-After) is the server working as designed, not a fault.
+    level = logging.ERROR if exc.status >= 500 and not isinstance(exc, OverloadedError) else logging.INFO
     request_id = request_id_of(request.scope)
     logger.log(level, "%s %s -> %s %s: %s (request %s)", request.method, request.url.path, exc.status, exc.type_slug,
                exc.message, request_id, extra={"request_id": request_id})
     body = error_problem(exc, request.scope)
-    return ProblemResponse(body, status_code=exc.status, headers={REQUEST_ID_HEADER: body["request_id"]})
+    return ProblemResponse(body, status_code=exc.status,
+                           headers={**problem_headers(exc), REQUEST_ID_HEADER: body["request_id"]})
 
 
 def public_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -82,6 +82,13 @@ def test_asks_past_the_queue_are_shed_and_other_routes_keep_answering(components
         shed = client.post("/v1/ask", json={"question": NVIDIA_Q})
         body = assert_problem(shed, 503, "overloaded")
         assert shed.headers["Retry-After"] == "1" and "2 questions are being answered" in body["detail"]
+        # The OpenAI-compatible endpoint and /v1/search take places on the same gate.
+        for path, payload in (("/v1/chat/completions", {"model": "newsdesk",
+                                                        "messages": [{"role": "user", "content": NVIDIA_Q}]}),
+                              ("/v1/search", {"query": NVIDIA_Q})):
+            shed = client.post(path, json=payload)
+            assert_problem(shed, 503, "overloaded")
+            assert shed.headers["Retry-After"] == "1"
         with httpx.Client(base_url=base, timeout=10) as other:  # a stuck route would time out here
             assert other.get("/healthz").status_code == 200
             assert other.get("/readyz").status_code == 200
@@ -112,3 +119,10 @@ def test_a_stream_holds_its_place_until_it_ends(components, respx_mock):
             "".join(response.iter_text())
         assert app.state.ask_gate.admitted == 0
         assert client.post("/v1/ask", json={"question": NVIDIA_Q}).status_code == 200
+        respx_mock.post(CHAT_URL).mock(side_effect=[stream_response(["Nvidia reported record revenue [1]."])])
+        chat = {"model": "newsdesk", "stream": True, "messages": [{"role": "user", "content": NVIDIA_Q}]}
+        with client.stream("POST", "/v1/chat/completions", json=chat) as response:
+            assert response.status_code == 200
+            assert app.state.ask_gate.admitted == 1
+            assert "data: [DONE]" in "".join(response.iter_text())
+        assert app.state.ask_gate.admitted == 0

@@ -23,14 +23,13 @@ from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
+from fastapi.responses import Response
+from starlette.types import Scope
 
 from service.answer import events
 from service.answer.events import AnswerEvent
-from service.api import metrics
-from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.answering import admitted, observe
+from service.api.auth import AUTH_RESPONSES, require
 from service.api.bodies import JSONBodyRoute
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
 from service.api.limits import AskGate
@@ -42,7 +41,6 @@ from service.api.schemas import (
     SourcesEvent,
 )
 from service.api.streaming import drain, first_event
-from service.errors import OverloadedError
 from service.keys import ApiKey
 from service.models import Answer, Filters
 
@@ -90,56 +88,25 @@ async def ask(body: AskRequest, request: Request, collections: CollectionsDep, g
     arrived = time.monotonic()  # the deadline counts the time spent waiting for an ask thread
     filters = body.filters.to_filters() if body.filters else Filters()
     name = collections.choose(body.collection, key)
-    try:
-        gate.admit()
-    except OverloadedError as exc:
-        return error_response(exc, request.scope)
-    streaming = False
-    try:
-        engine = (await run_in_threadpool(collections.get, name)).engine
-        deadline = None if engine.deadline_s is None else arrived + engine.deadline_s
+    async with admitted(gate, collections, name, arrived) as slot:
         if wants_stream(body.stream, accept):
-            stream = engine.stream(body.question, filters, body.top_k, request_id=request_id, deadline=deadline)
+            stream = slot.engine.stream(body.question, filters, body.top_k, request_id=request_id,
+                                        deadline=slot.deadline)
             # The first step (retrieval) runs before the response starts, so its errors are
             # still proper problem responses with their own status codes.
             first = await first_event(stream, gate.run)
-            streaming = True
-            return GatedStreamingResponse(
-                gate, _sse(first, stream, request.scope, gate), media_type=SSE_MEDIA_TYPE,
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
+            return slot.streaming_response(_sse(first, stream, request.scope, gate), media_type=SSE_MEDIA_TYPE,
+                                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
         def answer_json() -> tuple[Answer, str]:
             # Serialized on the ask thread too: a full answer's JSON (sources with their text)
             # is milliseconds of work the event loop, which answers health checks, need not do.
-            answer = engine.ask(body.question, filters, body.top_k, request_id=request_id, deadline=deadline)
+            answer = slot.engine.ask(body.question, filters, body.top_k, request_id=request_id, deadline=slot.deadline)
             return answer, AskResponse.from_answer(answer).model_dump_json()
 
         answer, payload = await gate.run(answer_json)
-        observe(answer, request.scope)
-        return Response(payload, media_type="application/json")
-    finally:
-        if not streaming:
-            gate.release()
-
-
-class GatedStreamingResponse(StreamingResponse):
-    """Holds its ask's place in the gate until the stream is over, however it ends."""
-
-    def __init__(self, gate: AskGate, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.gate = gate
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.gate.release()
-
-
-def observe(answer: Answer, scope: Scope) -> None:
-    """Into /metrics, and into the request's access-log line."""
-    metrics.observe_answer(answer)
-    scope.setdefault("state", {})["timings_ms"] = dict(answer.timings_ms)
+    observe(answer, request.scope)
+    return Response(payload, media_type="application/json")
 
 
 def sse_event(name: str, data: str) -> str:

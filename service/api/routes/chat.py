@@ -19,12 +19,12 @@ from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from service.answer import events
 from service.answer.events import AnswerEvent
-from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.answering import admitted, observe
+from service.api.auth import AUTH_RESPONSES, require
 from service.api.bodies import JSONBodyRoute
 from service.api.chat_schemas import (
     MODEL_ID,
@@ -43,10 +43,8 @@ from service.api.chat_schemas import (
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
 from service.api.limits import AskGate
 from service.api.problems import problem_response
-from service.api.routes.ask import GatedStreamingResponse, observe
 from service.api.schemas import AskResponse, Problem
 from service.api.streaming import drain, first_event
-from service.errors import OverloadedError
 from service.keys import ApiKey
 from service.models import Answer, Filters
 
@@ -97,29 +95,18 @@ async def chat_completions(body: ChatRequest, request: Request, collections: Col
     name = collections.choose(body.collection, key)
     completion_id, created = f"chatcmpl-{request_id}", int(time.time())
     # The same gate as /v1/ask: an answer is an answer, whichever shape it is asked in.
-    try:
-        gate.admit()
-    except OverloadedError as exc:
-        return error_response(exc, request.scope)
-    streaming = False
-    try:
-        engine = (await run_in_threadpool(collections.get, name)).engine
-        deadline = None if engine.deadline_s is None else arrived + engine.deadline_s
+    async with admitted(gate, collections, name, arrived) as slot:
         if body.stream:
-            stream = engine.stream(body.question, filters, body.top_k, body.history, request_id=request_id,
-                                   deadline=deadline)
+            stream = slot.engine.stream(body.question, filters, body.top_k, body.history, request_id=request_id,
+                                        deadline=slot.deadline)
             first = await first_event(stream, gate.run)  # retrieval errors are still proper problem responses
-            streaming = True
-            return GatedStreamingResponse(
-                gate, _chunks(first, stream, request.scope, gate, completion_id, created),
+            return slot.streaming_response(
+                _chunks(first, stream, request.scope, gate, completion_id, created),
                 media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        answer = await gate.run(engine.ask, body.question, filters, body.top_k, body.history, request_id=request_id,
-                                deadline=deadline)
-        observe(answer, request.scope)
-    finally:
-        if not streaming:
-            gate.release()
+        answer = await gate.run(slot.engine.ask, body.question, filters, body.top_k, body.history,
+                                request_id=request_id, deadline=slot.deadline)
+    observe(answer, request.scope)
     public = AskResponse.from_answer(answer)
     return ChatCompletion(id=completion_id, created=created, choices=[Choice(message=AssistantMessage(content=answer.answer))],
                           citations=public.citations, newsdesk=answer_info(public))

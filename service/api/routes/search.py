@@ -4,17 +4,25 @@ remotely, and the same sources as MCP's `search` tool."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field, StringConstraints
 
 from service.answer.search import find_sources
-from service.api.auth import AUTH_RESPONSES, error_response, require
+from service.api.answering import admitted
+from service.api.auth import AUTH_RESPONSES, require
 from service.api.bodies import JSONBodyRoute
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
-from service.api.schemas import MAX_QUESTION_CHARS, AskFilters, Problem, Public, Schema, SourcePublic
-from service.errors import OverloadedError
+from service.api.schemas import (
+    MAX_QUESTION_CHARS,
+    AskFilters,
+    Problem,
+    Public,
+    Schema,
+    SourcePublic,
+)
 from service.keys import ApiKey
 from service.models import MAX_TOP_K, Filters
 
@@ -53,14 +61,9 @@ async def search(body: SearchRequest, request: Request, collections: Collections
                  request_id: RequestIdDep, key: Annotated[ApiKey | None, Depends(require("ask"))]):
     filters = body.filters.to_filters() if body.filters else Filters()
     name = collections.choose(body.collection, key)
-    try:
-        gate.admit()  # retrieval embeds and ranks on the ask threads, not the shared pool
-    except OverloadedError as exc:
-        return error_response(exc, request.scope)
-    try:
-        components = await gate.run(collections.get, name)
-        found = await gate.run(find_sources, components.retriever, body.query, filters,
-                               body.top_k or components.settings.top_k, components.settings.relevance_threshold)
-    finally:
-        gate.release()
+    # Retrieval embeds and ranks on the ask threads, not the shared pool.
+    async with admitted(gate, collections, name, time.monotonic(), components_on_gate=True) as slot:
+        settings = slot.components.settings
+        found = await gate.run(find_sources, slot.components.retriever, body.query, filters,
+                               body.top_k or settings.top_k, settings.relevance_threshold)
     return SearchResponse(request_id=request_id, **found)
