@@ -12,10 +12,11 @@ from service.answer.llm import ChatModel, build_chat_model
 from service.answer.prompts import Prompt, load_prompt
 from service.answer.retrieval import HybridRetriever
 from service.config import Settings
+from service.index.client import open_client
 from service.index.embedding import Embedder, build_embedder
 from service.index.hnsw import HnswParams
 from service.index.lexical import LexicalReplica, held_elsewhere, lexical_dir
-from service.index.store import ArticleStore, IndexSpec, drop_collections, open_client
+from service.index.store import ArticleStore, IndexSpec, drop_collections
 from service.ingest.chunking import Chunker
 from service.ingest.pipeline import Ingester
 

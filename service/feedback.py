@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import StoreUnavailableError
-from service.index.store import NO_VECTOR, existing_records, open_records
+from service.index.client import NO_VECTOR, existing_records, open_records
 
 FEEDBACK_COLLECTION = "newsdesk-feedback"
 VOTES = ("up", "down")

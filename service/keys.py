@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from service.errors import ApiKeyError, StoreUnavailableError
-from service.index.store import NO_VECTOR, VectorsGiven, open_records
+from service.index.client import NO_VECTOR, VectorsGiven, open_records
 
 SCOPES = ("ask", "write", "admin")
 KEY_PREFIX = "nd_"

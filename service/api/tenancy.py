@@ -17,7 +17,7 @@ import threading
 
 from service.components import Components
 from service.errors import CollectionNotFoundError, ForbiddenError
-from service.index.store import existing_records
+from service.index.client import existing_records
 from service.keys import ApiKey
 
 

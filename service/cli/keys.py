@@ -14,7 +14,7 @@ from service.config import Settings
 
 
 def key_store(settings: Settings):
-    from service.index.store import open_client
+    from service.index.client import open_client
     from service.keys import KeyStore
 
     client = open_client(index_dir=settings.index_dir, host=settings.chroma_host, port=settings.chroma_port,

@@ -61,8 +61,8 @@ def cmd_bench_hnsw(args, settings: Settings) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from service.index.client import VectorsGiven, open_client
     from service.index.hnsw import HnswParams
-    from service.index.store import VectorsGiven, open_client
 
     console = Console()
     k = 10
@@ -157,7 +157,7 @@ def _probe(folder: Path, name: str, ef_search: int, k: int) -> tuple[list[list[i
 def _probe_here(folder: Path, name: str, ef_search: int, k: int) -> None:
     import json
 
-    from service.index.store import VectorsGiven, open_client
+    from service.index.client import VectorsGiven, open_client
 
     collection = open_client(index_dir=folder / "chroma").get_or_create_collection(name, embedding_function=VectorsGiven())
     collection.modify(configuration={"hnsw": {"ef_search": ef_search}})  # before the index is loaded

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from service.errors import StoreUnavailableError
-from service.index.store import NO_VECTOR, open_records
+from service.index.client import NO_VECTOR, open_records
 from service.ingest.feeds import shown_url
 from service.models import sha256_hex
 

@@ -18,7 +18,7 @@ import time
 import uuid
 
 from service.errors import StoreUnavailableError
-from service.index.store import NO_VECTOR, open_records
+from service.index.client import NO_VECTOR, open_records
 from service.slack.state import EVENTS_COLLECTION
 
 

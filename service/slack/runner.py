@@ -70,8 +70,8 @@ def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
-    from service.index.store import open_client
     from service.feedback import export_cases
+    from service.index.client import open_client
 
     client = open_client(
         index_dir=settings.index_dir, host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.errors import StoreUnavailableError
-from service.index.store import NO_VECTOR, open_records
+from service.index.client import NO_VECTOR, open_records
 from service.models import Answer
 from service.slack.state import ANSWERS_COLLECTION
 

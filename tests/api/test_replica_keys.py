@@ -74,7 +74,7 @@ def test_an_unreachable_store_is_a_503_never_no_keys(chroma_server):
     import time
 
     from service.errors import StoreUnavailableError
-    from service.index.store import open_client
+    from service.index.client import open_client
     from service.keys import KeyStore
 
     host, port = chroma_server

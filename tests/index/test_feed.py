@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from service.components import Components
+from service.index.client import NO_VECTOR, open_records
 from service.index.feed import ChangeFeed
-from service.index.store import NO_VECTOR, open_records
 from tests.conftest import make_article
 
 

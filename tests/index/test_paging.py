@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from service.components import Components
+from service.index.client import VectorsGiven
 from service.index.paging import KEYED_FLAG, PAGE_KEY, iter_pages, page_key
-from service.index.store import VectorsGiven
 from tests.conftest import make_article
 from tests.index.test_store import TinyEmbedder
 

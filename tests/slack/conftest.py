@@ -289,7 +289,7 @@ class SlackDriver:
 def state_client(tmp_path):
     """The bot's shared state (claims, threads, feedback) in a fresh embedded Chroma, so
     tests never write into the session's read-only sample index."""
-    from service.index.store import open_client
+    from service.index.client import open_client
 
     return open_client(index_dir=tmp_path / "state")
 

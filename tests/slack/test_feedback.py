@@ -83,7 +83,7 @@ def test_feedback_becomes_eval_cases():
 
 
 def test_feedback_export_command_writes_jsonl(tmp_path, monkeypatch):
-    from service.index.store import open_client
+    from service.index.client import open_client
 
     index = tmp_path / "index"
     client = open_client(index_dir=index)
