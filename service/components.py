@@ -78,7 +78,8 @@ class Components:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.store, self.embedder, self.lexical, token_budget=self.settings.context_token_budget)
+        return HybridRetriever(self.store, self.embedder, self.lexical, token_budget=self.settings.context_token_budget,
+                               fusion=self.settings.fusion)
 
     @cached_property
     def chat(self) -> ChatModel | None:

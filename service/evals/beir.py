@@ -91,40 +91,38 @@ def index_complete(store, articles: list[Article]) -> bool:
 
 @dataclass
 class QueryRankings:
-    """One query's dense and lexical chunk rankings as (chunk id, document id) pairs."""
+    """One query's dense and lexical chunk rankings as (chunk id, document id, score)."""
 
-    dense: list[tuple[str, str]]
-    lexical: list[tuple[str, str]]
+    dense: list[tuple[str, str, float]]
+    lexical: list[tuple[str, str, float]]
 
 
 def retrieve_rankings(retriever, queries: dict[str, str], *, depth: int = DEFAULT_DEPTH,
                       progress=None) -> dict[str, QueryRankings]:
     out: dict[str, QueryRankings] = {}
     for qid, text in queries.items():
-        pairs = {}
+        lists = {}
         for mode in ("dense", "lexical"):
-            fused, chunks, _, _ = retriever.search(text, mode=mode, n=depth)
-            pairs[mode] = [(cid, chunks[cid].metadata["article_id"]) for cid, _ in fused]
-        out[qid] = QueryRankings(pairs["dense"], pairs["lexical"])
+            ranked, chunks, _, _ = retriever.search(text, mode=mode, n=depth)
+            lists[mode] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in ranked]
+        out[qid] = QueryRankings(lists["dense"], lists["lexical"])
         if progress:
             progress()
     return out
 
 
-def document_rankings(rankings: QueryRankings, *, rrf_k: int, weights: tuple[float, float],
-                      candidates: int | None = None) -> dict[str, list[str]]:
+def document_rankings(rankings: QueryRankings, *, fuse, candidates: int | None = None) -> dict[str, list[str]]:
     """Documents ranked by their best chunk, for each mode. Hybrid fuses the two chunk
-    rankings exactly as `HybridRetriever.search` does (optionally cut to `candidates`)."""
-    from service.answer.retrieval import reciprocal_rank_fusion
+    rankings with `fuse` (the retriever's own, `HybridRetriever.fuse`), each cut to
+    `candidates` as the retriever cuts them."""
     from service.evals.metrics import document_ranking
 
-    doc_of = dict(rankings.dense) | dict(rankings.lexical)
+    doc_of = {c: d for c, d, _ in rankings.dense + rankings.lexical}
     cut = slice(None, candidates)
-    fused = reciprocal_rank_fusion(
-        [[c for c, _ in rankings.dense[cut]], [c for c, _ in rankings.lexical[cut]]], k=rrf_k, weights=weights)
+    fused = fuse([[(c, s) for c, _, s in rankings.dense[cut]], [(c, s) for c, _, s in rankings.lexical[cut]]])
     return {
-        "dense": document_ranking(rankings.dense),
-        "lexical": document_ranking(rankings.lexical),
+        "dense": document_ranking((c, d) for c, d, _ in rankings.dense),
+        "lexical": document_ranking((c, d) for c, d, _ in rankings.lexical),
         "hybrid": document_ranking((c, doc_of[c]) for c, _ in fused),
     }
 

@@ -120,7 +120,7 @@ def measure_engine(make, pages: list[list[StoredChunk]], queries: dict[str, str]
         t = time.perf_counter()
         index.search(text, 50, only)
         filtered.append(time.perf_counter() - t)
-        rankings[qid] = [(c.chunk_id, c.metadata["article_id"]) for c, _ in hits]
+        rankings[qid] = [(c.chunk_id, c.metadata["article_id"], score) for c, score in hits]
     return {"chunks/s": n_chunks / build_s, "update_ms": _ms(updates, 50), "p50": _ms(plain, 50),
             "p95": _ms(plain, 95), "filtered_p95": _ms(filtered, 95), "rankings": rankings, "index": index}
 
@@ -141,7 +141,7 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
     dense = {}
     for qid, text in queries.items():
         fused, chunks, _, _ = retriever.search(text, mode="dense", n=args.depth)
-        dense[qid] = [(cid, chunks[cid].metadata["article_id"]) for cid, _ in fused]
+        dense[qid] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in fused]
     table = Table(title=f"lexical engines on {dataset.name}: {sum(map(len, pages))} chunks, {len(queries)} queries")
     for column in ("engine", "head", "build chunks/s", "replace 1 article (p50)", "query p50", "query p95",
                    "filtered p95", "lexical nDCG@10", "hybrid nDCG@10"):
@@ -154,8 +154,8 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
         for name, make in engines.items():
             for weight in (0.0, HEAD_WEIGHT):
                 r = measure_engine(lambda: make(weight, weight), pages, queries, args.depth)
-                ranked = {qid: document_rankings(QueryRankings(dense[qid], r["rankings"][qid]), rrf_k=retriever.rrf_k,
-                                                 weights=retriever.weights) for qid in queries}
+                ranked = {qid: document_rankings(QueryRankings(dense[qid], r["rankings"][qid]), fuse=retriever.fuse,
+                                                 candidates=retriever.candidates) for qid in queries}
                 scores = score_rankings(ranked, dataset.qrels)
                 table.add_row(name, f"{weight:g}", f"{r['chunks/s']:,.0f}", f"{r['update_ms']:.1f} ms",
                               f"{r['p50']:.1f} ms", f"{r['p95']:.1f} ms", f"{r['filtered_p95']:.1f} ms",

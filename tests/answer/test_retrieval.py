@@ -192,3 +192,34 @@ def test_neighbouring_chunks_merged_into_one_source_leave_room_for_more_articles
     assert [p.article_id for p in sources] == ["a", "b", "c"]
     assert sources[0].text == article[0:36]
     assert [p.article_id for p in select_sources(ranked, 9, 2)] == ["a", "b", "c", "d"]  # all there is
+
+
+def test_score_fusion_keeps_a_clear_winner_margin_that_rank_fusion_loses():
+    from service.answer.retrieval import reciprocal_rank_fusion, score_fusion
+
+    dense = [("a", 0.62), ("b", 0.61), ("c", 0.60), ("d", 0.59)]  # a flat dense ranking
+    lexical = [("c", 30.0), ("a", 5.0), ("d", 4.5), ("b", 4.0)]  # c is far ahead on words
+    assert reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]])[0][0] == "a"
+    fused = score_fusion([dense, lexical])
+    assert fused[0][0] == "c"
+    # Only on one path: the other path counts its lowest z-score for it.
+    only_lexical = score_fusion([[("a", 1.0), ("b", 0.0)], [("z", 9.0), ("a", 1.0)]])
+    assert [i for i, _ in only_lexical] == ["a", "z", "b"]
+    assert score_fusion([dense, []]) == score_fusion([dense])  # an empty path adds nothing
+
+
+def test_the_fusion_setting_reaches_the_retriever_and_rejects_unknown_names(sample_index):
+    import pytest
+
+    from service.answer.retrieval import HybridRetriever
+    from service.components import Components
+
+    assert sample_index.retriever.fusion == "rrf" and sample_index.retriever.weights == (1.0, 1.0)
+    zscore = Components.build(sample_index.settings.model_copy(update={"fusion": "zscore"}),
+                              embedder=sample_index.embedder, collection=sample_index.collection)
+    assert zscore.retriever.weights == (0.6, 0.4)
+    question = "How much market value did Nvidia lose in the DeepSeek sell-off?"
+    fused, _, dense, lexical = zscore.retriever.search(question)
+    assert set(dict(fused)) == set(dense) | set(lexical)
+    with pytest.raises(ValueError, match="unknown fusion 'max'"):
+        HybridRetriever(sample_index.store, sample_index.embedder, sample_index.lexical, fusion="max")

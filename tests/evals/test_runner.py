@@ -188,7 +188,7 @@ def test_beir_hybrid_is_the_retrievers_own_fusion(sample_index):
     retriever = sample_index.retriever
     question = "How much market value did Nvidia lose in the DeepSeek sell-off?"
     rankings = retrieve_rankings(retriever, {"q": question}, depth=retriever.candidates)
-    ours = document_rankings(rankings["q"], rrf_k=retriever.rrf_k, weights=retriever.weights)["hybrid"]
+    ours = document_rankings(rankings["q"], fuse=retriever.fuse, candidates=retriever.candidates)["hybrid"]
     fused, chunks, _, _ = retriever.search(question, mode="hybrid")
     assert ours == document_ranking((c, chunks[c].metadata["article_id"]) for c, _ in fused)
     scores = score_rankings({"q": {"dense": ours, "lexical": ours, "hybrid": ours}}, {"q": {ours[0]: 1}})
