@@ -18,7 +18,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "service"
 BASE = {"config", "errors", "models", "dates", "text"}
-CORE = {"ingest", "index", "answer", "components", "feedback", "keys"}
+CORE = {"ingest", "index", "answer", "components", "collections", "feedback", "keys"}
 EVALS = {"evals"}
 CLI = {"cli"}
 

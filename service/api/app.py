@@ -26,7 +26,7 @@ from service.api.limits import AskGate, KeyRateLimiter
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, ShedMiddleware
 from service.api.problems import install_problem_handlers
 from service.api.routes import articles, ask, chat, feedback, health, keys, search
-from service.api.tenancy import Collections
+from service.collections import Collections
 from service.api.tracing import Tracer
 from service.components import Components
 from service.config import Settings
@@ -55,7 +55,10 @@ def build_access(settings: Settings, components: Components, *, require_keys: bo
     return Access(keys, KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage_uri), required=require_keys)
 
 
-def create_app(settings: Settings, components: Components | None = None, *, require_keys: bool = False) -> FastAPI:
+def create_app(settings: Settings, components: Components | None = None, *, require_keys: bool = False,
+               collections: Collections | None = None) -> FastAPI:
+    """`collections`: share the per-collection components with another edge mounted on this
+    app (MCP), so one process keeps one lexical index per collection."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = components if components is not None else await run_in_threadpool(Components.build, settings)
@@ -63,7 +66,7 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
         metrics.meter_chat(built.chat)
         app.state.access = await run_in_threadpool(lambda: build_access(settings, built, require_keys=require_keys))
         app.state.components = built
-        app.state.collections = Collections(built)
+        app.state.collections = collections if collections is not None else Collections(built)
         app.state.ask_gate = AskGate(settings.ask_concurrency, settings.ask_queue,
                                      on_shed=metrics.SHED.labels("/v1/ask").inc)
         app.state.tracer = Tracer() if settings.otel_traces else None

@@ -17,7 +17,7 @@ from service.api import metrics
 from service.api.auth import require_for_method
 from service.api.limits import AskGate
 from service.api.problems import request_id_of
-from service.api.tenancy import Collections
+from service.collections import Collections
 from service.components import Components
 from service.config import Settings
 from service.index.store import ArticleStore

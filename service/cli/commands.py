@@ -116,16 +116,18 @@ def build_server_app(settings: Settings, components, *, host: str | None = None,
     and the MCP tools at /mcp (`host`: the address served, for the MCP SDK's Host check).
     The CLI is where edges meet: the API itself knows nothing of Slack or MCP."""
     from service.api.app import create_app
+    from service.collections import Collections
     from service.mcp.http import mount_mcp
     from service.web import router as reading_page
 
-    app = create_app(settings, components, require_keys=require_keys)
+    collections = Collections(components)  # the API's and the MCP tools' alike
+    app = create_app(settings, components, require_keys=require_keys, collections=collections)
     app.include_router(reading_page)  # the page at `/`, calling the API from the browser
     if settings.slack_signing_secret is not None:
         from service.slack.http import mount_slack
 
         mount_slack(app, settings, components)
-    mount_mcp(app, components, host=host or settings.host)
+    mount_mcp(app, collections, host=host or settings.host)
     return app
 
 

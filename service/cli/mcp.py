@@ -21,15 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_mcp(args, settings: Settings) -> int:
+    from service.collections import Collections
     from service.components import Components
 
     # stdout carries the protocol: every log line goes to stderr.
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     components = Components.build(settings, collection=args.collection)
+    collections = Collections(components)
     if not args.http:
         from service.mcp import build_server
 
-        build_server(components).run("stdio")
+        build_server(collections).run("stdio")
         return 0
     import uvicorn
     from starlette.applications import Starlette
@@ -47,6 +49,6 @@ def cmd_mcp(args, settings: Settings) -> int:
     if settings.bootstrap_key is not None:
         keys.ensure(settings.bootstrap_key.get_secret_value(), "bootstrap", SCOPES)
     app = Starlette()
-    mount_mcp(app, components, host=host, verify=keys.verify, open_now=lambda: not required and not keys.any_active())
+    mount_mcp(app, collections, host=host, verify=keys.verify, open_now=lambda: not required and not keys.any_active())
     uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
     return 0

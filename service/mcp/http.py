@@ -14,21 +14,21 @@ from contextlib import asynccontextmanager
 
 from starlette.routing import Route
 
-from service.components import Components
+from service.collections import Collections
 from service.mcp.access import BearerKeys, KeyVerifier
 from service.mcp.server import build_server
 
 MCP_PATH = "/mcp"
 
 
-def mount_mcp(app, components: Components, *, path: str = MCP_PATH, host: str = "127.0.0.1",
+def mount_mcp(app, collections: Collections, *, path: str = MCP_PATH, host: str = "127.0.0.1",
               verify: KeyVerifier | None = None, open_now: Callable[[], bool] = lambda: False):
     """Add the MCP endpoint at `path` to the Starlette/FastAPI `app`; returns the MCPServer.
     `host` is the address served: on loopback the SDK refuses other Host headers (DNS
     rebinding protection). `verify` checks keys at this endpoint (401 without a valid one);
     leave it None when the host app checks them already (the API's key middleware does).
     `open_now()` true admits requests without a key (see `BearerKeys`)."""
-    server = build_server(components)
+    server = build_server(collections)
     # The transport logs a line per stateless request ("Terminating session: None"): noise in
     # the API's access log, which already has a line for each request.
     logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)

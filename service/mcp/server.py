@@ -4,6 +4,8 @@
     search       the numbered sources with their text and offsets, no answer
     get_article  one article's text and metadata, or the slice [start:end) of it
 
+Each tool takes an optional `collection`, resolved as the API resolves it (the server's
+default, or the first collection of a key bound to others; `service.collections`).
 The engine is synchronous and CPU-bound, so each call runs in a worker thread. Domain
 errors become tool errors (`is_error`) whose text starts with the error's stable slug,
 e.g. `article-not-found: no article with id 'x'`, translated here and only here.
@@ -20,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from service.answer.search import find_sources
+from service.collections import Collections
 from service.components import Components
 from service.errors import NewsdeskError
 from service.mcp.access import check_access, request_grant
@@ -36,6 +39,8 @@ After = Annotated[str | None, Field(description="Only articles published on or a
 Before = Annotated[str | None, Field(description="Only articles published before this date (ISO 8601).")]
 Outlets = Annotated[list[str] | None, Field(description="Only these outlets (the article's `source`).")]
 TopK = Annotated[int | None, Field(ge=1, le=MAX_TOP_K, description="How many sources to retrieve.")]
+Collection = Annotated[str | None, Field(min_length=1, max_length=200,
+                                         description="The collection to use (default: the server's).")]
 
 
 def _filters(after: str | None, before: str | None, outlets: list[str] | None) -> Filters:
@@ -45,24 +50,26 @@ def _filters(after: str | None, before: str | None, outlets: list[str] | None) -
         raise ToolError(f"bad-filter: {exc}") from None
 
 
-def build_server(components: Components) -> MCPServer:
-    """The MCP server for one collection. Over HTTP, each tool checks the scope of the key
-    the door let in (`service.mcp.access`)."""
+def build_server(collections: Collections) -> MCPServer:
+    """The MCP server over `collections`. Over HTTP, each tool checks the scope of the key
+    the door let in, and that it may use the collection (`service.mcp.access`)."""
     server = MCPServer("newsdesk", instructions=INSTRUCTIONS, version="1")
 
-    async def run(ctx: Context, scope: str, fn: Callable[..., Any], *args: Any) -> Any:
+    async def run(ctx: Context, scope: str, collection: str | None, fn: Callable[[Components], Any]) -> Any:
         try:
-            check_access(request_grant(ctx.request_context.request), scope, components.collection)
-            return await anyio.to_thread.run_sync(fn, *args)
+            grant = request_grant(ctx.request_context.request)
+            name = collections.choose(collection, grant)
+            check_access(grant, scope, name)
+            return await anyio.to_thread.run_sync(lambda: fn(collections.get(name)))
         except NewsdeskError as exc:
             raise ToolError(f"{exc.type_slug}: {exc.message}") from None
 
     @server.tool(description="Answer a question from the indexed news articles. Every [n] in the answer "
                              "has a citation with a verbatim quote and its character offsets in the article.")
     async def ask(question: Question, ctx: Context, published_after: After = None, published_before: Before = None,
-                  outlets: Outlets = None, top_k: TopK = None) -> dict[str, Any]:
+                  outlets: Outlets = None, top_k: TopK = None, collection: Collection = None) -> dict[str, Any]:
         filters = _filters(published_after, published_before, outlets)
-        answer = await run(ctx, "ask", components.engine.ask, question, filters, top_k)
+        answer = await run(ctx, "ask", collection, lambda c: c.engine.ask(question, filters, top_k))
         data = answer.to_dict()
         data.pop("sources")  # `search` gives the sources; an answer's evidence is its citations
         return data
@@ -70,17 +77,18 @@ def build_server(components: Components) -> MCPServer:
     @server.tool(description="Find the passages of news articles that best match a query, ranked, with their "
                              "text and character offsets. No answer is written.")
     async def search(query: Question, ctx: Context, published_after: After = None, published_before: Before = None,
-                     outlets: Outlets = None, top_k: TopK = None) -> dict[str, Any]:
+                     outlets: Outlets = None, top_k: TopK = None, collection: Collection = None) -> dict[str, Any]:
         filters = _filters(published_after, published_before, outlets)
-        return await run(ctx, "ask", find_sources, components.retriever, query, filters,
-                         top_k or components.settings.top_k, components.settings.relevance_threshold)
+        return await run(ctx, "ask", collection, lambda c: find_sources(
+            c.retriever, query, filters, top_k or c.settings.top_k, c.settings.relevance_threshold))
 
     @server.tool(description="Read one indexed article by id: its metadata and full text, or only the span "
                              "text[start:end] when start and end are given (to check a citation).")
     async def get_article(article_id: Annotated[str, Field(min_length=1)], ctx: Context,
                           start: Annotated[int | None, Field(ge=0)] = None,
-                          end: Annotated[int | None, Field(ge=0)] = None) -> dict[str, Any]:
-        return await run(ctx, "ask", read_article, components, article_id, start, end)
+                          end: Annotated[int | None, Field(ge=0)] = None,
+                          collection: Collection = None) -> dict[str, Any]:
+        return await run(ctx, "ask", collection, lambda c: read_article(c, article_id, start, end))
 
     return server
 

@@ -21,9 +21,12 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from service.cli.commands import build_server_app
+from service.collections import Collections
+from service.components import Components
 from service.keys import KeyStore
 from service.mcp.http import mount_mcp
 from tests.api.test_e2e import uvicorn_thread
+from tests.conftest import make_article
 from tests.mcp.conftest import ARTICLES
 
 NEWSDESK = shutil.which("newsdesk", path=str(Path(sys.executable).parent))
@@ -53,8 +56,9 @@ async def exercise(client: Client) -> dict[str, dict]:
     missing = await client.call_tool("get_article", {"article_id": "no-such-article"})
     filtered = payload(await client.call_tool("search", {"query": "harbour dredging", "outlets": ["Valley Times"]}))
     bad_date = await client.call_tool("ask", {"question": "anything", "published_after": "someday"})
+    nowhere = await client.call_tool("search", {"query": "tram line", "collection": "no-such-collection"})
     return {"search": found, "ask": asked, "cited": cited, "span": span, "whole": whole, "missing": missing,
-            "filtered": filtered, "bad_date": bad_date}
+            "filtered": filtered, "bad_date": bad_date, "nowhere": nowhere}
 
 
 def check(seen: dict) -> None:
@@ -78,6 +82,8 @@ def check(seen: dict) -> None:
     assert seen["missing"].content[0].text.endswith(": article-not-found: no article with id 'no-such-article'")
     assert {s["article_id"] for s in seen["filtered"]["sources"]} == {"orchard"}
     assert seen["bad_date"].is_error and ": bad-filter: " in seen["bad_date"].content[0].text
+    assert seen["nowhere"].is_error
+    assert seen["nowhere"].content[0].text.endswith(": collection-not-found: there is no collection 'no-such-collection'")
 
 
 @pytest.mark.e2e
@@ -100,23 +106,33 @@ def http_client(key: str | None = None) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=60)
 
 
+@pytest.fixture(scope="module")
+def second_collection(mcp_index):
+    """Another collection in the same store, for per-call `collection`."""
+    second = Components(mcp_index.settings, mcp_index.embedder, mcp_index.client, "mcp-second")
+    second.ingester.ingest([make_article("ferry", title="Ferry timetable changes", source="Island Post",
+                                         text="The island ferry will run every forty minutes from June. "
+                                              "The operator said the new timetable adds six crossings a day.")])
+    return second
+
+
 def served_with_keys(mcp_index, kind: str):
     """`serve`'s app (the API's key middleware at the door) or the endpoint alone (as
     `newsdesk mcp --http` serves it), over a key collection of its own."""
     settings = mcp_index.settings.model_copy(update={"keys_collection": f"mcp-keys-{kind}"})
     keys = KeyStore(mcp_index.client, settings.keys_collection)
     issued = {name: keys.create(name, scopes, collections)[0] for name, scopes, collections in
-              [("reader", ["ask"], []), ("writer", ["write"], []), ("elsewhere", ["ask"], ["other-collection"])]}
+              [("reader", ["ask"], []), ("writer", ["write"], []), ("elsewhere", ["ask"], ["mcp-second"])]}
     if kind == "serve":
         return build_server_app(settings, mcp_index), issued
     app = FastAPI()
-    mount_mcp(app, mcp_index, verify=keys.verify, open_now=lambda: not keys.any_active())
+    mount_mcp(app, Collections(mcp_index), verify=keys.verify, open_now=lambda: not keys.any_active())
     return app, issued
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("kind", ["serve", "alone"])
-def test_streamable_http_with_keys_and_scopes(mcp_index, kind):
+def test_streamable_http_with_keys_and_scopes(mcp_index, second_collection, kind):
     app, issued = served_with_keys(mcp_index, kind)
     with uvicorn_thread(app) as base:
         url = f"{base}/mcp"
@@ -134,18 +150,24 @@ def test_streamable_http_with_keys_and_scopes(mcp_index, kind):
             async with http_client(issued["reader"]) as http:
                 async with Client(streamable_http_client(url, http_client=http)) as client:
                     seen = await exercise(client)
-            denied = []
-            for name in ("writer", "elsewhere"):
-                async with http_client(issued[name]) as http:
-                    async with Client(streamable_http_client(url, http_client=http)) as client:
-                        denied.append(await client.call_tool("search", {"query": "tram line"}))
-            return seen, denied
+            async with http_client(issued["writer"]) as http:
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    no_scope = await client.call_tool("search", {"query": "tram line"})
+            async with http_client(issued["elsewhere"]) as http:
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    # A key bound to one collection gets it without naming it, as on the API.
+                    own = payload(await client.call_tool("search", {"query": "ferry timetable"}))
+                    named = payload(await client.call_tool("get_article", {"article_id": "ferry",
+                                                                           "collection": "mcp-second"}))
+                    other = await client.call_tool("search", {"query": "tram line", "collection": "newsdesk"})
+            return seen, no_scope, own, named, other
 
-        seen, (no_scope, no_collection) = anyio.run(main)
+        seen, no_scope, own, named, other = anyio.run(main)
     check(seen)
     assert no_scope.is_error and no_scope.content[0].text.endswith(": forbidden: the key 'writer' lacks the 'ask' scope")
-    assert no_collection.is_error
-    assert no_collection.content[0].text.endswith(": forbidden: the key 'elsewhere' may not use collection 'newsdesk'")
+    assert [s["article_id"] for s in own["sources"]] == ["ferry"] and named["source"] == "Island Post"
+    assert other.is_error
+    assert other.content[0].text.endswith(": forbidden: the key 'elsewhere' may use only the collections mcp-second")
 
 
 @pytest.mark.e2e
