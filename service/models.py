@@ -228,6 +228,7 @@ class Answer:
     timings_ms: dict[str, float]
     degraded: bool = False
     degraded_reason: str | None = None
+    conflicts: list[str] = field(default_factory=list)  # where the cited sources disagree
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

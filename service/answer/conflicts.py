@@ -1,6 +1,8 @@
 """Where the sources disagree: different figures for one thing, different names for one
 thing (MAI / M1 / MA1, DeepSee / DeepSeed / DeepSeek), and corrections that supersede an
-earlier report. Each finder returns a sentence for the answer, citing both sides."""
+earlier report. Each finder returns a sentence for the answer, citing both sides;
+`find_conflicts` runs them over any answer's cited quotes, whoever wrote it, for the
+answer's structured `conflicts` (what the reading page marks)."""
 
 from __future__ import annotations
 
@@ -161,3 +163,43 @@ def unflagged_correction(answer: str, cited: set[int], passages: Sequence[Passag
                 return (f"source [{i}] corrects source [{j}] ({(earlier.published_at or '')[:10]}); "
                         "the answer does not say which figure was corrected")
     return ""
+
+
+def superseded(cited: set[int], passages: Sequence[Passage]) -> str:
+    """A correction among the sources that supersedes a report, when the answer cites either."""
+    for i, fix in enumerate(passages, start=1):
+        if not is_correction(fix):
+            continue
+        for j, earlier in enumerate(passages, start=1):
+            if corrects(fix, earlier) and (i in cited or j in cited):
+                return (f"Source [{i}] is a correction, published {format_date(fix.published_at or '')}; it "
+                        f"supersedes the earlier report [{j}] of {format_date(earlier.published_at or '') or 'no date'}.")
+    return ""
+
+
+def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: Sequence[Passage],
+                   relevant: Sequence[Candidate]) -> list[str]:
+    """Where the sources behind an answer disagree, from its cited quotes ((source number,
+    quote) pairs): different figures among the quotes that answer the question, a name
+    spelled differently in the `relevant` retrieved sentences (the extractive answer's
+    `top_sentences`), a correction that supersedes a cited report. The same findings in
+    both modes: an LLM's answer is checked as the extractive one is written."""
+    from service.answer import answerability
+
+    if not quoted:
+        return []
+    q = answerability.analyse(question)
+    chosen = [Candidate(n, 0, len(text), text, "", "") for n, text in quoted]
+    cited = {n for n, _ in quoted}
+    # Quotes about what was asked (a figure of the kind asked for, on its focus and its named
+    # things), not only full answers: an LLM may cite "values the company at $150 billion" for
+    # "valuation", which shares no word with the question but is one side of the dispute.
+    answering = [(n, text) for n, text in quoted
+                 if (ev := answerability.evidence(q, text, passages[n - 1].title)).typed and ev.focused
+                 and ev.entities >= answerability.CONTEXT_CREDIT]
+    notes = [
+        figure_disagreement(answering, passages),
+        naming_conflict(list(relevant) + chosen, chosen),
+        superseded(cited, passages),
+    ]
+    return [n for n in notes if n]

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from service.answer.citations import check_answer, says_cannot_answer, strip_markers
+from service.answer.conflicts import find_conflicts
 from service.answer.events import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
 from service.answer.extractive import EXTRACTIVE_PROMPT_ID, Extractor
 from service.answer.llm import ChatModel
@@ -122,6 +123,8 @@ class AnswerEngine:
                 timings_ms=timings,
                 degraded=degraded_reason is not None,
                 degraded_reason=degraded_reason,
+                conflicts=(find_conflicts(question, [(c.n, c.quote) for c in checked.citations], passages,
+                                          self.extractor.top_sentences(question, passages)) if answerable else []),
             )
             return DoneEvent(answer=answer, retrieval=result, draft=draft)
 

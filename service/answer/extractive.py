@@ -19,6 +19,7 @@ from service.models import Passage
 from service.text import tokenize
 
 EXTRACTIVE_PROMPT_ID = "extractive.v2"
+TOP_SENTENCES = 12  # the most relevant retrieved sentences, where names are compared with other spellings
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Extractor:
             best = max(range(len(found)), key=lambda i: scores[i])
             if best not in chosen:
                 chosen.append(best)
-        top = sorted(range(len(found)), key=lambda i: -relevance[i])[:12]  # where other spellings are looked for
+        top = sorted(range(len(found)), key=lambda i: -relevance[i])[:TOP_SENTENCES]  # where other spellings are looked for
         outlets = _named_outlets(question, passages)
         chosen, missing = _cover_named(q, outlets, found, relevance, chosen, passages)
         dated = (q.temporal or q.recency or len(outlets) > 1
@@ -77,6 +78,13 @@ class Extractor:
         if q.recency and newest:
             lead = [f"As of {timeline.format_date(newest)}, the newest article that speaks to this:"]
         return " ".join(lead + parts + [n for n in notes if n])
+
+    def top_sentences(self, question: str, passages: Sequence[Passage], k: int = 0) -> list[Candidate]:
+        """The `k` retrieved sentences most relevant to the question (where an answer's
+        names are compared with other spellings, in either mode)."""
+        found = candidates(passages)
+        relevance = self._relevance(answerability.analyse(question), found)
+        return [found[i] for i in sorted(range(len(found)), key=lambda i: -relevance[i])[:k or TOP_SENTENCES]]
 
     def _relevance(self, q: answerability.Question, found: Sequence[Candidate]) -> list[float]:
         """The sentence's own evidence (question words weighted by how rare they are among

@@ -93,6 +93,7 @@ class AnswerInfo(Public):
     warnings: list[str]
     request_id: str
     sources: list[SourcePublic]
+    conflicts: list[str] = []
 
 
 class AssistantMessage(BaseModel):

@@ -147,6 +147,9 @@ class AskResponse(Public):
     timings_ms: Timings
     degraded: bool
     degraded_reason: str | None
+    conflicts: list[str] = Field(default_factory=list, description="Where the cited sources disagree: different "
+                                 "figures or names for one thing, or a correction that supersedes a cited report; "
+                                 "each note cites both sides by source number")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AskResponse:

@@ -69,3 +69,33 @@ def test_an_answer_that_hides_a_correction_is_warned_about():
     assert any("source [2] corrects source [1]" in w for w in hidden.warnings)
     told = check_answer("It costs $3 per million input tokens; the $5 figure was corrected [2].", [original, fix], texts)
     assert not any("corrects source" in w for w in told.warnings)
+
+
+def test_an_answers_conflicts_are_found_from_its_quotes_whoever_wrote_it():
+    from service.answer.conflicts import find_conflicts
+
+    ps = [passage("ledger", title="OpenAI funding", source="Ledger"), passage("northgate", title="OpenAI round", source="Northgate"),
+          passage("fix", title="Correction: the model costs $3, not $5", source="Silicon Current", published_at="2024-06-24"),
+          passage("orig", title="Launch", source="Silicon Current", published_at="2024-06-20")]
+    question = "How much did OpenAI raise in its funding round, and at what valuation?"
+    sides = [(1, "OpenAI raised $6.6 billion in new funding at a post-money valuation of $157 billion."),
+             (2, "OpenAI has closed a funding round of $6.5 billion that values the company at $150 billion.")]
+    assert find_conflicts(question, sides, ps, []) == [
+        "Note that the sources give different figures: $6.6 billion, $157 billion [1] versus $6.5 billion, $150 billion [2]."]
+    assert find_conflicts(question, sides[:1], ps, []) == []  # one side cited, nothing to compare
+    # Another spelling among the relevant retrieved sentences, though the answer cites one.
+    names = find_conflicts("Who leads Microsoft AI?", [(1, "Mustafa Suleyman leads Microsoft AI.")], ps,
+                           [candidate(2, "Mustafa Suleiman, who leads Microsoft AI, spoke on Monday.")])
+    assert names == ["The sources disagree on the name: Suleyman [1], Suleiman [2]."]
+    # A cited report that a correction among the sources supersedes.
+    corrected = find_conflicts("How much does the model cost?", [(4, "It costs $5 per million tokens.")], ps, [])
+    assert corrected == ["Source [3] is a correction, published June 24, 2024; it supersedes the earlier report [4] "
+                         "of June 20, 2024."]
+
+
+def test_the_ask_response_carries_the_conflicts_in_either_mode(sample_index):
+    answer = sample_index.engine.ask("What did Silicon Current get wrong in its Claude 3.5 Sonnet launch story?")
+    assert answer.mode == "extractive" and answer.answerable
+    assert any("is a correction" in c and "supersedes the earlier report" in c for c in answer.conflicts)
+    plain = sample_index.engine.ask("How many GPUs was Microsoft's MAI-1-preview trained on?")
+    assert plain.answerable and plain.conflicts == []

@@ -84,7 +84,7 @@ def test_exact_response_fields(llm_api, respx_mock):
     respx_mock.post(CHAT_URL).mock(return_value=completion_response(GOOD_ANSWER))
     body = ask(llm_api, {"question": MISTRAL_Q}).json()
     assert set(body) == {"answer", "answerable", "mode", "citations", "sources", "warnings", "unsupported_sentences",
-                         "prompt_id", "model", "request_id", "timings_ms", "degraded", "degraded_reason"}
+                         "prompt_id", "model", "request_id", "timings_ms", "degraded", "degraded_reason", "conflicts"}
     assert set(body["citations"][0]) == {"n", "article_id", "title", "source", "url", "published_at", "quote",
                                          "start", "end", "score"}
 

@@ -8,9 +8,6 @@ const READER_STORAGE = "newsdesk.reader";
 // The same marker grammar as the server's citation checks: [1], [1, 3], [2-4].
 const MARKER = /\[\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*[,;]\s*\d+(?:\s*[-–]\s*\d+)?)*)\s*\]/g;
 
-// Wording with which an answer tells the reader that reports disagree or were corrected: the
-// list the eval suite's conflict metric uses (service/evals/metrics.py), kept as narrow.
-const CONFLICT = /\b(disagree\w*|conflict\w*|contradict\w*|inconsisten\w*|discrepan\w*|differ(s|ed|ing)?|correct(ion|ions|ed|s)|incorrect\w*|wrong\w*|erroneous\w*|mistake\w*|mistaken\w*|in error|however|whereas|by contrast|on the other hand)\b|sources give different/i;
 
 const $ = (id) => document.getElementById(id);
 const state = { asked: null, answer: null, sources: [], text: "", pending: null, controller: null };
@@ -255,8 +252,9 @@ function renderAnswer(answer) {
   } else if (answer.mode === "extractive" && answer.answerable) {
     mark("extractive", "Extractive.", "Sentences quoted from the sources, without a language model.");
   }
-  if (answer.answerable && (answer.conflict || CONFLICT.test(answer.answer))) {
-    mark("conflict", "Sources disagree.", "The answer points out reports that differ or were corrected; read each source.");
+  // The server finds disagreements among the cited sources in either mode (answer.conflicts).
+  if (answer.answerable && (answer.conflicts || []).length) {
+    mark("conflict", "Sources disagree.", answer.conflicts.join(" "));
   }
   const corroborated = answer.sources.filter((s) => s.corroborations > 0);
   if (corroborated.length) {
