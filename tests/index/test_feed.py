@@ -63,3 +63,19 @@ def test_a_writer_killed_before_announcing_is_announced_when_repeated(components
     assert report.counts()["updated"] + report.counts()["added"] == 1  # not taken for unchanged
     assert [c.metadata["article_id"] for c, _ in replica.lexical.current().search("Zyxoplane", 5)] == ["a2"]
     assert components.ingester.ingest([article]).counts()["unchanged"] == 1  # and now it is done
+
+
+def test_a_batch_written_in_several_upserts_is_one_entry(components):
+    from service.ingest.pipeline import Ingester
+
+    store = components.store
+    store.max_batch = 2  # Chroma's limit, made tiny: each batch takes several upserts
+    upserts = []
+    upsert = store.chunks.upsert
+    store.chunks.upsert = lambda **kw: upserts.append(len(kw["ids"])) or upsert(**kw)
+    ingester = Ingester(store, components.embedder, components.chunker, group_chunks=1_000)
+    articles = [make_article(f"b{i}", f"Story {i} about the harbour. It has two sentences.") for i in range(5)]
+    ingester.ingest(articles)
+    assert len(upserts) >= 3 and max(upserts) <= 2
+    entries = store.feed.read(0)
+    assert [(e.op, e.article_ids) for e in entries] == [("write", tuple(f"b{i}" for i in range(5)))]
