@@ -1,9 +1,11 @@
 """`newsdesk bench compare`: newsdesk's retrieval beside what a user would assemble from
 stock LlamaIndex over the same articles and the same embedder, in one run.
 
-The news set is the sample corpus and the eval cases that name their evidence articles
-(multi-source questions included); cases with metadata filters are left out, since the
-stock BM25 retriever takes none. The figure is evidence recall at 8 sources: the share of
+The news set is `evals/newsset` by default (165 articles in ten running stories, 97
+questions written before any run; its README says how), or any corpus and eval cases given
+(`--corpus corpus --cases evals/cases.jsonl` is the sample corpus); cases with metadata
+filters, unanswerable and adversarial ones are left out, since the stock BM25 retriever
+takes no filters. The figure is evidence recall at 8 sources: the share of
 a case's evidence articles among the articles of the first 8 sources (for newsdesk, a
 source's collapsed wire copies count as that source's articles).
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from service.config import Settings
 
 SOURCES = 8
+NEWS_SET = Path(__file__).resolve().parents[2] / "evals" / "newsset"
 
 
 def llamaindex_embedding(embedder):
@@ -93,11 +96,9 @@ def llamaindex_articles(retriever, question: str) -> list[str]:
     return [n.node.ref_doc_id for n in retriever.retrieve(question)[:SOURCES]]
 
 
-def compare_collection(corpus: str | None) -> str | None:
-    """A collection of its own for a corpus other than the sample one: preparing the index
-    makes a collection hold exactly its corpus, so sharing `eval-sample` would churn it."""
-    if not corpus:
-        return None  # the eval's own collection, which holds the sample corpus
+def compare_collection(corpus: Path) -> str:
+    """A collection of its own per corpus folder: preparing the index makes a collection
+    hold exactly its corpus, so sharing `eval-sample` would churn it."""
     digest = hashlib.sha1(str(Path(corpus).resolve()).encode()).hexdigest()[:8]
     return f"compare-{digest}"
 
@@ -107,13 +108,14 @@ def cmd_bench_compare(args, settings: Settings) -> int:
     from rich.table import Table
 
     from service.evals.cases import load_cases, load_corpus
-    from service.evals.commands import DEFAULT_CASES, _eval_components
+    from service.evals.commands import _eval_components
 
     console = Console()
-    corpus = load_corpus(Path(args.corpus) if args.corpus else settings.sample_corpus_dir)
-    cases = [c for c in load_cases(Path(args.cases) if args.cases else DEFAULT_CASES, corpus)
+    corpus_dir = Path(args.corpus) if args.corpus else NEWS_SET / "corpus"
+    corpus = load_corpus(corpus_dir)
+    cases = [c for c in load_cases(Path(args.cases) if args.cases else NEWS_SET / "cases.jsonl", corpus)
              if c.expected_sources and not c.must_refuse and c.filters.empty and c.adversarial is None]
-    components = _eval_components(settings, args.collection or compare_collection(args.corpus), corpus, console)
+    components = _eval_components(settings, args.collection or compare_collection(corpus_dir), corpus, console)
     expected = [c.expected_sources for c in cases]
     rows: list[tuple[str, str]] = []
     runs = [("newsdesk (hybrid, RRF, wire copies collapsed)", lambda q: newsdesk_articles(components.retriever, q), None)]
@@ -141,7 +143,7 @@ def cmd_bench_compare(args, settings: Settings) -> int:
 
 def register(kinds: argparse._SubParsersAction) -> None:
     p = kinds.add_parser("compare", help="newsdesk retrieval against a stock LlamaIndex hybrid retriever, side by side")
-    p.add_argument("--corpus", help="article folder (default: the sample corpus)")
-    p.add_argument("--cases", help="eval cases naming their evidence articles (default evals/cases.jsonl)")
-    p.add_argument("--collection", help="newsdesk collection to (re)use (default eval-sample)")
+    p.add_argument("--corpus", help="article folder (default: evals/newsset/corpus)")
+    p.add_argument("--cases", help="eval cases naming their evidence articles (default: evals/newsset/cases.jsonl)")
+    p.add_argument("--collection", help="newsdesk collection to (re)use (default: one per corpus folder)")
     p.set_defaults(func=cmd_bench_compare)
