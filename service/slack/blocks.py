@@ -115,6 +115,8 @@ def answer_blocks(answer: Answer) -> list[Block]:
     note = mode_note(answer)
     if note:
         blocks.append(context(":information_source: " + escape(note)))
+    if answer.conflicts:  # where the cited sources disagree, as the reading page marks it
+        blocks.append(context(":warning: *Sources disagree.* " + escape(" ".join(answer.conflicts))))
     groups = group_citations(answer.citations)[:MAX_SOURCES]
     if groups:
         blocks.append({"type": "divider"})

@@ -57,6 +57,13 @@ def test_extractive_and_degraded_answers_say_so():
     assert "Degraded" in blocks.answer_text(degraded)
 
 
+def test_disagreeing_sources_are_called_out_and_an_ordinary_answer_is_not():
+    note = "Note that the sources give different figures: $6.6 billion [1] versus $6.5 billion [2]."
+    text = all_text(blocks.answer_blocks(answer(conflicts=[note])))
+    assert ":warning: *Sources disagree.* " + note in text
+    assert "Sources disagree" not in all_text(blocks.answer_blocks(answer()))
+
+
 def test_a_source_without_url_is_listed_unlinked_and_each_source_once():
     cites = [citation(1, quote="First claim here."), citation(1, quote="Second claim here."),
              citation(2, url=None, title="No link", source=None, published_at=None)]
