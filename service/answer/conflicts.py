@@ -150,31 +150,37 @@ def correction_note(chosen: Sequence[Candidate], passages: Sequence[Passage]) ->
 _SAYS_CORRECTED = re.compile(r"\b(correct\w*|supersed\w*|wrong|erroneous\w*|mistake\w*|misstat\w*|in error|revised|retract\w*)\b", re.I)
 
 
-def unflagged_correction(answer: str, cited: set[int], passages: Sequence[Passage]) -> str:
-    """A warning when an answer cites a report (or its correction) while a correction of it
-    is among the sources, and never says so."""
-    if _SAYS_CORRECTED.search(answer):
-        return ""
+def cited_correction(cited: set[int], passages: Sequence[Passage]) -> tuple[int, int] | None:
+    """(correction, corrected report) source numbers, when the answer cites either of a
+    correction among the sources and the earlier report it supersedes."""
     for i, fix in enumerate(passages, start=1):
         if not is_correction(fix):
             continue
         for j, earlier in enumerate(passages, start=1):
             if corrects(fix, earlier) and (i in cited or j in cited):
-                return (f"source [{i}] corrects source [{j}] ({(earlier.published_at or '')[:10]}); "
-                        "the answer does not say which figure was corrected")
-    return ""
+                return i, j
+    return None
+
+
+def unflagged_correction(answer: str, cited: set[int], passages: Sequence[Passage]) -> str:
+    """A warning when an answer cites a report (or its correction) while a correction of it
+    is among the sources, and never says so."""
+    pair = None if _SAYS_CORRECTED.search(answer) else cited_correction(cited, passages)
+    if pair is None:
+        return ""
+    i, j = pair
+    return (f"source [{i}] corrects source [{j}] ({(passages[j - 1].published_at or '')[:10]}); "
+            "the answer does not say which figure was corrected")
 
 
 def superseded(cited: set[int], passages: Sequence[Passage]) -> str:
     """A correction among the sources that supersedes a report, when the answer cites either."""
-    for i, fix in enumerate(passages, start=1):
-        if not is_correction(fix):
-            continue
-        for j, earlier in enumerate(passages, start=1):
-            if corrects(fix, earlier) and (i in cited or j in cited):
-                return (f"Source [{i}] is a correction, published {format_date(fix.published_at or '')}; it "
-                        f"supersedes the earlier report [{j}] of {format_date(earlier.published_at or '') or 'no date'}.")
-    return ""
+    pair = cited_correction(cited, passages)
+    if pair is None:
+        return ""
+    fix, earlier = (passages[n - 1] for n in pair)
+    return (f"Source [{pair[0]}] is a correction, published {format_date(fix.published_at or '')}; it "
+            f"supersedes the earlier report [{pair[1]}] of {format_date(earlier.published_at or '') or 'no date'}.")
 
 
 def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: Sequence[Passage],
