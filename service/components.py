@@ -79,7 +79,7 @@ class Components:
     @cached_property
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(self.store, self.embedder, self.lexical, token_budget=self.settings.context_token_budget,
-                               fusion=self.settings.fusion)
+                               chunk_tokens=self.settings.chunk_size, fusion=self.settings.fusion)
 
     @cached_property
     def chat(self) -> ChatModel | None:

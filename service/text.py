@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,3 +74,36 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens, English stopwords dropped, Snowball-stemmed."""
     stop = stopwords()
     return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in stop]
+
+
+# -- shingles (near-duplicate text) ----------------------------------------------------------
+
+_SHINGLE_WORD = re.compile(r"\w+")
+_word_ids: dict[str, int] = {}
+
+
+def _word_id(word: str) -> int:
+    found = _word_ids.get(word)
+    if found is None:
+        if len(_word_ids) > 200_000:
+            _word_ids.clear()
+        found = _word_ids[word] = zlib.crc32(word.encode("utf-8"))
+    return found
+
+
+def shingles(text: str, n: int = 5) -> frozenset[int]:
+    """Hashes of the text's word n-grams, the same in every process (a word is its CRC-32,
+    an n-gram the hash of a tuple of ints, which Python does not randomise), so a lexical
+    index can store a chunk's sample once and queries compare it with fresh ones."""
+    words = [_word_id(w) for w in _SHINGLE_WORD.findall(text.lower())]
+    if len(words) < n:
+        return frozenset([hash(tuple(words))]) if words else frozenset()
+    # zip over n shifted views builds the same n-grams as slicing, in C.
+    return frozenset(map(hash, zip(*(words[i:] for i in range(n)))))
+
+
+def shingle_sample(text: str) -> frozenset[int]:
+    """About one shingle in eight (those whose hash is 0 mod 8; all of them for short
+    texts): near-duplicates share many of these, unrelated passages almost never do."""
+    sig = shingles(text)
+    return sig if len(sig) < 64 else frozenset(h for h in sig if h % 8 == 0)

@@ -6,8 +6,7 @@ Each step is a small pure function so it can be tested (and property-tested) on 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,6 +14,8 @@ from service.index.embedding import Embedder
 from service.index.lexical import LexicalReplica
 from service.index.store import ArticleStore, StoredChunk
 from service.models import Filters, Passage
+from service.text import shingle_sample as text_shingle_sample
+from service.text import shingles
 
 # 60 is the constant from Cormack et al. (2009): it damps the head of each ranking so a
 # result ranked well by both retrievers beats one ranked first by only one.
@@ -64,32 +65,15 @@ FUSIONS = ("rrf", "zscore")
 FUSION_WEIGHTS = {"rrf": (1.0, 1.0), "zscore": (0.6, 0.4)}
 
 
-_SHINGLE_WORD = re.compile(r"\w+")
-
-
-def shingles(text: str, n: int = 5) -> frozenset[int]:
-    """Hashes of the text's word n-grams (ints make the set intersections cheap)."""
-    words = _SHINGLE_WORD.findall(text.lower())
-    if len(words) < n:
-        return frozenset([hash(tuple(words))]) if words else frozenset()
-    # zip over n shifted views builds the same n-grams as slicing, in C (this runs per candidate).
-    return frozenset(map(hash, zip(*(words[i:] for i in range(n)))))
-
-
 NEAR_DUPLICATE = 0.6
 
 
 # Cached: the same chunks come back query after query. Bounded by entries, each about an
 # eighth of the text's shingles plus the text itself: a few KiB, so about 20 MiB at most.
 # (Caching the full shingle sets, 50,000 of them, grew a replica serving a large archive
-# by 500 MiB: `newsdesk bench scale` measures a replica's RSS.)
-@lru_cache(maxsize=8_192)
-def shingle_sample(text: str) -> frozenset[int]:
-    """About one shingle in eight (those whose hash is 0 mod 8; all of them for short
-    texts): near-duplicates share many of these, unrelated passages almost never do, and
-    testing it costs an eighth of a full comparison."""
-    sig = shingles(text)
-    return sig if len(sig) < 64 else frozenset(h for h in sig if h % 8 == 0)
+# by 500 MiB: `newsdesk bench scale` measures a replica's RSS.) Chunks read from the
+# lexical index bring their sample with them and skip this.
+shingle_sample = lru_cache(maxsize=8_192)(text_shingle_sample)
 
 
 def near_duplicate(a: frozenset, b: frozenset, threshold: float = NEAR_DUPLICATE) -> bool:
@@ -100,14 +84,16 @@ def near_duplicate(a: frozenset, b: frozenset, threshold: float = NEAR_DUPLICATE
     return len(a & b) / min(len(a), len(b)) >= threshold
 
 
-def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> list[Passage]:
+def collapse_duplicates(passages: list[Passage], limit: int | None = None,
+                        samples: Mapping[str, frozenset[int]] | None = None) -> list[Passage]:
     """One source for each group of near-identical passages from different articles, in
     the rank of the group's best passage. It shows the original wire (see `more_original`);
     the reprints are recorded on it as corroboration.
 
     With `limit`, the result is `collapse_duplicates(passages)[:limit]` (corroboration
     included), but once `limit` passages are kept the rest are only compared with those,
-    not with each other: a fraction of the pairwise comparisons."""
+    not with each other: a fraction of the pairwise comparisons. `samples`: shingle samples
+    known already, by chunk id (the lexical index stores one per chunk)."""
     kept: list[tuple[Passage, frozenset]] = []
     full: dict[str, frozenset] = {}  # full shingle sets, made only for pairs whose samples meet
 
@@ -116,8 +102,11 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None) -> li
             full[text] = shingles(text)
         return full[text]
 
+    samples = samples or {}
     for passage in passages:
-        sample = shingle_sample(passage.text)
+        sample = samples.get(passage.chunk_ids[0]) if len(passage.chunk_ids) == 1 else None
+        if sample is None:
+            sample = shingle_sample(passage.text)
         for i, (other, other_sample) in enumerate(kept):
             # The sampled sets first: most pairs share nothing, and this is the hot loop.
             if (other.article_id != passage.article_id and not sample.isdisjoint(other_sample)
@@ -264,6 +253,9 @@ class HybridRetriever:
     rrf_k: int = RRF_K
     weights: tuple[float, float] | None = None  # dense, lexical; None: FUSION_WEIGHTS[fusion]
     token_budget: int = 1800
+    # The most tokens a chunk holds (the chunker's size; the store's spec must match it): when
+    # the chosen chunks cannot exceed the budget, their exact counts are not needed.
+    chunk_tokens: int | None = None
     per_article: int = 2  # chunks of one article among the top_k, while other articles remain
 
     def __post_init__(self) -> None:
@@ -338,9 +330,12 @@ class HybridRetriever:
             )
             for cid, score in fused
         ]
-        passages = collapse_duplicates(passages, limit=top_k * 4)
+        samples = {cid: c.signature for cid, c in chunks.items() if c.signature is not None}
+        passages = collapse_duplicates(passages, limit=top_k * 4, samples=samples)
         passages = select_sources(passages, top_k, self.per_article)
-        passages = fit_budget(passages, self.token_budget, self._count_tokens)
+        bound = self.chunk_tokens and sum(len(p.chunk_ids) for p in passages) * self.chunk_tokens
+        if not bound or bound > self.token_budget:  # else every passage fits, uncounted
+            passages = fit_budget(passages, self.token_budget, self._count_tokens)
         return RetrievalResult(
             passages=passages,
             best_dense=max(dense.values(), default=0.0),

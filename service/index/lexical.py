@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -30,14 +31,18 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 from service.index.store import ArticleStore, StoredChunk
 from service.models import Filters
-from service.text import stopwords
+from service.text import shingle_sample, stopwords
 
 logger = logging.getLogger("newsdesk.lexical")
 
-# Bump when the schema or the tokens change: an index built otherwise is rebuilt.
-FORMAT = 2
+# Bump when the schema or the tokens change: an index built otherwise is rebuilt. The
+# Python version is part of it: stored shingle samples hash tuples, whose hash a new
+# Python may compute differently.
+FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
 # The head field's weight against the body's. Titles, outlets and dates carry less text
 # than the body, so an equal weight would let a title match outrank the passage that answers.
 HEAD_WEIGHT = 0.3
@@ -54,7 +59,7 @@ def _schema():
     builder.add_integer_field("published_ts", indexed=True, fast=True)
     builder.add_text_field("body", tokenizer_name="words", index_option="freq")
     builder.add_text_field("head", tokenizer_name="words", index_option="freq")
-    builder.add_bytes_field("record", stored=True)  # {"text", "metadata"} as JSON
+    builder.add_bytes_field("record", stored=True)  # {"text", "metadata", "sig"} as JSON
     return builder.build()
 
 
@@ -135,7 +140,10 @@ class LexicalIndex:
         doc.add_integer("published_ts", int(meta.get("published_ts", -1)))
         doc.add_text("body", chunk.text)
         doc.add_text("head", head_text(meta))
-        doc.add_bytes("record", json.dumps({"text": chunk.text, "metadata": meta}).encode("utf-8"))
+        # The chunk's shingle sample, computed once here rather than at every query that
+        # checks its sources for wire copies (`collapse_duplicates`).
+        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text))}
+        doc.add_bytes("record", orjson.dumps(record))
         return doc
 
     def replace_articles(self, article_ids: Iterable[str], chunks: Iterable[StoredChunk]) -> None:
@@ -212,8 +220,9 @@ class LexicalIndex:
 
     @staticmethod
     def _stored(doc) -> StoredChunk:
-        record = json.loads(bytes(doc["record"][0]))
-        return StoredChunk(doc["chunk_id"][0], record["text"], record["metadata"])
+        record = orjson.loads(bytes(doc["record"][0]))
+        return StoredChunk(doc["chunk_id"][0], record["text"], record["metadata"],
+                           signature=frozenset(record["sig"]) if "sig" in record else None)
 
 
 class LexicalReplica:

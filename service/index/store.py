@@ -66,6 +66,7 @@ class StoredChunk:
     text: str
     metadata: dict[str, Any]
     distance: float | None = None
+    signature: frozenset[int] | None = None  # its shingle sample, when the lexical index stored one
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:

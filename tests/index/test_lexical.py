@@ -133,3 +133,22 @@ def test_queries_between_feed_reads_cost_no_feed_read_yet_see_this_process_write
     assert {c.metadata["article_id"] for c, _ in replica.lexical.current().search("Ostrava", 5)} == {"a1", "a2"}
     components.store.delete_article("a1")
     assert {c.metadata["article_id"] for c, _ in replica.lexical.current().search("Ostrava", 5)} == {"a2"}
+
+
+def test_each_chunk_keeps_its_shingle_sample_and_samples_agree_across_processes(tmp_path):
+    import subprocess
+    import sys
+
+    from service.text import shingle_sample
+
+    text = "The port authority approved a dredging plan for the old harbour on Tuesday, at a cost of 40 million euros."
+    index = LexicalIndex(tmp_path / "lex")
+    index.replace_articles([], [stored("a1#0", text, "a1")])
+    index.commit(position=1)
+    assert index.get(["a1#0"])["a1#0"].signature == shingle_sample(text)
+    # Str hashes are randomised per process; the samples must not be, or stored ones would
+    # never meet fresh ones.
+    code = f"from service.text import shingle_sample; print(sorted(shingle_sample({text!r})))"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")}
+    assert runs == {f"{sorted(shingle_sample(text))}\n"}
