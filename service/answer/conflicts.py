@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from service.answer.sentences import Candidate
+from service.answer.sentences import Candidate, candidates
 from service.answer.timeline import format_date
 from service.models import Passage
 from service.text import tokenize
@@ -183,13 +183,16 @@ def superseded(cited: set[int], passages: Sequence[Passage]) -> str:
             f"supersedes the earlier report [{pair[1]}] of {format_date(earlier.published_at or '') or 'no date'}.")
 
 
-def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: Sequence[Passage],
-                   relevant: Sequence[Candidate]) -> list[str]:
+LEADING_SOURCES = 4  # besides the cited ones, the sources whose spellings are compared
+
+
+def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: Sequence[Passage]) -> list[str]:
     """Where the sources behind an answer disagree, from its cited quotes ((source number,
     quote) pairs): different figures among the quotes that answer the question, a name
-    spelled differently in the `relevant` retrieved sentences (the extractive answer's
-    `top_sentences`), a correction that supersedes a cited report. The same findings in
-    both modes: an LLM's answer is checked as the extractive one is written."""
+    spelled differently in the cited or leading sources, a correction that supersedes a
+    cited report. The same findings in both modes: an LLM's answer is checked as the
+    extractive one is written. (Lower-ranked sources are left out of the name comparison:
+    there "GPT-4" meets "GPT-4o", another model.)"""
     from service.answer import answerability
 
     if not quoted:
@@ -205,7 +208,7 @@ def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: S
                  and ev.entities >= answerability.CONTEXT_CREDIT]
     notes = [
         figure_disagreement(answering, passages),
-        naming_conflict(list(relevant) + chosen, chosen),
+        naming_conflict([c for c in candidates(passages) if c.n in cited or c.n <= LEADING_SOURCES] + chosen, chosen),
         superseded(cited, passages),
     ]
     return [n for n in notes if n]

@@ -123,8 +123,8 @@ class AnswerEngine:
                 timings_ms=timings,
                 degraded=degraded_reason is not None,
                 degraded_reason=degraded_reason,
-                conflicts=(find_conflicts(question, [(c.n, c.quote) for c in checked.citations], passages,
-                                          self.extractor.top_sentences(question, passages)) if answerable else []),
+                conflicts=(find_conflicts(question, [(c.n, c.quote) for c in checked.citations], passages)
+                           if answerable else []),
             )
             return DoneEvent(answer=answer, retrieval=result, draft=draft)
 

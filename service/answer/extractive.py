@@ -79,13 +79,6 @@ class Extractor:
             lead = [f"As of {timeline.format_date(newest)}, the newest article that speaks to this:"]
         return " ".join(lead + parts + [n for n in notes if n])
 
-    def top_sentences(self, question: str, passages: Sequence[Passage], k: int = 0) -> list[Candidate]:
-        """The `k` retrieved sentences most relevant to the question (where an answer's
-        names are compared with other spellings, in either mode)."""
-        found = candidates(passages)
-        relevance = self._relevance(answerability.analyse(question), found)
-        return [found[i] for i in sorted(range(len(found)), key=lambda i: -relevance[i])[:k or TOP_SENTENCES]]
-
     def _relevance(self, q: answerability.Question, found: Sequence[Candidate]) -> list[float]:
         """The sentence's own evidence (question words weighted by how rare they are among
         the candidates, named things, the answer type) and its source's fused rank."""

@@ -80,15 +80,18 @@ def test_an_answers_conflicts_are_found_from_its_quotes_whoever_wrote_it():
     question = "How much did OpenAI raise in its funding round, and at what valuation?"
     sides = [(1, "OpenAI raised $6.6 billion in new funding at a post-money valuation of $157 billion."),
              (2, "OpenAI has closed a funding round of $6.5 billion that values the company at $150 billion.")]
-    assert find_conflicts(question, sides, ps, []) == [
+    assert find_conflicts(question, sides, ps) == [
         "Note that the sources give different figures: $6.6 billion, $157 billion [1] versus $6.5 billion, $150 billion [2]."]
-    assert find_conflicts(question, sides[:1], ps, []) == []  # one side cited, nothing to compare
-    # Another spelling among the relevant retrieved sentences, though the answer cites one.
-    names = find_conflicts("Who leads Microsoft AI?", [(1, "Mustafa Suleyman leads Microsoft AI.")], ps,
-                           [candidate(2, "Mustafa Suleiman, who leads Microsoft AI, spoke on Monday.")])
-    assert names == ["The sources disagree on the name: Suleyman [1], Suleiman [2]."]
+    assert find_conflicts(question, sides[:1], ps) == []  # one side cited, nothing to compare
+    # Another spelling in a leading source, though the answer cites only one.
+    said = ["Mustafa Suleyman leads Microsoft AI, the company said.", "Mustafa Suleiman, who leads Microsoft AI, spoke on Monday.",
+            "Other news today included the weather and the markets.", "Shares rose on Monday after the results came out.",
+            "The ferry timetable changes in June, the operator said.", "Mustafa Suleymann was named in a court filing on Friday."]
+    named = [Passage([f"c{i}"], f"a{i}", text, 0, len(text), {"title": f"T{i}"}) for i, text in enumerate(said)]
+    names = find_conflicts("Who leads Microsoft AI?", [(1, said[0])], named)
+    assert names == ["The sources disagree on the name: Suleyman [1], Suleiman [2]."]  # [6] ranks below the leaders
     # A cited report that a correction among the sources supersedes.
-    corrected = find_conflicts("How much does the model cost?", [(4, "It costs $5 per million tokens.")], ps, [])
+    corrected = find_conflicts("How much does the model cost?", [(4, "It costs $5 per million tokens.")], ps)
     assert corrected == ["Source [3] is a correction, published June 24, 2024; it supersedes the earlier report [4] "
                          "of June 20, 2024."]
 
