@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from service.answer.sentences import Candidate, candidates
+from service.answer.sentences import Candidate
 from service.answer.timeline import format_date
 from service.models import Passage
 from service.text import tokenize
@@ -208,7 +208,8 @@ def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: S
                  and ev.entities >= answerability.CONTEXT_CREDIT]
     notes = [
         figure_disagreement(answering, passages),
-        naming_conflict([c for c in candidates(passages) if c.n in cited or c.n <= LEADING_SOURCES] + chosen, chosen),
+        naming_conflict([Candidate(n, 0, len(p.text), p.text, "", "") for n, p in enumerate(passages, start=1)
+                         if n in cited or n <= LEADING_SOURCES], chosen),
         superseded(cited, passages),
     ]
     return [n for n in notes if n]
