@@ -271,6 +271,13 @@ class HybridRetriever:
                                           weights=self.weights[:len(scored)])
         return score_fusion(scored, weights=self.weights[:len(scored)])
 
+    def _upper_tokens(self, passages: Sequence[Passage]) -> int:
+        """At least the passages' tokens: a single chunk holds at most `chunk_tokens`, so only
+        merged passages are counted (and remembered for `fit_budget`)."""
+        merged = [p.text for p in passages if len(p.chunk_ids) > 1]
+        singles = len(passages) - len(merged)
+        return singles * (self.chunk_tokens or 0) + sum(self._count_tokens(merged))
+
     def _count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts, remembered per text: the same passages recur across questions."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._token_counts]
@@ -333,9 +340,8 @@ class HybridRetriever:
         samples = {cid: c.signature for cid, c in chunks.items() if c.signature is not None}
         passages = collapse_duplicates(passages, limit=top_k * 4, samples=samples)
         passages = select_sources(passages, top_k, self.per_article)
-        bound = self.chunk_tokens and sum(len(p.chunk_ids) for p in passages) * self.chunk_tokens
-        if not bound or bound > self.token_budget:  # else every passage fits, uncounted
-            passages = fit_budget(passages, self.token_budget, self._count_tokens)
+        if not self.chunk_tokens or self._upper_tokens(passages) > self.token_budget:
+            passages = fit_budget(passages, self.token_budget, self._count_tokens)  # else all fit
         return RetrievalResult(
             passages=passages,
             best_dense=max(dense.values(), default=0.0),
