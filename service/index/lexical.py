@@ -2,8 +2,9 @@
 
 Each replica keeps its own index directory. It holds, per chunk, the Snowball-stemmed body
 tokens, a "head" field (title, outlet and publication date, which questions name), the
-filter fields, and the chunk's text and metadata in tantivy's compressed document store on
-disk, so no chunk text is held in memory. Beside it, `state.json` records which Chroma
+filter fields, and the chunk's text, metadata and shingle sample (for spotting wire copies,
+`service.text.shingle_sample`) in tantivy's compressed document store on disk, so no chunk
+text is held in memory. Beside it, `state.json` records which Chroma
 collection the index mirrors and its position in the change feed (service/index/feed.py).
 
 Words are cut, lower-cased, stopword-filtered and Snowball-stemmed ("english", the same
