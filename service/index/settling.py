@@ -45,8 +45,7 @@ def settle_versions(store, written: dict[str, str], ids: list[str], embeddings, 
             store.upsert_chunks([ids[k] for k in lost], np.asarray(embeddings)[lost], [docs[k] for k in lost],
                                 [metas[k] for k in lost])
         for doomed in (sorted(others), retract):
-            for begin in range(0, len(doomed), store.max_batch):
-                store.chunks.delete(ids=doomed[begin: begin + store.max_batch])
+            store.delete_chunks(doomed)
         restored = (restored - set(retract)) | {ids[k] for k in lost}
         changed = {article_of[cid] for cid in retract} | {article_of[ids[k]] for k in lost} | set(others.values())
         if not changed:

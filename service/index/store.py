@@ -196,9 +196,7 @@ class ArticleStore:
         try:
             batch = self.max_batch
             self.upsert_chunks(ids, embeddings, docs, metas)
-            stale_list = sorted(stale - {UNFINISHED})
-            for begin in range(0, len(stale_list), batch):
-                self.chunks.delete(ids=stale_list[begin: begin + batch])
+            self.delete_chunks(sorted(stale - {UNFINISHED}))
             self.feed.append("write", [a.article_id for a, _ in items])
             for begin in range(0, len(items), batch):
                 group = items[begin: begin + batch]
@@ -222,6 +220,10 @@ class ArticleStore:
             self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end],
                                metadatas=metas[begin:end])
 
+    def delete_chunks(self, ids: list[str]) -> None:
+        for begin in range(0, len(ids), self.max_batch):
+            self.chunks.delete(ids=ids[begin: begin + self.max_batch])
+
     def vectors_by_text(self, article_ids: Sequence[str], text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these articles' chunks whose text hash is one of `text_hashes`:
         what an edited article's unchanged chunks can keep instead of being embedded again."""
@@ -243,7 +245,7 @@ class ArticleStore:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
         existing.discard(UNFINISHED)
         if existing:
-            self.chunks.delete(ids=sorted(existing))
+            self.delete_chunks(sorted(existing))
         self.feed.append("delete", [article_id])
         self.articles.delete(ids=[article_id])  # last: a delete killed midway can be repeated
         return len(existing)
