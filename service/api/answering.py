@@ -44,16 +44,14 @@ class AskSlot:
 
 
 @asynccontextmanager
-async def admitted(gate: AskGate, collections, name: str, arrived: float, *,
-                   components_on_gate: bool = False) -> AsyncIterator[AskSlot]:
+async def admitted(gate: AskGate, collections, name: str, arrived: float) -> AsyncIterator[AskSlot]:
     """A place on the gate for the block (raises `OverloadedError` past its queue).
     `arrived`: `time.monotonic()` when the request came in, so waiting counts against the
-    deadline. `components_on_gate`: build the collection's components on the ask threads."""
+    deadline."""
     gate.admit()
     slot: AskSlot | None = None
     try:
-        run = gate.run if components_on_gate else run_in_threadpool
-        slot = AskSlot(gate, await run(collections.get, name), arrived)
+        slot = AskSlot(gate, await run_in_threadpool(collections.get, name), arrived)
         yield slot
     finally:
         if slot is None or not slot.handed_over:

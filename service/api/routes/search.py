@@ -62,7 +62,7 @@ async def search(body: SearchRequest, request: Request, collections: Collections
     filters = body.filters.to_filters() if body.filters else Filters()
     name = collections.choose(body.collection, key)
     # Retrieval embeds and ranks on the ask threads, not the shared pool.
-    async with admitted(gate, collections, name, time.monotonic(), components_on_gate=True) as slot:
+    async with admitted(gate, collections, name, time.monotonic()) as slot:
         settings = slot.components.settings
         found = await gate.run(find_sources, slot.components.retriever, body.query, filters,
                                body.top_k or settings.top_k, settings.relevance_threshold)
