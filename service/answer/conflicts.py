@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from service.answer import answerability
 from service.answer.sentences import Candidate
 from service.answer.timeline import format_date
 from service.models import Passage
@@ -132,6 +133,12 @@ def corrects(fix: Passage, earlier: Passage) -> bool:
             and (earlier.published_at or "") < (fix.published_at or "~"))
 
 
+def supersedes(i: int, fix: Passage, j: int, earlier: Passage) -> str:
+    """'Source [i] is a correction, published <date>; it supersedes the earlier report [j] of <date>'."""
+    return (f"Source [{i}] is a correction, published {format_date(fix.published_at or '')}; it "
+            f"supersedes the earlier report [{j}] of {format_date(earlier.published_at or '') or 'no date'}")
+
+
 def correction_note(chosen: Sequence[Candidate], passages: Sequence[Passage]) -> str:
     """When a chosen sentence comes from a correction notice and another chosen one from an
     earlier article of the same outlet, say which is the correction."""
@@ -141,9 +148,7 @@ def correction_note(chosen: Sequence[Candidate], passages: Sequence[Passage]) ->
         for other in chosen:
             earlier = passages[other.n - 1]
             if corrects(fixed, earlier):
-                return (f"Source [{fix.n}] is a correction, published {format_date(fixed.published_at or '')}; it "
-                        f"supersedes the earlier report [{other.n}] of {format_date(earlier.published_at or '') or 'no date'}, "
-                        f"whose figure was wrong.")
+                return supersedes(fix.n, fixed, other.n, earlier) + ", whose figure was wrong."
     return ""
 
 
@@ -178,9 +183,8 @@ def superseded(cited: set[int], passages: Sequence[Passage]) -> str:
     pair = cited_correction(cited, passages)
     if pair is None:
         return ""
-    fix, earlier = (passages[n - 1] for n in pair)
-    return (f"Source [{pair[0]}] is a correction, published {format_date(fix.published_at or '')}; it "
-            f"supersedes the earlier report [{pair[1]}] of {format_date(earlier.published_at or '') or 'no date'}.")
+    i, j = pair
+    return supersedes(i, passages[i - 1], j, passages[j - 1]) + "."
 
 
 LEADING_SOURCES = 4  # besides the cited ones, the sources whose spellings are compared
@@ -193,8 +197,6 @@ def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: S
     cited report. The same findings in both modes: an LLM's answer is checked as the
     extractive one is written. (Lower-ranked sources are left out of the name comparison:
     there "GPT-4" meets "GPT-4o", another model.)"""
-    from service.answer import answerability
-
     if not quoted:
         return []
     q = answerability.analyse(question)
