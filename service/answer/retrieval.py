@@ -316,9 +316,7 @@ class HybridRetriever:
                 chunks.setdefault(hit.chunk_id, hit)
                 lexical_scores[hit.chunk_id] = score
             scored.append([(h.chunk_id, score) for h, score in hits])
-        if mode == "lexical":
-            scored.insert(0, [])  # keep (dense, lexical) positions for the weights
-        fused = self.fuse(scored) if mode == "hybrid" else scored[-1]
+        fused = self.fuse(scored) if mode == "hybrid" else scored[0]  # one path: its own ranking
         return fused, chunks, dense_scores, lexical_scores
 
     def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8) -> RetrievalResult:
