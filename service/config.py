@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # "zscore" (scores, 0.6 / 0.4). zscore is better on SciFact (nDCG@10 0.732 against
     # 0.718) and worse on the news eval (fact coverage 0.783 against 0.829, one more false
     # refusal), so news keeps rrf. README, "Retrieval quality", has both figures.
-    fusion: Literal["rrf", "zscore"] = "rrf"
+    fusion: Literal["rrf", "zscore", "rerank"] = "rerank"
     # Minimum cosine similarity of the best dense hit; below it the answer is a refusal.
     # Calibrated with `newsdesk eval calibrate` (docs/evals.md, "Refusal threshold"): the best
     # refusal F1 that still answers 98% of answerable questions (eval cases + SciFact).

@@ -111,6 +111,20 @@ _MONTHS = ("january february march april may june july august september october 
 _DATE_IN_TEXT = re.compile(
     rf"\b(?:{'|'.join(_MONTHS)})\.?\s+\d{{1,2}}\b|\b(?:19|20)\d\d\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
     rf"|\b(?:{'|'.join(_MONTHS)})\b|\b(?:yesterday|last (?:week|month|year)|this (?:week|month|year)|next (?:week|month|year))\b", re.I)
+# "..., the companies announced at the White House on Tuesday, January 21, 2025": the date
+# something was said, which answers "when was it announced?" and not "when will it open?".
+_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_STATEMENT_DATE = re.compile(
+    rf"\b(?:announced|said|told|confirmed|disclosed|revealed|unveiled|reported|wrote)\b[^.;]{{0,40}}?\bon\s+"
+    rf"(?:(?:{_WEEKDAYS})\b,?\s*)?(?:(?:{'|'.join(_MONTHS)})\.?\s+\d{{1,2}}\b(?:,?\s*(?:19|20)\d\d\b)?)?", re.I)
+# A question about what is still to come: the date a report was made cannot answer it.
+_AHEAD = re.compile(r"\bwhen\s+(?:will|is|are|would)\b|\b(?:expected|due|scheduled|planned|set)\s+to\b", re.I)
+# Words that are capitalised in names but name nothing by themselves: "Mistral AI" is found
+# by "Mistral", never by "AI" in a sentence about Microsoft's AI models.
+_GENERIC_NAME_WORDS = frozenset({"ai"})
+# "three people familiar with the work", "two people briefed on the talks": who a report
+# cites, not a count of anything the question asks about.
+_ATTRIBUTION = re.compile(r"\s+(?:familiar with|with knowledge of|briefed on|close to|who spoke|who asked|who declined)\b", re.I)
 _NUMBER_IN_TEXT = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|trillion)\b", re.I)
 _MONEY_IN_TEXT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|trillion|dollars|euros|cents)\b", re.I)
 _NAME_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|"
@@ -205,7 +219,7 @@ def _entities(question: str) -> tuple[str, ...]:
             run = [] if _FIGURE_TOKEN.fullmatch(token) else [token]
     if run:
         found.append(" ".join(run))
-    found = [e for e in found if e.lower() != "ai"]  # "AI" alone names nothing in particular
+    found = [e for e in found if e.lower() not in _GENERIC_NAME_WORDS]  # "AI" alone names nothing in particular
     return tuple({e.lower(): e for e in reversed(found) if e}.values())[::-1]
 
 
@@ -226,6 +240,7 @@ def entity_found(entity: str, text: str) -> bool:
     if not all(t in words for t in exact):
         return False
     plain = [t for t in tokens if t not in exact]
+    plain = [t for t in plain if t not in _GENERIC_NAME_WORDS] or plain
     if not plain:
         return True
     hits = sum(t in words or (tokenize(t) or [t])[0] in words for t in plain)
@@ -271,7 +286,8 @@ def counts_focus(focus: frozenset[str], sentence: str) -> bool:
     figures = [i for i, m in enumerate(words) if _NUMBER_IN_TEXT.fullmatch(m.group(0)) or m.group(0)[0].isdigit()]
     if not figures:
         return False
-    things = [i for i, m in enumerate(words) if (tokenize(m.group(0).lower()) or [m.group(0).lower()])[0] in focus]
+    things = [i for i, m in enumerate(words) if (tokenize(m.group(0).lower()) or [m.group(0).lower()])[0] in focus
+              and not _ATTRIBUTION.match(sentence, m.end())]
     for i in figures:
         for j in things:
             a, b = sorted((i, j))
@@ -338,7 +354,8 @@ def evidence(question: Question, sentence: str, context: str = "", outlet: str =
         typed = any(not any(entity_found(e, m.group(0)) or entity_found(m.group(0).lower(), e) for e in question.entities)
                     for m in names.finditer(sentence))
     else:
-        typed = has_type(question.kind, sentence)
+        dated = _STATEMENT_DATE.sub(" ", sentence) if _AHEAD.search(question.text) else sentence
+        typed = has_type(question.kind, dated if question.kind == "date" else sentence)
         if typed and question.kind == "count" and question.focus and all(f.isalnum() for f in question.focus):
             typed = counts_focus(question.focus, sentence)
     return Evidence(typed, focused, entities, support, question.kind == "open" and bool(question.entities),

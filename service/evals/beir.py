@@ -79,22 +79,26 @@ DEFAULT_DEPTH = 300
 
 
 def index_complete(store, articles: list[Article]) -> bool:
-    """Every document is in the store, chunked the way the current settings chunk."""
+    """Every document is in the store, chunked the way the current settings chunk, with
+    its sentence vectors."""
     meta = store.chunks.metadata or {}
     spec = store.spec
     return (
         store.count_articles() == len({a.article_id for a in articles})
         and meta.get("chunk_size") == spec.chunk_size
         and meta.get("chunk_overlap") == spec.chunk_overlap
+        and store.sentence_vectors
     )
 
 
 @dataclass
 class QueryRankings:
-    """One query's dense and lexical chunk rankings as (chunk id, document id, score)."""
+    """One query's dense, lexical and (as served) hybrid chunk rankings as (chunk id,
+    document id, score)."""
 
     dense: list[tuple[str, str, float]]
     lexical: list[tuple[str, str, float]]
+    hybrid: list[tuple[str, str, float]] | None = None
 
 
 def retrieve_rankings(retriever, queries: dict[str, str], *, depth: int = DEFAULT_DEPTH,
@@ -102,24 +106,28 @@ def retrieve_rankings(retriever, queries: dict[str, str], *, depth: int = DEFAUL
     out: dict[str, QueryRankings] = {}
     for qid, text in queries.items():
         lists = {}
-        for mode in ("dense", "lexical"):
-            ranked, chunks, _, _ = retriever.search(text, mode=mode, n=depth)
+        for mode in ("dense", "lexical", "hybrid"):
+            # Hybrid exactly as served: the retriever's own candidates and fusion.
+            ranked, chunks, _, _ = retriever.search(text, mode=mode, n=None if mode == "hybrid" else depth)
             lists[mode] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in ranked]
-        out[qid] = QueryRankings(lists["dense"], lists["lexical"])
+        out[qid] = QueryRankings(lists["dense"], lists["lexical"], lists["hybrid"])
         if progress:
             progress()
     return out
 
 
-def document_rankings(rankings: QueryRankings, *, fuse, candidates: int | None = None) -> dict[str, list[str]]:
-    """Documents ranked by their best chunk, for each mode. Hybrid fuses the two chunk
-    rankings with `fuse` (the retriever's own, `HybridRetriever.fuse`), each cut to
-    `candidates` as the retriever cuts them."""
+def document_rankings(rankings: QueryRankings, *, fuse=None, candidates: int | None = None) -> dict[str, list[str]]:
+    """Documents ranked by their best chunk, for each mode. Hybrid is the retriever's own
+    ranking, or, given `fuse`, the two chunk rankings fused by it, each cut to `candidates`
+    (`newsdesk bench lexical` compares lexical engines that way)."""
     from service.evals.metrics import document_ranking
 
-    doc_of = {c: d for c, d, _ in rankings.dense + rankings.lexical}
-    cut = slice(None, candidates)
-    fused = fuse([[(c, s) for c, _, s in rankings.dense[cut]], [(c, s) for c, _, s in rankings.lexical[cut]]])
+    doc_of = {c: d for c, d, _ in rankings.dense + rankings.lexical + (rankings.hybrid or [])}
+    if fuse is None:
+        fused = [(c, s) for c, _, s in rankings.hybrid]
+    else:
+        cut = slice(None, candidates)
+        fused = fuse([[(c, s) for c, _, s in rankings.dense[cut]], [(c, s) for c, _, s in rankings.lexical[cut]]])
     return {
         "dense": document_ranking((c, d) for c, d, _ in rankings.dense),
         "lexical": document_ranking((c, d) for c, d, _ in rankings.lexical),

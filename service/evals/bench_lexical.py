@@ -129,8 +129,12 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from service.answer.retrieval import reciprocal_rank_fusion
     from service.evals.beir import QueryRankings, document_rankings, score_rankings
     from service.evals.commands import open_beir_index
+
+    def rrf(scored):  # the engines compared under one fusion of two rankings, whatever is served
+        return reciprocal_rank_fusion([[c for c, _ in items] for items in scored])
 
     console = Console()
     dataset, components = open_beir_index(settings, Path(args.dir), args.split, limit_docs=None, collection=None,
@@ -144,7 +148,7 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
         dense[qid] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in fused]
     table = Table(title=f"lexical engines on {dataset.name}: {sum(map(len, pages))} chunks, {len(queries)} queries")
     for column in ("engine", "head", "build chunks/s", "replace 1 article (p50)", "query p50", "query p95",
-                   "filtered p95", "lexical nDCG@10", "hybrid nDCG@10"):
+                   "filtered p95", "lexical nDCG@10", "hybrid (RRF) nDCG@10"):
         table.add_column(column, justify="left" if column in ("engine", "head") else "right")
     with tempfile.TemporaryDirectory(prefix="newsdesk-lexical-") as tmp:
         engines = {
@@ -154,7 +158,7 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
         for name, make in engines.items():
             for weight in (0.0, HEAD_WEIGHT):
                 r = measure_engine(lambda: make(weight, weight), pages, queries, args.depth)
-                ranked = {qid: document_rankings(QueryRankings(dense[qid], r["rankings"][qid]), fuse=retriever.fuse,
+                ranked = {qid: document_rankings(QueryRankings(dense[qid], r["rankings"][qid]), fuse=rrf,
                                                  candidates=retriever.candidates) for qid in queries}
                 scores = score_rankings(ranked, dataset.qrels)
                 table.add_row(name, f"{weight:g}", f"{r['chunks/s']:,.0f}", f"{r['update_ms']:.1f} ms",

@@ -212,8 +212,7 @@ def cmd_beir(args, settings: Settings, *, console=None) -> int:
         task = progress.add_task("queries", total=len(queries))
         rankings = retrieve_rankings(retriever, queries, depth=args.depth, progress=lambda: progress.advance(task))
     # Hybrid is exactly what the retriever serves: its fusion over its own candidate depth.
-    ranked = {qid: document_rankings(r, fuse=retriever.fuse, candidates=retriever.candidates)
-              for qid, r in rankings.items()}
+    ranked = {qid: document_rankings(r) for qid, r in rankings.items()}
     scores = score_rankings(ranked, dataset.qrels)
     table = Table(title=f"BEIR {dataset.name} ({args.split}): {len(queries)} queries, {len(dataset.articles)} documents, "
                         f"scored per document (best chunk)")
@@ -235,7 +234,7 @@ def cmd_beir(args, settings: Settings, *, console=None) -> int:
         low, high = wilson(refused, asked) or (0.0, 0.0)
         console.print(f"answerability gate: refused {refused} of {asked} queries that have relevant documents "
                       f"(false refusals {refused / max(asked, 1):.1%}, 95% CI {low:.1%}–{high:.1%})")
-    console.print(f"settings: fusion={retriever.fusion} weights(dense, lexical)={retriever.weights} "
+    console.print(f"settings: fusion={retriever.fusion} weights={retriever.weights} "
                   f"candidates={retriever.candidates} depth={args.depth} chunk_size={settings.chunk_size} overlap={settings.chunk_overlap} "
                   f"embedder={components.embedder.model_id}")
     if args.json:

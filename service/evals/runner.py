@@ -31,6 +31,7 @@ DEFAULT_REPLAY_MODEL = "gpt-4o-mini"
 def prepare_index(components, corpus: Corpus, console=None) -> None:
     """Make the collection hold exactly the corpus: ingest (idempotent, so an unchanged
     article costs nothing) and drop articles that are no longer in it."""
+    components.ingester.backfill_sentence_vectors()
     report = components.ingester.ingest(corpus.articles)
     if report.failed:
         raise EvalError(f"sample corpus failed to ingest: {report.failed[0].message}")

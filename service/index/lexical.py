@@ -2,9 +2,11 @@
 
 Each replica keeps its own index directory. It holds, per chunk, the Snowball-stemmed body
 tokens, a "head" field (title, outlet and publication date, which questions name), the
-filter fields, and the chunk's text, metadata and shingle sample (for spotting wire copies,
-`service.text.shingle_sample`) in tantivy's compressed document store on disk, so no chunk
-text is held in memory. Beside it, `state.json` records which Chroma
+filter fields, and the chunk's text, metadata, shingle sample (for spotting wire copies,
+`service.text.shingle_sample`) and sentence vectors (`service.index.sentence_vectors`) in
+tantivy's compressed document store on disk, so no chunk text is held in memory. A second
+index (`articles/`) holds each whole article's words, put back together from its chunks,
+for article-level BM25. Beside them, `state.json` records which Chroma
 collection the index mirrors and its position in the change feed (service/index/feed.py).
 
 Words are cut, lower-cased, stopword-filtered and Snowball-stemmed ("english", the same
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -43,7 +46,7 @@ logger = logging.getLogger("newsdesk.lexical")
 # Bump when the schema or the tokens change: an index built otherwise is rebuilt. The
 # Python version is part of it: stored shingle samples hash tuples, whose hash a new
 # Python may compute differently.
-FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"4-py{sys.version_info.major}.{sys.version_info.minor}"
 # The head field's weight against the body's. Titles, outlets and dates carry less text
 # than the body, so an equal weight would let a title match outrank the passage that answers.
 HEAD_WEIGHT = 0.3
@@ -62,6 +65,29 @@ def _schema():
     builder.add_text_field("head", tokenizer_name="words", index_option="freq")
     builder.add_bytes_field("record", stored=True)  # {"text", "metadata", "sig"} as JSON
     return builder.build()
+
+
+def _article_schema():
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("article_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("body", tokenizer_name="words", index_option="freq")
+    builder.add_text_field("head", tokenizer_name="words", index_option="freq")
+    return builder.build()
+
+
+def article_text(chunks: Sequence[StoredChunk]) -> str:
+    """An article's text put back together from its chunks (which overlap): each stretch
+    of the article once, in order, by the chunks' character offsets."""
+    parts, end = [], 0
+    for chunk in sorted(chunks, key=lambda c: int(c.metadata.get("char_start", 0))):
+        start, stop = int(chunk.metadata.get("char_start", 0)), int(chunk.metadata.get("char_end", 0))
+        if stop <= end:
+            continue
+        parts.append(chunk.text[max(0, end - start):])
+        end = stop
+    return " ".join(parts)
 
 
 def analyzer():
@@ -99,13 +125,25 @@ class LexicalIndex:
         state = self.read_state()
         if state.get("format") != FORMAT:
             for name in os.listdir(self.directory):  # an older layout: start again
-                if name != "state.json":
-                    (self.directory / name).unlink()
+                path = self.directory / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif name != "state.json":
+                    path.unlink()
             state = {}
         self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
         self.analyzer = analyzer()
         self.index.register_tokenizer("words", self.analyzer)
         self.writer = self.index.writer(heap_size=_WRITER_HEAP, num_threads=1)  # raises when locked
+        # Whole articles, beside the chunks: BM25 over an article scores how much of it is
+        # about the question, which a chunk cut from it cannot (SciFact train: abstracts
+        # 0.696 nDCG@10 against 0.678 for their chunks). Its own index, because BM25's
+        # average length and document counts are per index.
+        (self.directory / "articles").mkdir(exist_ok=True)
+        self.article_schema = _article_schema()
+        self.articles = tantivy.Index(self.article_schema, path=str(self.directory / "articles"), reuse=True)
+        self.articles.register_tokenizer("words", self.analyzer)
+        self.article_writer = self.articles.writer(heap_size=_WRITER_HEAP, num_threads=1)
         self.state = state
 
     # -- state -----------------------------------------------------------------------------
@@ -143,32 +181,52 @@ class LexicalIndex:
         doc.add_text("head", head_text(meta))
         # The chunk's shingle sample, computed once here rather than at every query that
         # checks its sources for wire copies (`collapse_duplicates`).
-        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text))}
+        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text)), "sv": chunk.sentences}
         doc.add_bytes("record", orjson.dumps(record))
         return doc
 
+    def _article_document(self, article_id: str, chunks: Sequence[StoredChunk]):
+        doc = self._tantivy.Document()
+        doc.add_text("article_id", article_id)
+        doc.add_text("body", article_text(chunks))
+        doc.add_text("head", head_text(chunks[0].metadata))
+        return doc
+
     def replace_articles(self, article_ids: Iterable[str], chunks: Iterable[StoredChunk]) -> None:
-        """Drop every chunk of `article_ids`, then add `chunks` (uncommitted)."""
+        """Drop every chunk of `article_ids` and their article documents, then add `chunks`
+        and one article document per article among them (uncommitted). `chunks` hold all
+        of each article's chunks: a feed entry's articles are read whole, and a copy's
+        pages hold whole page-key buckets, so whole articles (a collection paged by offset,
+        made before page keys, may split one: its halves then score apart)."""
         for article_id in article_ids:
             self.writer.delete_documents_by_term("article_id", article_id)
+            self.article_writer.delete_documents_by_term("article_id", article_id)
+        by_article: dict[str, list[StoredChunk]] = {}
         for chunk in chunks:
             self.writer.add_document(self._document(chunk))
+            by_article.setdefault(str(chunk.metadata.get("article_id", "")), []).append(chunk)
+        for article_id, parts in by_article.items():
+            self.article_writer.add_document(self._article_document(article_id, parts))
 
     def clear(self) -> None:
         self.writer.delete_all_documents()
+        self.article_writer.delete_all_documents()
 
     def commit(self, **state) -> None:
         """Make the changes durable and searchable, then record `state` (the feed position
         and collection id). Dying between the two re-applies entries: harmless."""
+        self.article_writer.commit()
+        self.articles.reload()
         self.writer.commit()
         self.index.reload()
         self._save_state(**state)
 
     def close(self) -> None:
-        """Release the directory's writer lock (waits for background merges)."""
+        """Release the directory's writer locks (waits for background merges)."""
         if self.writer is not None:
             self.writer.wait_merging_threads()
-            self.writer = None
+            self.article_writer.wait_merging_threads()
+            self.writer = self.article_writer = None
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -192,22 +250,48 @@ class LexicalIndex:
             out.append(Query.const_score_query(q, 0.0))
         return out
 
-    def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[StoredChunk, float]]:
-        """Up to `n` chunks by BM25 (k1 1.2, b 0.75) over body + weighted head, filtered."""
+    def _text_query(self, schema, tokens: Sequence[str]):
+        """BM25 (k1 1.2, b 0.75) over body + weighted head."""
+        Query, Occur = self._tantivy.Query, self._tantivy.Occur
+        should = [(Occur.Should, Query.term_query(schema, "body", t, index_option="freq")) for t in tokens]
+        if self.head_weight > 0:
+            should += [(Occur.Should, Query.boost_query(Query.term_query(schema, "head", t, index_option="freq"),
+                                                         self.head_weight)) for t in tokens]
+        return Query.boolean_query(should)
+
+    def search(self, query: str, n: int, filters: Filters = Filters(), *,
+               only: Sequence[str] | None = None) -> list[tuple[StoredChunk, float]]:
+        """Up to `n` chunks by BM25 over body + weighted head, filtered; among the chunk ids
+        `only` when given (the scores of chunks found another way)."""
         Query, Occur = self._tantivy.Query, self._tantivy.Occur
         tokens = self.analyzer.analyze(query)
-        if not tokens or n <= 0:
+        if not tokens or n <= 0 or only == []:
             return []
-        should = [(Occur.Should, Query.term_query(self.schema, "body", t, index_option="freq")) for t in tokens]
-        if self.head_weight > 0:
-            should += [(Occur.Should, Query.boost_query(Query.term_query(self.schema, "head", t, index_option="freq"),
-                                                         self.head_weight)) for t in tokens]
-        text = Query.boolean_query(should)
+        text = self._text_query(self.schema, tokens)
         musts = self._filter(filters)
+        if only is not None:
+            musts.append(Query.const_score_query(Query.term_set_query(self.schema, "chunk_id", list(only)), 0.0))
         q = Query.boolean_query([(Occur.Must, text)] + [(Occur.Must, f) for f in musts]) if musts else text
         searcher = self.index.searcher()
         hits = searcher.search(q, n, count=False).hits
         return [(self._stored(searcher.doc(address)), float(score)) for score, address in hits if score > 0]
+
+    def article_scores(self, query: str, article_ids: Sequence[str]) -> dict[str, float]:
+        """BM25 of each whole article among `article_ids` that matches the query at all."""
+        Query, Occur = self._tantivy.Query, self._tantivy.Occur
+        tokens = self.analyzer.analyze(query)
+        ids = list(dict.fromkeys(article_ids))
+        if not tokens or not ids:
+            return {}
+        q = Query.boolean_query([(Occur.Must, self._text_query(self.article_schema, tokens)),
+                                 (Occur.Must, Query.const_score_query(
+                                     Query.term_set_query(self.article_schema, "article_id", ids), 0.0))])
+        searcher = self.articles.searcher()
+        out: dict[str, float] = {}
+        for score, address in searcher.search(q, 2 * len(ids), count=False).hits:
+            article_id = searcher.doc(address)["article_id"][0]
+            out[article_id] = max(out.get(article_id, 0.0), float(score))
+        return out
 
     def get(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """The stored chunks among `chunk_ids` (for dense hits), read from disk."""
@@ -223,7 +307,7 @@ class LexicalIndex:
     def _stored(doc) -> StoredChunk:
         record = orjson.loads(bytes(doc["record"][0]))
         return StoredChunk(doc["chunk_id"][0], record["text"], record["metadata"],
-                           signature=frozenset(record["sig"]) if "sig" in record else None)
+                           signature=frozenset(record["sig"]) if "sig" in record else None, sentences=record.get("sv"))
 
 
 class LexicalReplica:

@@ -24,6 +24,7 @@ from service.errors import (
 )
 from service.index.client import NO_VECTOR, VectorsGiven, open_records
 from service.index.feed import ChangeFeed
+from service.index import sentence_vectors
 from service.index.hnsw import HnswParams, apply_hnsw
 from service.index.paging import KEYED_FLAG, PAGE_KEY, iter_pages, ordered_ids, page_key
 from service.index.settling import settle_versions
@@ -67,6 +68,14 @@ class StoredChunk:
     metadata: dict[str, Any]
     distance: float | None = None
     signature: frozenset[int] | None = None  # its shingle sample, when the lexical index stored one
+    sentences: str | None = None  # its sentences' vectors (`sentence_vectors.encode`), when stored
+
+
+def stored_chunk(chunk_id: str, text: str, metadata: dict[str, Any], distance: float | None = None) -> StoredChunk:
+    """A chunk as Chroma returns it: the sentence vectors leave the metadata (which sources
+    show to readers) for a field of their own."""
+    meta = dict(metadata or {})
+    return StoredChunk(chunk_id, text, meta, distance, sentences=meta.pop(sentence_vectors.KEY, None))
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:
@@ -118,7 +127,7 @@ class ArticleStore:
             self.chunks = client.get_or_create_collection(
                 name,
                 embedding_function=self._ef,
-                metadata={**spec.as_metadata(), **hnsw.as_metadata(), KEYED_FLAG: True},
+                metadata={**spec.as_metadata(), **hnsw.as_metadata(), KEYED_FLAG: True, sentence_vectors.FLAG: True},
                 configuration=hnsw.configuration(),
             )
             self.articles = client.get_or_create_collection(
@@ -132,6 +141,33 @@ class ArticleStore:
         self.hnsw = apply_hnsw(self.chunks, hnsw)
         self.max_batch = max(1, client.get_max_batch_size())
         self.feed = ChangeFeed(open_records(client, f"{name}-feed", "change feed of chunk writes"), vector=NO_VECTOR)
+
+    @property
+    def sentence_vectors(self) -> bool:
+        """Whether the collection was made storing sentence vectors with every chunk (one made
+        before reranks on each chunk's own cosine instead; `newsdesk reindex` adds them)."""
+        return bool((self.chunks.metadata or {}).get(sentence_vectors.FLAG))
+
+    def set_sentence_vectors(self, chunks: Sequence[StoredChunk], blobs: Sequence[str]) -> None:
+        """Store sentence vectors for chunks written without them, and announce their
+        articles in the change feed so every replica's lexical index copies them."""
+        if len(chunks) != len(blobs):
+            raise ValueError(f"{len(chunks)} chunks but {len(blobs)} sets of sentence vectors")
+        ids = [c.chunk_id for c in chunks]
+        metas = [{sentence_vectors.KEY: blob} for blob in blobs]  # Chroma merges an update's metadata
+        try:
+            for begin in range(0, len(ids), self.max_batch):
+                self.chunks.update(ids=ids[begin: begin + self.max_batch], metadatas=metas[begin: begin + self.max_batch])
+            self.feed.append("write", sorted({str(c.metadata.get("article_id", "")) for c in chunks}))
+        except Exception as exc:
+            raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
+
+    def mark_sentence_vectors(self) -> None:
+        """Record that every chunk has its sentence vectors (`sentence_vectors` reads it)."""
+        meta = dict(self.chunks.metadata or {})
+        # `modify(metadata=)` replaces the whole mapping; Chroma refuses the legacy "hnsw:*" keys in it.
+        kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
+        self.chunks.modify(metadata={**kept, sentence_vectors.FLAG: True})
 
     def _check_spec(self, meta: dict[str, Any]) -> None:
         built_with = meta.get("embedding_model")
@@ -181,18 +217,23 @@ class ArticleStore:
         items: Sequence[tuple[Article, list[Chunk]]],
         embeddings: np.ndarray,
         stale: set[str],
+        sentences: Sequence[str] | None = None,
     ) -> None:
         """Upsert the chunks of `items` (rows of `embeddings` in order), delete the `stale`
         chunk ids, announce the articles in the change feed (one entry), then write their
         article records. Each step is idempotent and the record goes last, so a run killed
         anywhere and repeated converges on the state of a clean run, announced. Then
-        `settle_versions` resolves writers that raced on one article."""
+        `settle_versions` resolves writers that raced on one article. `sentences` (one
+        `sentence_vectors` string per chunk, in order) go into the chunks' metadata."""
         ids, docs, metas = [], [], []
         for article, chunks in items:
             for chunk in chunks:
                 ids.append(chunk_id(article, chunk))
                 docs.append(chunk.text)
                 metas.append(chunk_metadata(article, chunk, len(chunks)))
+        if sentences is not None:
+            for meta, blob in zip(metas, sentences, strict=True):
+                meta[sentence_vectors.KEY] = blob
         try:
             batch = self.max_batch
             self.upsert_chunks(ids, embeddings, docs, metas)
@@ -224,9 +265,10 @@ class ArticleStore:
         for begin in range(0, len(ids), self.max_batch):
             self.chunks.delete(ids=ids[begin: begin + self.max_batch])
 
-    def vectors_by_text(self, article_ids: Sequence[str], text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of these articles' chunks whose text hash is one of `text_hashes`:
-        what an edited article's unchanged chunks can keep instead of being embedded again."""
+    def vectors_by_text(self, article_ids: Sequence[str], text_hashes: Sequence[str]) -> dict[str, tuple[np.ndarray, str]]:
+        """Stored vectors (the chunk's and its sentences') of these articles' chunks whose
+        text hash is one of `text_hashes`: what an edited article's unchanged chunks can keep
+        instead of being embedded again. A chunk stored without sentence vectors is left out."""
         if not article_ids or not text_hashes:
             return {}
         where = {"$and": [{"article_id": {"$in": list(article_ids)}}, {"text_hash": {"$in": sorted(set(text_hashes))}}]}
@@ -236,7 +278,18 @@ class ArticleStore:
             # Embedded Chroma 1.5 can fail a read of vectors that a racing writer is
             # deleting ("Error finding id"); a store that is really down fails the write.
             return {}
-        return {m["text_hash"]: np.asarray(e, dtype=np.float32) for m, e in zip(result["metadatas"], result["embeddings"])}
+        return {m["text_hash"]: (np.asarray(e, dtype=np.float32), m[sentence_vectors.KEY])
+                for m, e in zip(result["metadatas"], result["embeddings"]) if m.get(sentence_vectors.KEY)}
+
+    def vectors_of(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks (those still present)."""
+        if not chunk_ids:
+            return {}
+        try:
+            result = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
+        except Exception as exc:
+            raise StoreUnavailableError(f"reading vectors from collection {self.name!r} failed: {exc}") from exc
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(result["ids"], result["embeddings"])}
 
     def delete_article(self, article_id: str) -> int:
         existing = self.existing_chunk_ids([article_id])[article_id]
@@ -287,7 +340,7 @@ class ArticleStore:
     def iter_chunk_pages(self) -> Iterator[list[StoredChunk]]:
         """Every chunk's text and metadata, a page at a time (a fresh lexical index's copy)."""
         for result in iter_pages(self.chunks, ["documents", "metadatas"]):
-            yield [StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
+            yield [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
 
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
         """The current chunks of these articles (a change feed entry's articles)."""
@@ -295,14 +348,14 @@ class ArticleStore:
         for begin in range(0, len(article_ids), 500):
             result = self.chunks.get(where={"article_id": {"$in": list(article_ids[begin: begin + 500])}},
                                      include=["documents", "metadatas"])
-            out.extend(StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+            out.extend(stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
         return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
         if not chunk_ids:
             return []
         result = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return [StoredChunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
+        return [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
 
     def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[StoredChunk]:
         try:
@@ -315,7 +368,7 @@ class ArticleStore:
         except Exception as exc:
             raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
         return [
-            StoredChunk(i, d, m, dist)
+            stored_chunk(i, d, m, dist)
             for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0])
         ]
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from service.errors import IngestError
+from service.index import sentence_vectors
 from service.index.embedding import Embedder
 from service.index.store import ArticleStore, text_hash
 from service.ingest.chunking import Chunker
@@ -68,6 +69,26 @@ class Ingester:
         # (length-sorted batches, little padding) and Chroma gets few, large upserts: up to
         # its maximum batch, but small enough that progress moves every few seconds.
         self.group_chunks = group_chunks or min(1024, store.max_batch)
+
+    def backfill_sentence_vectors(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Give the chunks of a collection made before chunks kept sentence vectors their
+        own (`service.index.sentence_vectors`), a page at a time, then flag the collection
+        so this runs once. Returns the chunks done; `progress(done, total)` after each page.
+        A replica's lexical index picks them up through the change feed."""
+        if self.store.sentence_vectors:
+            return 0
+        total, done = self.store.count_chunks(), 0
+        for page in self.store.iter_chunk_pages():
+            todo = [c for c in page if not c.sentences]
+            if todo:
+                blobs = [sentence_vectors.encode(v) for v in
+                         sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])]
+                self.store.set_sentence_vectors(todo, blobs)
+            done += len(page)
+            if progress:
+                progress(done, total)
+        self.store.mark_sentence_vectors()
+        return done
 
     def ingest_documents(self, documents: Iterable, *, progress: Progress | None = None) -> IngestReport:
         """LlamaIndex `Document`s, from any LlamaIndex reader (`ingest.documents` maps their
@@ -147,24 +168,32 @@ class Ingester:
             stale |= old_ids - new_ids
         chunks = [c for _, cs in to_write for c in cs]
         if chunks:
-            vectors = self._vectors(chunks, [a.article_id for a, _ in to_write if a.article_id in report.updated], report)
-            writes.submit(self.store.write, {a.article_id for a, _ in to_write}, to_write, vectors, stale)
+            vectors, sentences = self._vectors(chunks, [a.article_id for a, _ in to_write if a.article_id in report.updated], report)
+            writes.submit(self.store.write, {a.article_id for a, _ in to_write}, to_write, vectors, stale, sentences)
             report.chunks_written = len(chunks)
         if progress:
             progress(len(group), len(chunks))
         return report
 
-    def _vectors(self, chunks: list[Chunk], updated: list[str], report: IngestReport) -> np.ndarray:
-        """One vector per chunk, in order: stored ones for the chunks of `updated` articles
-        whose text is unchanged, the embedder's for the rest."""
+    def _vectors(self, chunks: list[Chunk], updated: list[str], report: IngestReport) -> tuple[np.ndarray, list[str]]:
+        """One vector per chunk, in order, and its sentences' vectors (`sentence_vectors`):
+        stored ones for the chunks of `updated` articles whose text is unchanged, the
+        embedder's for the rest, chunks and sentences in one call."""
         hashes = [text_hash(c.text) for c in chunks]
         known = self.store.vectors_by_text(updated, hashes) if updated else {}
         missing = [k for k, h in enumerate(hashes) if h not in known]
-        fresh = self.embedder.embed([chunks[k].text for k in missing]) if missing else None
-        rows = dict(zip(missing, fresh)) if fresh is not None else {}
+        per_chunk = [sentence_vectors.sentences_of(chunks[k].text) for k in missing]
+        flat = [chunks[k].text for k in missing] + [s for sentences in per_chunk for s in sentences]
+        rows = self.embedder.embed(flat) if flat else None
+        fresh: dict[int, tuple[np.ndarray, str]] = {}
+        at = len(missing)
+        for row, (k, sentences) in enumerate(zip(missing, per_chunk)):
+            fresh[k] = (rows[row], sentence_vectors.encode(rows[at: at + len(sentences)]))
+            at += len(sentences)
         report.chunks_embedded += len(missing)
         report.chunks_reused += len(chunks) - len(missing)
-        return np.stack([rows[k] if k in rows else known[h] for k, h in enumerate(hashes)]).astype(np.float32)
+        pairs = [fresh[k] if k in fresh else known[h] for k, h in enumerate(hashes)]
+        return np.stack([v for v, _ in pairs]).astype(np.float32), [blob for _, blob in pairs]
 
 
 class _Writes:

@@ -25,6 +25,7 @@ def run_reported(ingest, total: int | None, errors, components, console) -> int:
     )
     from rich.table import Table
 
+    backfill_sentence_vectors(components, console)
     state = {"chunks": 0}
     with Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
@@ -54,11 +55,29 @@ def run_reported(ingest, total: int | None, errors, components, console) -> int:
     return 1 if report.failed else 0
 
 
+def backfill_sentence_vectors(components, console) -> None:
+    """A collection made before chunks kept sentence vectors gets them, once, under a
+    progress bar (`Ingester.backfill_sentence_vectors`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    store = getattr(components, "store", None)
+    if store is None or store.sentence_vectors:
+        return
+    with Progress(TextColumn("[bold]sentence vectors"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task("sentences", total=store.count_chunks())
+        done = components.ingester.backfill_sentence_vectors(progress=lambda d, _: progress.update(task, completed=d))
+    if done:
+        console.print(f"{components.collection!r}: sentence vectors added to {done} chunks written before they were kept")
+
+
 def ensure_sample_corpus(components, console) -> None:
-    """On a fresh checkout the index is empty: index the shipped sample corpus first."""
+    """On a fresh checkout the index is empty: index the shipped sample corpus first. An
+    index made before chunks kept sentence vectors gets them."""
     from service.ingest.loading import load_paths
 
     if components.store.count_articles() > 0:
+        backfill_sentence_vectors(components, console)
         return
     corpus = components.settings.sample_corpus_dir
     console.print(f"index {components.collection!r} is empty: indexing the sample corpus from {corpus}")

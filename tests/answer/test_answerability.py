@@ -30,6 +30,18 @@ def test_named_things_and_focus():
     # The figure must count the thing asked about: "people" here are the reporter's sources.
     ("How many employees does DeepSeek have?", "DeepSeek will have roughly 500 billion parameters, the people said.", False),
     ("How many employees does DeepSeek have?", "DeepSeek, based in Hangzhou, has about 160 employees.", True),
+    # Anonymous sourcing is not a headcount, and "AI" alone does not name Mistral AI.
+    ("How many employees does Mistral AI have?",
+     "Microsoft is testing AI models from xAI and DeepSeek, according to three people familiar with the work.", False),
+    ("How many employees does Mistral AI have?", "Mistral AI has about 280 people on staff.", True),
+    # The day something was announced answers when it was announced, not when it will be done.
+    ("When will the Abilene data centre be finished?",
+     "Stargate will build data centres in Abilene, the companies announced at the White House on Tuesday, January 21, 2025.",
+     False),
+    ("When will the Abilene data centre be finished?", "The Abilene data centre should be finished by mid-2026, the companies said.", True),
+    ("When did OpenAI announce the Abilene data centre?",
+     "OpenAI announced the Abilene data centre at the White House on Tuesday, January 21, 2025.", True),
+    ("When did Microsoft hire Mustafa Suleyman?", "Microsoft said on Tuesday, March 19, 2024, that it had hired Mustafa Suleyman.", True),
     ("How many employees does DeepSeek have?", "DeepSeek has a workforce of 1,200 in Hangzhou.", True),
     ("How many GPUs trained MAI-1-preview?", "MAI-1-preview was trained on about 15,000 Nvidia H100 GPUs.", True),
     ("Who replaced Ilya Sutskever as chief scientist?", "Jakub Pachocki will succeed Sutskever as chief scientist.", True),

@@ -1,5 +1,6 @@
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -104,6 +105,44 @@ def test_bm25_sees_ingest_and_delete_through_the_change_feed(components, setting
     assert other_process.lexical.current().search("Quuxinator", 5) == []
     # one copy of the corpus when it started, then only the two feed entries written since
     assert (other_process.lexical.copies, other_process.lexical.applied) == (1, 2)
+
+
+def test_rerank_scores_every_candidate_on_both_paths_its_best_sentence_and_its_article(components):
+    import numpy as np
+
+    from service.answer.retrieval import HybridRetriever
+    from service.index import sentence_vectors
+
+    components.ingester.ingest([
+        make_article("dense", "Graphics processors for artificial intelligence are in short supply. "
+                              "Buyers wait months for accelerator hardware."),
+        make_article("words", "The Quorvex GPU shortage hit Lisbon. Quorvex buyers queued."),
+        make_article("both", "A GPU shortage delayed AI projects. Cloud firms rationed GPU time. "
+                             "The weather in Lisbon was mild."),
+    ])
+    retriever = HybridRetriever(components.store, components.embedder, components.lexical, fusion="rerank")
+    question = "Quorvex GPU shortage"
+    fused, chunks, dense, lexical = retriever.search(question)
+    vector = components.embedder.embed([question])[0]
+    cosine, bm25, sentence, article = retriever.rerank_features(question, vector, chunks, dense, lexical,
+                                                                components.lexical.current())
+    assert set(cosine) == set(bm25) == set(sentence) == set(article) == set(chunks) == {c for c, _ in fused}
+    # the fill-ins are the real scores, not floors
+    vectors = components.store.vectors_of(list(chunks))
+    for cid, chunk in chunks.items():
+        assert cosine[cid] == pytest.approx(float(vectors[cid] @ vector), abs=1e-5)
+        assert sentence[cid] == pytest.approx(float(np.max(components.embedder.embed(
+            sentence_vectors.sentences_of(chunk.text)) @ vector)), abs=2e-3)
+        found = components.lexical.current().search(question, 10, only=[cid])
+        assert bm25[cid] == pytest.approx(found[0][1] if found else 0.0)
+    assert article[next(c for c in chunks if chunks[c].metadata["article_id"] == "dense")] == 0.0  # no shared word
+    # the paths' own scores, which sources report, stay what each path found
+    assert all(cid in dense or cid in lexical for cid in chunks)
+    assert [chunks[c].metadata["article_id"] for c, _ in fused][0] == "words"
+    # the fused score is the weighted sum of the four z-scores
+    top = fused[0][0]
+    z = [(f[top] - np.mean(list(f.values()))) / (np.std(list(f.values())) or 1.0) for f in (cosine, bm25, sentence, article)]
+    assert fused[0][1] == pytest.approx(sum(w * v for w, v in zip(retriever.weights, z)))
 
 
 # -- passages ----------------------------------------------------------------------------------
@@ -214,7 +253,7 @@ def test_the_fusion_setting_reaches_the_retriever_and_rejects_unknown_names(samp
     from service.answer.retrieval import HybridRetriever
     from service.components import Components
 
-    assert sample_index.retriever.fusion == "rrf" and sample_index.retriever.weights == (1.0, 1.0)
+    assert sample_index.retriever.fusion == "rerank" and sample_index.retriever.weights == (0.2, 0.1, 0.4, 0.3)
     zscore = Components.build(sample_index.settings.model_copy(update={"fusion": "zscore"}),
                               embedder=sample_index.embedder, collection=sample_index.collection)
     assert zscore.retriever.weights == (0.6, 0.4)

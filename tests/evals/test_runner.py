@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from service.answer.retrieval import HybridRetriever
 from service.cli import build_parser
 from service.errors import EvalError
 from service.evals import calibration
@@ -188,9 +189,14 @@ def test_beir_hybrid_is_the_retrievers_own_fusion(sample_index):
     retriever = sample_index.retriever
     question = "How much market value did Nvidia lose in the DeepSeek sell-off?"
     rankings = retrieve_rankings(retriever, {"q": question}, depth=retriever.candidates)
-    ours = document_rankings(rankings["q"], fuse=retriever.fuse, candidates=retriever.candidates)["hybrid"]
+    ours = document_rankings(rankings["q"])["hybrid"]
     fused, chunks, _, _ = retriever.search(question, mode="hybrid")
     assert ours == document_ranking((c, chunks[c].metadata["article_id"]) for c, _ in fused)
+    # given a fusion of two rankings (`bench lexical`), the retriever's candidates are cut as it cuts them
+    rrf = HybridRetriever(retriever.store, retriever.embedder, retriever.lexical, fusion="rrf")
+    fused, chunks, _, _ = rrf.search(question, mode="hybrid")
+    assert document_rankings(rankings["q"], fuse=rrf.fuse, candidates=rrf.candidates)["hybrid"] == \
+        document_ranking((c, chunks[c].metadata["article_id"]) for c, _ in fused)
     scores = score_rankings({"q": {"dense": ours, "lexical": ours, "hybrid": ours}}, {"q": {ours[0]: 1}})
     assert scores["hybrid"]["mrr@10"] == 1.0
 

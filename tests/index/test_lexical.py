@@ -38,6 +38,39 @@ def test_add_replace_and_delete_touch_only_the_articles_named(tmp_path):
     assert len(index) == 1 and index.position == 3
 
 
+def test_whole_articles_are_scored_and_follow_replacement(tmp_path):
+    def at(cid, text, article_id, start):
+        return stored(cid, text, article_id, char_start=start, char_end=start + len(text))
+
+    index = LexicalIndex(tmp_path, head_weight=0)
+    # a's two chunks overlap ("cobalt refinery"); together they name both terms
+    index.replace_articles((), [at("a#0", "The cobalt refinery opened", "a", 0),
+                                at("a#1", "cobalt refinery opened in Zambia", "a", 4),
+                                at("b#0", "Zambia exports copper", "b", 0),
+                                at("c#0", "Cobalt prices in Zambia", "c", 0)])
+    index.commit()
+    scores = index.article_scores("cobalt refinery Zambia", ["a", "b", "missing"])
+    assert set(scores) == {"a", "b"} and scores["a"] > scores["b"] > 0  # c not asked for
+    # no chunk of a holds all three words; the article does
+    assert {c.chunk_id for c, _ in index.search("cobalt refinery Zambia", 5, only=["a#0", "c#0"])} == {"a#0", "c#0"}
+    assert index.search("cobalt", 5, only=[]) == []
+    index.replace_articles(["a"], [at("a#0v2", "The refinery closed", "a", 0)])
+    index.commit()
+    assert set(index.article_scores("cobalt", ["a", "c"])) == {"c"}  # a's article text follows its chunks
+    index.replace_articles(["c"], [])
+    index.commit()
+    assert index.article_scores("cobalt", ["a", "c"]) == {}
+
+
+def test_an_article_is_put_back_together_from_overlapping_chunks():
+    from service.index.lexical import article_text
+
+    text = "One two three. Four five six. Seven eight."
+    chunks = [stored("x#1", text[15:], "x", char_start=15, char_end=len(text)),
+              stored("x#0", text[:29], "x", char_start=0, char_end=29)]
+    assert article_text(chunks).split() == text.split()
+
+
 def test_bm25_ranks_the_denser_match_first_and_scores_are_positive(tmp_path):
     index = LexicalIndex(tmp_path, head_weight=0)
     index.replace_articles((), [stored("x", "lithium mining expands in Chile", "x"),

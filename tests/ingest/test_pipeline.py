@@ -154,3 +154,63 @@ def test_a_changed_paragraph_re_embeds_its_chunks_and_keeps_the_others(component
     assert 0 < report.chunks_embedded < report.chunks_written
     stored = _vectors_by_text(components, "a1")
     assert sorted(stored) == sorted(c.text for c in components.chunker.chunk("a1", edited.text))
+
+
+def test_every_chunk_keeps_its_sentences_vectors_out_of_the_metadata_readers_see(components):
+    from service.index import sentence_vectors
+
+    article = make_article("a1", LONG)
+    components.ingester.ingest([article])
+    chunks = components.store.chunks_of(["a1"])
+    assert chunks and components.store.sentence_vectors
+    for chunk in chunks:
+        assert sentence_vectors.KEY not in chunk.metadata
+        sentences = sentence_vectors.sentences_of(chunk.text)
+        stored = sentence_vectors.decode(chunk.sentences, components.embedder.dimension)
+        assert stored.shape == (len(sentences), components.embedder.dimension)
+        # row i is sentence i of the chunk: its own best match
+        fresh = components.embedder.embed(sentences)
+        assert list(np.argmax(fresh @ stored.T, axis=1)) == list(range(len(sentences)))
+
+
+def test_an_unchanged_chunk_keeps_its_sentence_vectors_when_the_article_is_corrected(components):
+    original = make_article("a1", LONG)
+    components.ingester.ingest([original])
+    before = {c.text: c.sentences for c in components.store.chunks_of(["a1"])}
+    corrected = replace(original, text=LONG + "\n\nCorrection: an earlier version misstated the quarter.")
+    report = components.ingester.ingest([corrected])
+    after = {c.text: c.sentences for c in components.store.chunks_of(["a1"])}
+    kept = set(before) & set(after)
+    assert len(kept) == report.chunks_reused > 0
+    assert all(before[t] == after[t] for t in kept)
+    assert all(after[t] for t in after)  # the new tail has its own
+
+
+def test_a_collection_made_before_sentence_vectors_gets_them_once(components, settings, embedder, tmp_path):
+    from service.components import Components
+    from service.index import sentence_vectors
+
+    components.ingester.ingest([make_article("a1", LONG), make_article("a2", "Short story. Two sentences.")])
+    replica = Components.build(settings.model_copy(update={"lexical_dir": tmp_path / "replica"}), embedder=embedder)
+    replica.lexical.current()
+    # as an older newsdesk left it: no sentence vectors on the chunks, no flag on the collection
+    old = components.store.chunks_of(["a1", "a2"])
+    # (Chroma merges metadata on update; None removes a key)
+    components.store.chunks.update(ids=[c.chunk_id for c in old], metadatas=[{sentence_vectors.KEY: None} for c in old])
+    meta = {k: v for k, v in components.store.chunks.metadata.items()
+            if k != sentence_vectors.FLAG and not k.startswith("hnsw:")}
+    components.store.chunks.modify(metadata=meta)
+    assert not components.store.sentence_vectors
+    assert not any(c.sentences for c in components.store.chunks_of(["a1", "a2"]))
+
+    seen = []
+    assert components.ingester.backfill_sentence_vectors(progress=lambda d, t: seen.append((d, t))) == len(old)
+    assert seen[-1] == (len(old), len(old))
+    assert components.store.sentence_vectors
+    for chunk in components.store.chunks_of(["a1", "a2"]):
+        rows = sentence_vectors.decode(chunk.sentences, embedder.dimension)
+        assert rows.shape[0] == len(sentence_vectors.sentences_of(chunk.text))
+    # the other replica's lexical copy follows the feed, and its chunks carry them too
+    copied = replica.lexical.current().get([c.chunk_id for c in old])
+    assert len(copied) == len(old) and all(c.sentences for c in copied.values())
+    assert components.ingester.backfill_sentence_vectors() == 0  # once
