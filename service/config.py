@@ -81,10 +81,9 @@ class Settings(BaseSettings):
     # Retrieval and answering.
     top_k: int = Field(8, ge=1, le=MAX_TOP_K)
     context_token_budget: int = Field(1800, ge=100)
-    # How the dense and lexical rankings are fused: "rrf" (reciprocal ranks, 1 / 1) or
-    # "zscore" (scores, 0.6 / 0.4). zscore is better on SciFact (nDCG@10 0.732 against
-    # 0.718) and worse on the news eval (fact coverage 0.783 against 0.829, one more false
-    # refusal), so news keeps rrf. README, "Retrieval quality", has both figures.
+    # How candidates are ranked: "rerank" (each candidate's cosine, BM25, best sentence and
+    # whole-article BM25, weighed), "rrf" (reciprocal ranks of the two paths) or "zscore" (the
+    # two paths' scores). SciFact train nDCG@10: 0.749 / 0.718 / 0.732; README, "Evals".
     fusion: Literal["rrf", "zscore", "rerank"] = "rerank"
     # Minimum cosine similarity of the best dense hit; below it the answer is a refusal.
     # Calibrated with `newsdesk eval calibrate` (docs/evals.md, "Refusal threshold"): the best

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25), fused by reciprocal rank, then
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) candidates, reranked on four scores
+(`HybridRetriever.rerank_features`; or fused by reciprocal rank or by score), then
 near-duplicates collapsed, adjacent chunks merged, and sources fitted to a token budget.
 
 Each step is a small pure function so it can be tested (and property-tested) on its own.
@@ -338,22 +339,23 @@ class HybridRetriever:
         """Four scores for every candidate, whichever path found it: its cosine with the
         question, its BM25, its best sentence's cosine (vectors made at ingest), and its
         whole article's BM25. A chunk only one path found gets the other path's score
-        computed for it (its stored vector; BM25 among named ids), where a fusion of two
+        computed for it (its stored vectors; BM25 among named ids), where a fusion of two
         lists would give it a floor. SciFact train: dense, lexical, sentence and article
         scores weighed 0.2/0.1/0.4/0.3 give nDCG@10 0.75 against 0.732 for the two paths'
         z-scores and 0.718 for RRF (docs/evals.md)."""
         ids = list(chunks)
-        cosine = dict(dense)
-        vectors = self.store.vectors_of([c for c in ids if c not in cosine])
-        cosine.update({c: float(v @ vector) for c, v in vectors.items()})
+        stored = [c for c in ids if chunks[c].vectors]
+        pairs = dict(zip(stored, sentence_vectors.cosines(vector, [chunks[c].vectors for c in stored])))
+        cosine = {**{c: pair[0] for c, pair in pairs.items()}, **dense}  # the path's exact cosine where it has one
+        missing = [c for c in ids if c not in cosine]  # written before chunks kept their vectors
+        cosine.update({c: float(v @ vector) for c, v in self.store.vectors_of(missing).items()})
         bm25 = dict(lexical)
         unscored = [c for c in ids if c not in bm25]
-        bm25.update({hit.chunk_id: score for hit, score in index.search(question, len(unscored), only=unscored)})
+        bm25.update(index.scores(question, unscored))
         article_of = {c: str(chunks[c].metadata.get("article_id", "")) for c in ids}
         articles = index.article_scores(question, list(article_of.values()))
         present = [c for c in ids if c in cosine]  # a chunk deleted since the query has no vector
-        sentence = {c: sentence_vectors.best_cosine(vector, chunks[c].sentences) if chunks[c].sentences else cosine[c]
-                    for c in present}
+        sentence = {c: pairs[c][1] if c in pairs else cosine[c] for c in present}
         return [
             {c: cosine[c] for c in present},
             {c: bm25.get(c, 0.0) for c in present},

@@ -181,7 +181,7 @@ class LexicalIndex:
         doc.add_text("head", head_text(meta))
         # The chunk's shingle sample, computed once here rather than at every query that
         # checks its sources for wire copies (`collapse_duplicates`).
-        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text)), "sv": chunk.sentences}
+        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text)), "sv": chunk.vectors}
         doc.add_bytes("record", orjson.dumps(record))
         return doc
 
@@ -259,38 +259,42 @@ class LexicalIndex:
                                                          self.head_weight)) for t in tokens]
         return Query.boolean_query(should)
 
-    def search(self, query: str, n: int, filters: Filters = Filters(), *,
-               only: Sequence[str] | None = None) -> list[tuple[StoredChunk, float]]:
-        """Up to `n` chunks by BM25 over body + weighted head, filtered; among the chunk ids
-        `only` when given (the scores of chunks found another way)."""
+    def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[StoredChunk, float]]:
+        """Up to `n` chunks by BM25 over body + weighted head, filtered."""
         Query, Occur = self._tantivy.Query, self._tantivy.Occur
         tokens = self.analyzer.analyze(query)
-        if not tokens or n <= 0 or only == []:
+        if not tokens or n <= 0:
             return []
         text = self._text_query(self.schema, tokens)
         musts = self._filter(filters)
-        if only is not None:
-            musts.append(Query.const_score_query(Query.term_set_query(self.schema, "chunk_id", list(only)), 0.0))
         q = Query.boolean_query([(Occur.Must, text)] + [(Occur.Must, f) for f in musts]) if musts else text
         searcher = self.index.searcher()
         hits = searcher.search(q, n, count=False).hits
         return [(self._stored(searcher.doc(address)), float(score)) for score, address in hits if score > 0]
 
+    def scores(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """BM25 of each chunk among `chunk_ids` that matches the query at all (chunks another
+        path found), as `search` scores it."""
+        return self._scores_among(self.index, self.schema, "chunk_id", query, chunk_ids)
+
     def article_scores(self, query: str, article_ids: Sequence[str]) -> dict[str, float]:
         """BM25 of each whole article among `article_ids` that matches the query at all."""
+        return self._scores_among(self.articles, self.article_schema, "article_id", query, article_ids)
+
+    def _scores_among(self, index, schema, key: str, query: str, ids: Sequence[str]) -> dict[str, float]:
         Query, Occur = self._tantivy.Query, self._tantivy.Occur
         tokens = self.analyzer.analyze(query)
-        ids = list(dict.fromkeys(article_ids))
+        ids = list(dict.fromkeys(ids))
         if not tokens or not ids:
             return {}
-        q = Query.boolean_query([(Occur.Must, self._text_query(self.article_schema, tokens)),
-                                 (Occur.Must, Query.const_score_query(
-                                     Query.term_set_query(self.article_schema, "article_id", ids), 0.0))])
-        searcher = self.articles.searcher()
+        # The id set must score nothing itself: a term set query scores 1.0 a match.
+        among = Query.const_score_query(Query.term_set_query(schema, key, ids), 0.0)
+        q = Query.boolean_query([(Occur.Must, self._text_query(schema, tokens)), (Occur.Must, among)])
+        searcher = index.searcher()
         out: dict[str, float] = {}
         for score, address in searcher.search(q, 2 * len(ids), count=False).hits:
-            article_id = searcher.doc(address)["article_id"][0]
-            out[article_id] = max(out.get(article_id, 0.0), float(score))
+            found = searcher.doc(address)[key][0]
+            out[found] = max(out.get(found, 0.0), float(score))  # an article split by an old copy: its best half
         return out
 
     def get(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
@@ -307,7 +311,7 @@ class LexicalIndex:
     def _stored(doc) -> StoredChunk:
         record = orjson.loads(bytes(doc["record"][0]))
         return StoredChunk(doc["chunk_id"][0], record["text"], record["metadata"],
-                           signature=frozenset(record["sig"]) if "sig" in record else None, sentences=record.get("sv"))
+                           signature=frozenset(record["sig"]) if "sig" in record else None, vectors=record.get("sv"))
 
 
 class LexicalReplica:

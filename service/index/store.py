@@ -68,14 +68,14 @@ class StoredChunk:
     metadata: dict[str, Any]
     distance: float | None = None
     signature: frozenset[int] | None = None  # its shingle sample, when the lexical index stored one
-    sentences: str | None = None  # its sentences' vectors (`sentence_vectors.encode`), when stored
+    vectors: str | None = None  # its own and its sentences' vectors (`sentence_vectors.encode`), when stored
 
 
 def stored_chunk(chunk_id: str, text: str, metadata: dict[str, Any], distance: float | None = None) -> StoredChunk:
     """A chunk as Chroma returns it: the sentence vectors leave the metadata (which sources
     show to readers) for a field of their own."""
     meta = dict(metadata or {})
-    return StoredChunk(chunk_id, text, meta, distance, sentences=meta.pop(sentence_vectors.KEY, None))
+    return StoredChunk(chunk_id, text, meta, distance, vectors=meta.pop(sentence_vectors.KEY, None))
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:

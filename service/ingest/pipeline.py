@@ -79,10 +79,12 @@ class Ingester:
             return 0
         total, done = self.store.count_chunks(), 0
         for page in self.store.iter_chunk_pages():
-            todo = [c for c in page if not c.sentences]
+            todo = [c for c in page if not c.vectors]
+            vectors = self.store.vectors_of([c.chunk_id for c in todo])
+            todo = [c for c in todo if c.chunk_id in vectors]  # (one deleted meanwhile needs none)
             if todo:
-                blobs = [sentence_vectors.encode(v) for v in
-                         sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])]
+                sentences = sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])
+                blobs = [sentence_vectors.encode(vectors[c.chunk_id], rows) for c, rows in zip(todo, sentences)]
                 self.store.set_sentence_vectors(todo, blobs)
             done += len(page)
             if progress:
@@ -188,7 +190,7 @@ class Ingester:
         fresh: dict[int, tuple[np.ndarray, str]] = {}
         at = len(missing)
         for row, (k, sentences) in enumerate(zip(missing, per_chunk)):
-            fresh[k] = (rows[row], sentence_vectors.encode(rows[at: at + len(sentences)]))
+            fresh[k] = (rows[row], sentence_vectors.encode(rows[row], rows[at: at + len(sentences)]))
             at += len(sentences)
         report.chunks_embedded += len(missing)
         report.chunks_reused += len(chunks) - len(missing)

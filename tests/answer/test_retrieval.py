@@ -119,26 +119,30 @@ def test_rerank_scores_every_candidate_on_both_paths_its_best_sentence_and_its_a
         make_article("words", "The Quorvex GPU shortage hit Lisbon. Quorvex buyers queued."),
         make_article("both", "A GPU shortage delayed AI projects. Cloud firms rationed GPU time. "
                              "The weather in Lisbon was mild."),
+        make_article("furniture", "Quorvex furniture: a shortage of oak chairs. Quorvex tables are sold out."),
     ])
-    retriever = HybridRetriever(components.store, components.embedder, components.lexical, fusion="rerank")
-    question = "Quorvex GPU shortage"
+    # one candidate a path: each finds a chunk the other misses
+    retriever = HybridRetriever(components.store, components.embedder, components.lexical, fusion="rerank", candidates=1)
+    question = "Quorvex furniture shortage of artificial intelligence hardware"
     fused, chunks, dense, lexical = retriever.search(question)
     vector = components.embedder.embed([question])[0]
     cosine, bm25, sentence, article = retriever.rerank_features(question, vector, chunks, dense, lexical,
                                                                 components.lexical.current())
     assert set(cosine) == set(bm25) == set(sentence) == set(article) == set(chunks) == {c for c, _ in fused}
-    # the fill-ins are the real scores, not floors
+    # the fill-ins are the real scores (to int8 precision for stored vectors), not floors
     vectors = components.store.vectors_of(list(chunks))
+    everything = dict((c.chunk_id, s) for c, s in components.lexical.current().search(question, 100))
+    assert set(chunks) - set(dense) and set(chunks) - set(lexical)  # each path missed some
     for cid, chunk in chunks.items():
-        assert cosine[cid] == pytest.approx(float(vectors[cid] @ vector), abs=1e-5)
+        assert cosine[cid] == pytest.approx(float(vectors[cid] @ vector), abs=2e-3)
         assert sentence[cid] == pytest.approx(float(np.max(components.embedder.embed(
             sentence_vectors.sentences_of(chunk.text)) @ vector)), abs=2e-3)
-        found = components.lexical.current().search(question, 10, only=[cid])
-        assert bm25[cid] == pytest.approx(found[0][1] if found else 0.0)
-    assert article[next(c for c in chunks if chunks[c].metadata["article_id"] == "dense")] == 0.0  # no shared word
+        assert bm25[cid] == pytest.approx(everything.get(cid, 0.0))
+    by_article = components.lexical.current().article_scores(question, ["dense", "words", "both", "furniture"])
+    assert len(by_article) == 4 and min(by_article.values()) > 0
+    assert all(article[c] == by_article.get(chunks[c].metadata["article_id"], 0.0) for c in chunks)
     # the paths' own scores, which sources report, stay what each path found
     assert all(cid in dense or cid in lexical for cid in chunks)
-    assert [chunks[c].metadata["article_id"] for c, _ in fused][0] == "words"
     # the fused score is the weighted sum of the four z-scores
     top = fused[0][0]
     z = [(f[top] - np.mean(list(f.values()))) / (np.std(list(f.values())) or 1.0) for f in (cosine, bm25, sentence, article)]

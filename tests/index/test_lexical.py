@@ -52,8 +52,10 @@ def test_whole_articles_are_scored_and_follow_replacement(tmp_path):
     scores = index.article_scores("cobalt refinery Zambia", ["a", "b", "missing"])
     assert set(scores) == {"a", "b"} and scores["a"] > scores["b"] > 0  # c not asked for
     # no chunk of a holds all three words; the article does
-    assert {c.chunk_id for c, _ in index.search("cobalt refinery Zambia", 5, only=["a#0", "c#0"])} == {"a#0", "c#0"}
-    assert index.search("cobalt", 5, only=[]) == []
+    among = index.scores("cobalt refinery Zambia", ["a#0", "c#0", "b#0"])
+    assert among == {c.chunk_id: s for c, s in index.search("cobalt refinery Zambia", 10) if c.chunk_id in among}
+    assert set(among) == {"a#0", "c#0", "b#0"}
+    assert index.scores("cobalt", []) == {} and set(index.scores("cobalt", ["b#0"])) == set()
     index.replace_articles(["a"], [at("a#0v2", "The refinery closed", "a", 0)])
     index.commit()
     assert set(index.article_scores("cobalt", ["a", "c"])) == {"c"}  # a's article text follows its chunks

@@ -8,18 +8,25 @@ def test_int8_storage_keeps_each_sentence_cosine_within_a_thousandth(embedder):
     sentences = ["Nvidia lost $589 billion of market value on Monday.",
                  "The Port Alder terminal handled 19 percent fewer containers.",
                  "Shares recovered half the loss by Friday's close."]
+    chunk = embedder.embed([" ".join(sentences)])[0]
     vectors = embedder.embed(sentences)
     question = embedder.embed(["How much value did Nvidia lose?"])[0]
-    blob = sentence_vectors.encode(vectors)
+    blob = sentence_vectors.encode(chunk, vectors)
     restored = sentence_vectors.decode(blob, vectors.shape[1])
-    assert restored.shape == vectors.shape
-    assert np.allclose(restored @ question, vectors @ question, atol=1e-3)
-    assert len(blob) == len(sentences) * vectors.shape[1] * 4 // 3  # 384 int8 bytes a sentence, base64
-    assert sentence_vectors.best_cosine(question, blob) == pytest.approx(float(np.max(vectors @ question)), abs=1e-3)
+    assert restored.shape == (1 + len(sentences), vectors.shape[1])
+    assert np.allclose(restored @ question, np.vstack([chunk, vectors]) @ question, atol=1e-3)
+    assert len(blob) == (1 + len(sentences)) * vectors.shape[1] * 4 // 3  # 384 int8 bytes a row, base64
+    other = sentence_vectors.encode(vectors[0], vectors[1:])
+    (chunk_cos, best), (other_chunk, other_best) = sentence_vectors.cosines(question, [blob, other])
+    assert chunk_cos == pytest.approx(float(chunk @ question), abs=1e-3)
+    assert best == pytest.approx(float(np.max(vectors @ question)), abs=1e-3)
+    assert other_chunk == pytest.approx(float(vectors[0] @ question), abs=1e-3)
+    assert other_best == pytest.approx(float(np.max(vectors[1:] @ question)), abs=1e-3)
+    assert sentence_vectors.cosines(question, []) == []
 
 
 def test_a_blob_of_another_width_is_refused():
-    blob = sentence_vectors.encode(np.eye(3, 384, dtype=np.float32))
+    blob = sentence_vectors.encode(np.eye(1, 384, dtype=np.float32)[0], np.eye(3, 384, dtype=np.float32))
     with pytest.raises(ValueError, match="rows of 100"):
         sentence_vectors.decode(blob, 100)
 

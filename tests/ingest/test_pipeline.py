@@ -166,20 +166,21 @@ def test_every_chunk_keeps_its_sentences_vectors_out_of_the_metadata_readers_see
     for chunk in chunks:
         assert sentence_vectors.KEY not in chunk.metadata
         sentences = sentence_vectors.sentences_of(chunk.text)
-        stored = sentence_vectors.decode(chunk.sentences, components.embedder.dimension)
-        assert stored.shape == (len(sentences), components.embedder.dimension)
-        # row i is sentence i of the chunk: its own best match
-        fresh = components.embedder.embed(sentences)
-        assert list(np.argmax(fresh @ stored.T, axis=1)) == list(range(len(sentences)))
+        stored = sentence_vectors.decode(chunk.vectors, components.embedder.dimension)
+        assert stored.shape == (1 + len(sentences), components.embedder.dimension)
+        # row 0 is the chunk's own vector, row i + 1 sentence i: each its own best match
+        fresh = components.embedder.embed([chunk.text] + sentences)
+        assert list(np.argmax(fresh @ stored.T, axis=1)) == list(range(1 + len(sentences)))
+        assert float(fresh[0] @ stored[0]) > 0.999
 
 
 def test_an_unchanged_chunk_keeps_its_sentence_vectors_when_the_article_is_corrected(components):
     original = make_article("a1", LONG)
     components.ingester.ingest([original])
-    before = {c.text: c.sentences for c in components.store.chunks_of(["a1"])}
+    before = {c.text: c.vectors for c in components.store.chunks_of(["a1"])}
     corrected = replace(original, text=LONG + "\n\nCorrection: an earlier version misstated the quarter.")
     report = components.ingester.ingest([corrected])
-    after = {c.text: c.sentences for c in components.store.chunks_of(["a1"])}
+    after = {c.text: c.vectors for c in components.store.chunks_of(["a1"])}
     kept = set(before) & set(after)
     assert len(kept) == report.chunks_reused > 0
     assert all(before[t] == after[t] for t in kept)
@@ -201,16 +202,17 @@ def test_a_collection_made_before_sentence_vectors_gets_them_once(components, se
             if k != sentence_vectors.FLAG and not k.startswith("hnsw:")}
     components.store.chunks.modify(metadata=meta)
     assert not components.store.sentence_vectors
-    assert not any(c.sentences for c in components.store.chunks_of(["a1", "a2"]))
+    assert not any(c.vectors for c in components.store.chunks_of(["a1", "a2"]))
 
     seen = []
     assert components.ingester.backfill_sentence_vectors(progress=lambda d, t: seen.append((d, t))) == len(old)
     assert seen[-1] == (len(old), len(old))
     assert components.store.sentence_vectors
     for chunk in components.store.chunks_of(["a1", "a2"]):
-        rows = sentence_vectors.decode(chunk.sentences, embedder.dimension)
-        assert rows.shape[0] == len(sentence_vectors.sentences_of(chunk.text))
+        rows = sentence_vectors.decode(chunk.vectors, embedder.dimension)
+        assert rows.shape[0] == 1 + len(sentence_vectors.sentences_of(chunk.text))
+        assert float(rows[0] @ embedder.embed([chunk.text])[0]) > 0.999
     # the other replica's lexical copy follows the feed, and its chunks carry them too
     copied = replica.lexical.current().get([c.chunk_id for c in old])
-    assert len(copied) == len(old) and all(c.sentences for c in copied.values())
+    assert len(copied) == len(old) and all(c.vectors for c in copied.values())
     assert components.ingester.backfill_sentence_vectors() == 0  # once
