@@ -56,6 +56,7 @@ class Chunk:
     char_start: int
     char_end: int
     text: str
+    tokens: int | None = None  # the embedder's tokens, as the chunker counted them
 
 
 def chunk_id(article: Article, chunk: Chunk) -> str:

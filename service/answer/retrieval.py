@@ -287,6 +287,32 @@ class HybridRetriever:
         singles = len(passages) - len(merged)
         return singles * (self.chunk_tokens or 0) + sum(self._count_tokens(merged))
 
+    def _count_merged(self, passages: Sequence[Passage], chunks: Mapping[str, StoredChunk]) -> None:
+        """Remember the chosen chunks' tokens as counted at ingest, and each merged passage's
+        as its chunks' less the stretches where they overlap (short, so cheap to count):
+        counting each merged text anew cost more than the whole rerank. Chunks meet at
+        sentence boundaries, where a WordPiece count adds up exactly (a BPE count may differ
+        by a token a join; the budget is a bound anyway)."""
+        for passage in passages:
+            for cid in passage.chunk_ids:  # counted at ingest (`Chunk.tokens`)
+                chunk = chunks.get(cid)
+                if chunk is not None and isinstance(chunk.metadata.get("n_tokens"), int):
+                    self._token_counts.setdefault(chunk.text, chunk.metadata["n_tokens"])
+            if len(passage.chunk_ids) < 2 or passage.text in self._token_counts:
+                continue
+            parts = sorted((chunks[c] for c in passage.chunk_ids if c in chunks),
+                           key=lambda c: int(c.metadata["char_start"]))
+            if len(parts) != len(passage.chunk_ids):
+                continue  # counted whole by `_count_tokens`
+            overlaps = []
+            for a, b in zip(parts, parts[1:]):
+                a_start, a_end, b_start = (int(a.metadata["char_start"]), int(a.metadata["char_end"]),
+                                           int(b.metadata["char_start"]))
+                if b_start < a_end:
+                    overlaps.append(a.text[b_start - a_start:])
+            counts = self._count_tokens([c.text for c in parts] + overlaps)
+            self._token_counts[passage.text] = sum(counts[:len(parts)]) - sum(counts[len(parts):])
+
     def _count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts, remembered per text: the same passages recur across questions."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._token_counts]
@@ -382,6 +408,7 @@ class HybridRetriever:
         samples = {cid: c.signature for cid, c in chunks.items() if c.signature is not None}
         passages = collapse_duplicates(passages, limit=top_k * 4, samples=samples)
         passages = select_sources(passages, top_k, self.per_article)
+        self._count_merged(passages, chunks)
         if not self.chunk_tokens or self._upper_tokens(passages) > self.token_budget:
             passages = fit_budget(passages, self.token_budget, self._count_tokens)  # else all fit
         return RetrievalResult(

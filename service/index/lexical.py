@@ -46,7 +46,7 @@ logger = logging.getLogger("newsdesk.lexical")
 # Bump when the schema or the tokens change: an index built otherwise is rebuilt. The
 # Python version is part of it: stored shingle samples hash tuples, whose hash a new
 # Python may compute differently.
-FORMAT = f"4-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"5-py{sys.version_info.major}.{sys.version_info.minor}"
 # The head field's weight against the body's. Titles, outlets and dates carry less text
 # than the body, so an equal weight would let a title match outrank the passage that answers.
 HEAD_WEIGHT = 0.3
@@ -64,6 +64,7 @@ def _schema():
     builder.add_text_field("body", tokenizer_name="words", index_option="freq")
     builder.add_text_field("head", tokenizer_name="words", index_option="freq")
     builder.add_bytes_field("record", stored=True)  # {"text", "metadata", "sig"} as JSON
+    builder.add_bytes_field("vectors", stored=True)  # int8 rows: the chunk's, its sentences' (`sentence_vectors`)
     return builder.build()
 
 
@@ -181,8 +182,10 @@ class LexicalIndex:
         doc.add_text("head", head_text(meta))
         # The chunk's shingle sample, computed once here rather than at every query that
         # checks its sources for wire copies (`collapse_duplicates`).
-        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text)), "sv": chunk.vectors}
+        record = {"text": chunk.text, "metadata": meta, "sig": sorted(shingle_sample(chunk.text))}
         doc.add_bytes("record", orjson.dumps(record))
+        if chunk.vectors:
+            doc.add_bytes("vectors", chunk.vectors)
         return doc
 
     def _article_document(self, article_id: str, chunks: Sequence[StoredChunk]):
@@ -310,8 +313,10 @@ class LexicalIndex:
     @staticmethod
     def _stored(doc) -> StoredChunk:
         record = orjson.loads(bytes(doc["record"][0]))
+        vectors = doc.get_first("vectors")
         return StoredChunk(doc["chunk_id"][0], record["text"], record["metadata"],
-                           signature=frozenset(record["sig"]) if "sig" in record else None, vectors=record.get("sv"))
+                           signature=frozenset(record["sig"]) if "sig" in record else None,
+                           vectors=bytes(vectors) if vectors else None)
 
 
 class LexicalReplica:

@@ -51,18 +51,22 @@ def _rows(raw: bytes, dimension: int) -> np.ndarray:
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def decode(blob: str, dimension: int) -> np.ndarray:
-    """One string -> unit rows (float32): the chunk's, then one per sentence."""
-    return _rows(base64.b64decode(blob), dimension)
+def to_bytes(blob: str) -> bytes:
+    """The stored string's int8 rows as bytes (how the lexical index keeps them)."""
+    return base64.b64decode(blob)
 
 
-def cosines(question: np.ndarray, blobs: Sequence[str]) -> list[tuple[float, float]]:
+def decode(blob: str | bytes, dimension: int) -> np.ndarray:
+    """One string (or its bytes) -> unit rows (float32): the chunk's, then one per sentence."""
+    return _rows(to_bytes(blob) if isinstance(blob, str) else blob, dimension)
+
+
+def cosines(question: np.ndarray, raw: Sequence[bytes]) -> list[tuple[float, float]]:
     """(the chunk's cosine, its best sentence's cosine) with the unit question vector, for
-    each string, in one pass over all of them."""
-    if not blobs:
+    each chunk's rows (`to_bytes`), in one pass over all of them."""
+    if not raw:
         return []
     question = np.asarray(question, dtype=np.float32)
-    raw = [base64.b64decode(b) for b in blobs]
     rows = _rows(b"".join(raw), question.shape[0]) @ question
     out, at = [], 0
     for part in raw:

@@ -68,14 +68,15 @@ class StoredChunk:
     metadata: dict[str, Any]
     distance: float | None = None
     signature: frozenset[int] | None = None  # its shingle sample, when the lexical index stored one
-    vectors: str | None = None  # its own and its sentences' vectors (`sentence_vectors.encode`), when stored
+    vectors: bytes | None = None  # its own and its sentences' int8 vectors (`sentence_vectors`), when stored
 
 
 def stored_chunk(chunk_id: str, text: str, metadata: dict[str, Any], distance: float | None = None) -> StoredChunk:
     """A chunk as Chroma returns it: the sentence vectors leave the metadata (which sources
     show to readers) for a field of their own."""
     meta = dict(metadata or {})
-    return StoredChunk(chunk_id, text, meta, distance, vectors=meta.pop(sentence_vectors.KEY, None))
+    blob = meta.pop(sentence_vectors.KEY, None)
+    return StoredChunk(chunk_id, text, meta, distance, vectors=sentence_vectors.to_bytes(blob) if blob else None)
 
 
 def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:
@@ -97,6 +98,8 @@ def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, A
         # -1 marks "no date": an integer keeps Chroma's range filters working.
         "published_ts": to_timestamp(article.published_at) if article.published_at else -1,
     }
+    if chunk.tokens is not None:  # retrieval's token budget reads it instead of counting again
+        meta["n_tokens"] = chunk.tokens
     return meta
 
 

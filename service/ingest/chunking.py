@@ -61,7 +61,7 @@ class Chunker:
                 total += pieces[j][2]
                 j += 1
             start, end = pieces[i][0], pieces[j - 1][1]
-            chunks.append(Chunk(article_id, len(chunks), start, end, text[start:end]))
+            chunks.append(Chunk(article_id, len(chunks), start, end, text[start:end], tokens=total))
             if j >= len(pieces):
                 break
             # Step back over whole sentences worth at most `overlap` tokens, always moving forward.

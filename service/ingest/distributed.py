@@ -75,7 +75,7 @@ def parse_and_chunk(row: dict[str, Any], spec: WorkerSpec) -> list[dict[str, Any
     _, chunker = _pieces(spec)
     rows = []
     for article in articles:
-        spans = [(c.chunk_index, c.char_start, c.char_end) for c in chunker.chunk(article.article_id, article.text)]
+        spans = [(c.chunk_index, c.char_start, c.char_end, c.tokens) for c in chunker.chunk(article.article_id, article.text)]
         rows.append({"payload": pickle.dumps(("article", article, spans))})
     for error in errors:
         rows.append({"payload": pickle.dumps(("error", error.reason, error.path, error.line))})
@@ -119,7 +119,8 @@ def _articles(rows: Iterable[dict[str, Any]], errors: list[IngestError]) -> Iter
             errors.append(IngestError(reason, path=path, line=line))
             continue
         article, spans = rest
-        yield article, [Chunk(article.article_id, i, start, end, article.text[start:end]) for i, start, end in spans]
+        yield article, [Chunk(article.article_id, i, start, end, article.text[start:end], tokens=n)
+                        for i, start, end, n in spans]
 
 
 def start_ray(address: str | None):

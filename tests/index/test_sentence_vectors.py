@@ -17,7 +17,9 @@ def test_int8_storage_keeps_each_sentence_cosine_within_a_thousandth(embedder):
     assert np.allclose(restored @ question, np.vstack([chunk, vectors]) @ question, atol=1e-3)
     assert len(blob) == (1 + len(sentences)) * vectors.shape[1] * 4 // 3  # 384 int8 bytes a row, base64
     other = sentence_vectors.encode(vectors[0], vectors[1:])
-    (chunk_cos, best), (other_chunk, other_best) = sentence_vectors.cosines(question, [blob, other])
+    assert np.array_equal(sentence_vectors.decode(sentence_vectors.to_bytes(blob), vectors.shape[1]), restored)
+    (chunk_cos, best), (other_chunk, other_best) = sentence_vectors.cosines(
+        question, [sentence_vectors.to_bytes(blob), sentence_vectors.to_bytes(other)])
     assert chunk_cos == pytest.approx(float(chunk @ question), abs=1e-3)
     assert best == pytest.approx(float(np.max(vectors @ question)), abs=1e-3)
     assert other_chunk == pytest.approx(float(vectors[0] @ question), abs=1e-3)

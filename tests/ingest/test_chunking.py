@@ -94,3 +94,5 @@ def test_counts_tokens_with_the_embedder(embedder):
     chunks = chunker.chunk("a", ARTICLE * 3)
     assert_invariants(ARTICLE * 3, chunks)
     assert max(embedder.count_tokens([c.text for c in chunks])) <= 40
+    # each chunk carries its count, the one the embedder gives its text (retrieval's budget reads it)
+    assert [c.tokens for c in chunks] == embedder.count_tokens([c.text for c in chunks])
