@@ -328,6 +328,8 @@ class HybridRetriever:
         chunks: dict[str, StoredChunk] = {}
         dense_scores: dict[str, float] = {}
         lexical_scores: dict[str, float] = {}
+        bm25_of_dense: dict[str, float] = {}  # what rerank needs of the dense hits, read with them
+        rerank = mode == "hybrid" and self.fusion == "rerank"
         scored: list[list[tuple[str, float]]] = []
         # The lexical index stores each chunk's text and metadata on disk, so dense hits are
         # resolved from it; only chunks it has not caught up with are fetched from Chroma.
@@ -335,7 +337,7 @@ class HybridRetriever:
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed([question])[0]
             hits = self.store.query_ids(vector, n, filters.to_where())
-            known = lexical_index.get([cid for cid, _ in hits])
+            known, bm25_of_dense = lexical_index.get_scored([cid for cid, _ in hits], question if rerank else "")
             missing = [cid for cid, _ in hits if cid not in known]
             fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the sync
             for cid, distance in hits:
@@ -353,8 +355,9 @@ class HybridRetriever:
             scored.append([(h.chunk_id, score) for h, score in hits])
         if mode != "hybrid":
             fused = scored[0]  # one path: its own ranking
-        elif self.fusion == "rerank":
-            features = self.rerank_features(question, vector, chunks, dense_scores, lexical_scores, lexical_index)
+        elif rerank:
+            features = self.rerank_features(question, vector, chunks, dense_scores, {**bm25_of_dense, **lexical_scores},
+                                            lexical_index)
             fused = self.fuse([list(f.items()) for f in features])
         else:
             fused = self.fuse(scored)
@@ -365,8 +368,8 @@ class HybridRetriever:
         """Four scores for every candidate, whichever path found it: its cosine with the
         question, its BM25, its best sentence's cosine (vectors made at ingest), and its
         whole article's BM25. A chunk only one path found gets the other path's score
-        computed for it (its stored vectors; BM25 among named ids), where a fusion of two
-        lists would give it a floor. SciFact train: dense, lexical, sentence and article
+        computed for it (its stored vectors; BM25 read with the chunk, or among named ids),
+        where a fusion of two lists would give it a floor. `lexical`: the BM25 known so far. SciFact train: dense, lexical, sentence and article
         scores weighed 0.2/0.1/0.4/0.3 give nDCG@10 0.75 against 0.732 for the two paths'
         z-scores and 0.718 for RRF (docs/evals.md)."""
         ids = list(chunks)

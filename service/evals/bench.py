@@ -194,7 +194,7 @@ def _print_query_report(console, folder: Path, components, n_docs: int, retrieva
                         f"{len(retrieval['full'])} questions)")
     for column, justify in (("retrieval", "left"), ("p50 ms", "right"), ("p95 ms", "right")):
         table.add_column(column, justify=justify)
-    table.add_row("full pipeline: retrieve(q, top_k=8) (embed, Chroma 50, BM25, RRF, merge, budget)",
+    table.add_row("full pipeline: retrieve(q, top_k=8) (embed, Chroma 50, BM25 50, rerank, merge, budget)",
                   f"{full50:.1f}", f"{full95:.1f}")
     table.add_row("bare: embed(q) + Chroma query(n=10)", f"{bare50:.1f}", f"{bare95:.1f}")
     table.add_row("ratio full / bare (target <= 1.5)", f"{full50 / bare50:.2f}x", f"{full95 / bare95:.2f}x")

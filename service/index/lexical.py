@@ -302,13 +302,25 @@ class LexicalIndex:
 
     def get(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
         """The stored chunks among `chunk_ids` (for dense hits), read from disk."""
+        return self.get_scored(chunk_ids, "")[0]
+
+    def get_scored(self, chunk_ids: Sequence[str], query: str) -> tuple[dict[str, StoredChunk], dict[str, float]]:
+        """The stored chunks among `chunk_ids` and, in the same search, each one's BM25 for
+        `query` as `search` scores it (0.0 for no match; none when `query` is empty)."""
         if not chunk_ids:
-            return {}
+            return {}, {}
+        Query, Occur = self._tantivy.Query, self._tantivy.Occur
         searcher = self.index.searcher()
-        q = self._tantivy.Query.term_set_query(self.schema, "chunk_id", list(chunk_ids))
-        hits = searcher.search(q, len(chunk_ids), count=False).hits
-        found = (self._stored(searcher.doc(address)) for _, address in hits)
-        return {c.chunk_id: c for c in found}
+        among = Query.const_score_query(Query.term_set_query(self.schema, "chunk_id", list(chunk_ids)), 0.0)
+        tokens = self.analyzer.analyze(query) if query else []
+        q = Query.boolean_query([(Occur.Must, among), (Occur.Should, self._text_query(self.schema, tokens))]) if tokens else among
+        chunks, scores = {}, {}
+        for score, address in searcher.search(q, len(chunk_ids), count=False).hits:
+            chunk = self._stored(searcher.doc(address))
+            chunks[chunk.chunk_id] = chunk
+            if tokens:
+                scores[chunk.chunk_id] = float(score)
+        return chunks, scores
 
     @staticmethod
     def _stored(doc) -> StoredChunk:

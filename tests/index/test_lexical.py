@@ -38,6 +38,12 @@ def test_add_replace_and_delete_touch_only_the_articles_named(tmp_path):
     assert len(index) == 1 and index.position == 3
 
 
+def among_all(index, query, chunk_ids):
+    """BM25 of the named chunks as a plain search scores them, 0.0 for no match."""
+    found = dict((c.chunk_id, s) for c, s in index.search(query, 100))
+    return {c: found.get(c, 0.0) for c in chunk_ids}
+
+
 def test_whole_articles_are_scored_and_follow_replacement(tmp_path):
     def at(cid, text, article_id, start):
         return stored(cid, text, article_id, char_start=start, char_end=start + len(text))
@@ -56,6 +62,10 @@ def test_whole_articles_are_scored_and_follow_replacement(tmp_path):
     assert among == {c.chunk_id: s for c, s in index.search("cobalt refinery Zambia", 10) if c.chunk_id in among}
     assert set(among) == {"a#0", "c#0", "b#0"}
     assert index.scores("cobalt", []) == {} and set(index.scores("cobalt", ["b#0"])) == set()
+    # read with the chunks themselves (dense hits): every one named, 0.0 for no match
+    found, bm25 = index.get_scored(["a#0", "b#0", "gone"], "cobalt refinery Zambia")
+    assert set(found) == {"a#0", "b#0"} and bm25 == among_all(index, "cobalt refinery Zambia", ["a#0", "b#0"])
+    assert index.get_scored(["b#0"], "cobalt")[1] == {"b#0": 0.0}
     index.replace_articles(["a"], [at("a#0v2", "The refinery closed", "a", 0)])
     index.commit()
     assert set(index.article_scores("cobalt", ["a", "c"])) == {"c"}  # a's article text follows its chunks
