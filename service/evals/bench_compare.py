@@ -118,7 +118,7 @@ def cmd_bench_compare(args, settings: Settings) -> int:
     components = _eval_components(settings, args.collection or compare_collection(corpus_dir), corpus, console)
     expected = [c.expected_sources for c in cases]
     rows: list[tuple[str, str]] = []
-    runs = [("newsdesk (hybrid, RRF, wire copies collapsed)", lambda q: newsdesk_articles(components.retriever, q), None)]
+    runs = [(f"newsdesk (hybrid, {components.retriever.fusion}, wire copies collapsed)", lambda q: newsdesk_articles(components.retriever, q), None)]
     for with_metadata in (True, False):
         started = time.perf_counter()
         retriever = llamaindex_retriever(corpus.articles, components.embedder, with_metadata=with_metadata)

@@ -171,7 +171,7 @@ def test_every_chunk_keeps_its_sentences_vectors_out_of_the_metadata_readers_see
         # row 0 is the chunk's own vector, row i + 1 sentence i: each its own best match
         fresh = components.embedder.embed([chunk.text] + sentences)
         assert list(np.argmax(fresh @ stored.T, axis=1)) == list(range(1 + len(sentences)))
-        assert float(fresh[0] @ stored[0]) > 0.999
+        assert float(fresh[0] @ stored[0]) > 0.97
 
 
 def test_an_unchanged_chunk_keeps_its_sentence_vectors_when_the_article_is_corrected(components):
@@ -211,7 +211,7 @@ def test_a_collection_made_before_sentence_vectors_gets_them_once(components, se
     for chunk in components.store.chunks_of(["a1", "a2"]):
         rows = sentence_vectors.decode(chunk.vectors, embedder.dimension)
         assert rows.shape[0] == 1 + len(sentence_vectors.sentences_of(chunk.text))
-        assert float(rows[0] @ embedder.embed([chunk.text])[0]) > 0.999
+        assert float(rows[0] @ embedder.embed([chunk.text])[0]) > 0.97
     # the other replica's lexical copy follows the feed, and its chunks carry them too
     copied = replica.lexical.current().get([c.chunk_id for c in old])
     assert len(copied) == len(old) and all(c.vectors for c in copied.values())
