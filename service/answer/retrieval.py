@@ -369,9 +369,9 @@ class HybridRetriever:
         question, its BM25, its best sentence's cosine (vectors made at ingest), and its
         whole article's BM25. A chunk only one path found gets the other path's score
         computed for it (its stored vectors; BM25 read with the chunk, or among named ids),
-        where a fusion of two lists would give it a floor. `lexical`: the BM25 known so far. SciFact train: dense, lexical, sentence and article
-        scores weighed 0.2/0.1/0.4/0.3 give nDCG@10 0.75 against 0.732 for the two paths'
-        z-scores and 0.718 for RRF (docs/evals.md)."""
+        where a fusion of two lists would give it a floor. `lexical`: the BM25 known so far.
+        SciFact train: the four weighed 0.2/0.1/0.4/0.3 give nDCG@10 0.749 against 0.732
+        for the two paths' z-scores and 0.718 for RRF (docs/evals.md)."""
         ids = list(chunks)
         stored = [c for c in ids if chunks[c].vectors]
         pairs = dict(zip(stored, sentence_vectors.cosines(vector, [chunks[c].vectors for c in stored])))
