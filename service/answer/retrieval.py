@@ -107,22 +107,26 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None,
         return full[text]
 
     samples = samples or {}
+    kept_samples: list[frozenset] = []  # kept's samples, for one C-level pass per passage
     for passage in passages:
         sample = samples.get(passage.chunk_ids[0]) if len(passage.chunk_ids) == 1 else None
         if sample is None:
             sample = shingle_sample(passage.text)
-        for i, (other, other_sample) in enumerate(kept):
-            # The sampled sets first: most pairs share nothing, and this is the hot loop.
-            if (other.article_id != passage.article_id and not sample.isdisjoint(other_sample)
-                    and near_duplicate(sig(passage.text), sig(other.text))):
+        # The sampled sets first: most pairs share nothing, and this is the hot loop.
+        meeting = [i for i, apart in enumerate(map(sample.isdisjoint, kept_samples)) if not apart]
+        for i in meeting:
+            other = kept[i][0]
+            if other.article_id != passage.article_id and near_duplicate(sig(passage.text), sig(other.text)):
                 if more_original(passage, other):
                     kept[i] = (_represent(passage, other), sample)
+                    kept_samples[i] = sample
                 elif passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
                     other.corroborated_by.append(_describe(passage))
                 break
         else:
             if limit is None or len(kept) < limit:
                 kept.append((passage, sample))
+                kept_samples.append(sample)
     return [p for p, _ in kept]
 
 
