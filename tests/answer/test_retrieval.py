@@ -251,6 +251,20 @@ def test_score_fusion_keeps_a_clear_winner_margin_that_rank_fusion_loses():
     assert score_fusion([dense, []]) == score_fusion([dense])  # an empty path adds nothing
 
 
+@given(st.lists(st.tuples(st.floats(-5, 5), st.floats(0, 30), st.floats(-1, 1)), min_size=1, max_size=12))
+def test_weighing_features_is_score_fusion_when_nothing_is_missing(rows):
+    from service.answer.retrieval import score_fusion, weigh_features
+
+    ids = [f"c{i}" for i in range(len(rows))]
+    features = [{c: row[k] for c, row in zip(ids, rows)} for k in range(3)]
+    ours = weigh_features(features, (0.5, 0.2, 0.3))
+    theirs = score_fusion([list(f.items()) for f in features], weights=(0.5, 0.2, 0.3))
+    assert [c for c, _ in ours] == [c for c, _ in theirs] or \
+        [round(x, 9) for _, x in ours] == [round(x, 9) for _, x in theirs]  # ties may order apart
+    assert dict(ours) == pytest.approx(dict(theirs), abs=1e-9)
+    assert weigh_features([], (1.0,)) == [] and weigh_features([{}], (1.0,)) == []
+
+
 def test_the_fusion_setting_reaches_the_retriever_and_rejects_unknown_names(sample_index):
     import pytest
 
