@@ -104,13 +104,15 @@ def cosines(question: np.ndarray, raw: Sequence[bytes]) -> list[tuple[float, flo
     return list(zip(own.tolist(), best.tolist()))
 
 
-def embed_sentences(embed, texts: Sequence[str]) -> list[np.ndarray]:
-    """Each text's sentence vectors, from one call of `embed` (a list of strings -> rows)."""
+def embed_sentences(embed, texts: Sequence[str], *, with_texts: bool = False) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """Each text's sentence vectors, from one call of `embed` (a list of strings -> rows),
+    and with `with_texts` the texts' own vectors from the same call (else None)."""
     per_text = [sentences_of(t) for t in texts]
-    flat = [s for sentences in per_text for s in sentences]
+    lead = list(texts) if with_texts else []
+    flat = lead + [s for sentences in per_text for s in sentences]
     rows = embed(flat) if flat else np.zeros((0, 0), dtype=np.float32)
-    out, at = [], 0
+    out, at = [], len(lead)
     for sentences in per_text:
         out.append(rows[at: at + len(sentences)])
         at += len(sentences)
-    return out
+    return (rows[:len(lead)] if with_texts else None), out

@@ -83,7 +83,7 @@ class Ingester:
             vectors = self.store.vectors_of([c.chunk_id for c in todo])
             todo = [c for c in todo if c.chunk_id in vectors]  # (one deleted meanwhile needs none)
             if todo:
-                sentences = sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])
+                _, sentences = sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])
                 blobs = [sentence_vectors.encode(vectors[c.chunk_id], rows) for c, rows in zip(todo, sentences)]
                 self.store.set_sentence_vectors(todo, blobs)
             done += len(page)
@@ -184,14 +184,9 @@ class Ingester:
         hashes = [text_hash(c.text) for c in chunks]
         known = self.store.vectors_by_text(updated, hashes) if updated else {}
         missing = [k for k, h in enumerate(hashes) if h not in known]
-        per_chunk = [sentence_vectors.sentences_of(chunks[k].text) for k in missing]
-        flat = [chunks[k].text for k in missing] + [s for sentences in per_chunk for s in sentences]
-        rows = self.embedder.embed(flat) if flat else None
-        fresh: dict[int, tuple[np.ndarray, str]] = {}
-        at = len(missing)
-        for row, (k, sentences) in enumerate(zip(missing, per_chunk)):
-            fresh[k] = (rows[row], sentence_vectors.encode(rows[row], rows[at: at + len(sentences)]))
-            at += len(sentences)
+        own, sentences = sentence_vectors.embed_sentences(self.embedder.embed, [chunks[k].text for k in missing],
+                                                          with_texts=True)
+        fresh = {k: (own[row], sentence_vectors.encode(own[row], sentences[row])) for row, k in enumerate(missing)}
         report.chunks_embedded += len(missing)
         report.chunks_reused += len(chunks) - len(missing)
         pairs = [fresh[k] if k in fresh else known[h] for k, h in enumerate(hashes)]
