@@ -137,6 +137,13 @@ def open_records(client, name: str, purpose: str):
         raise StoreUnavailableError(f"cannot open collection {name!r}: {exc}") from exc
 
 
+def update_metadata(collection, changes: dict[str, Any]) -> None:
+    """Set `changes` in a collection's metadata, keeping its other keys: `modify(metadata=)`
+    replaces the whole mapping, and Chroma refuses the legacy "hnsw:*" keys in it."""
+    kept = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    collection.modify(metadata={**kept, **changes})
+
+
 def existing_records(client, name: str):
     """The record collection `name`, or None when nobody has written one yet."""
     try:

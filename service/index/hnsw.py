@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from service.index.client import update_metadata
+
 
 @dataclass(frozen=True)
 class HnswParams:
@@ -39,9 +41,7 @@ def apply_hnsw(collection, wanted: HnswParams) -> HnswParams:
     if actual.ef_search != wanted.ef_search:
         collection.modify(configuration={"hnsw": {"ef_search": wanted.ef_search}})
         actual = replace(actual, ef_search=wanted.ef_search)
-    meta = dict(collection.metadata or {})
+    meta = collection.metadata or {}
     if any(meta.get(k) != v for k, v in actual.as_metadata().items()):
-        # `modify(metadata=)` replaces the whole mapping; Chroma refuses the legacy "hnsw:*" keys in it.
-        kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
-        collection.modify(metadata={**kept, **actual.as_metadata()})
+        update_metadata(collection, actual.as_metadata())
     return actual

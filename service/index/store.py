@@ -22,7 +22,7 @@ from service.errors import (
     IndexMismatchError,
     StoreUnavailableError,
 )
-from service.index.client import NO_VECTOR, VectorsGiven, open_records
+from service.index.client import NO_VECTOR, VectorsGiven, open_records, update_metadata
 from service.index.feed import ChangeFeed
 from service.index import sentence_vectors
 from service.index.hnsw import HnswParams, apply_hnsw
@@ -167,10 +167,7 @@ class ArticleStore:
 
     def mark_sentence_vectors(self) -> None:
         """Record that every chunk has its sentence vectors (`sentence_vectors` reads it)."""
-        meta = dict(self.chunks.metadata or {})
-        # `modify(metadata=)` replaces the whole mapping; Chroma refuses the legacy "hnsw:*" keys in it.
-        kept = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
-        self.chunks.modify(metadata={**kept, sentence_vectors.FLAG: True})
+        update_metadata(self.chunks, {sentence_vectors.FLAG: True})
 
     def _check_spec(self, meta: dict[str, Any]) -> None:
         built_with = meta.get("embedding_model")
