@@ -80,7 +80,7 @@ def weigh_features(features: Sequence[Mapping[str, float]], weights: Sequence[fl
 # at 0.6 / 0.4 (set on SciFact train only) raise its nDCG@10 from 0.718 (RRF) to 0.732 but
 # lose on the news eval. "rerank" scores every candidate on four features (`rerank_features`)
 # and weighs their z-scores (dense, lexical, best sentence, article), weights set on SciFact
-# train (README, "Retrieval quality"; docs/evals.md has the figures).
+# train (README, "Evals"; docs/evals.md has the figures).
 FUSIONS = ("rrf", "zscore", "rerank")
 FUSION_WEIGHTS = {"rrf": (1.0, 1.0), "zscore": (0.6, 0.4), "rerank": (0.2, 0.1, 0.4, 0.3)}
 
@@ -293,8 +293,8 @@ class HybridRetriever:
         self._token_counts: dict[str, int] = {}
 
     def fuse(self, scored: Sequence[Sequence[tuple[str, float]]]) -> list[tuple[str, float]]:
-        """(dense, lexical) lists of (chunk id, score), best first -> one fused ranking
-        ("rerank": the lists of its features, `rerank_features`)."""
+        """(dense, lexical) lists of (chunk id, score), best first -> one fused ranking, by
+        reciprocal rank or by score ("rerank" weighs its features with `weigh_features`)."""
         if self.fusion == "rrf":
             return reciprocal_rank_fusion([[cid for cid, _ in items] for items in scored], k=self.rrf_k,
                                           weights=self.weights[:len(scored)])

@@ -64,7 +64,7 @@ def _schema():
     builder.add_text_field("body", tokenizer_name="words", index_option="freq")
     builder.add_text_field("head", tokenizer_name="words", index_option="freq")
     builder.add_bytes_field("record", stored=True)  # {"text", "metadata", "sig"} as JSON
-    builder.add_bytes_field("vectors", stored=True)  # int8 rows: the chunk's, its sentences' (`sentence_vectors`)
+    builder.add_bytes_field("vectors", stored=True)  # 4-bit rows: the chunk's, its sentences' (`sentence_vectors`)
     return builder.build()
 
 

@@ -68,7 +68,7 @@ class StoredChunk:
     metadata: dict[str, Any]
     distance: float | None = None
     signature: frozenset[int] | None = None  # its shingle sample, when the lexical index stored one
-    vectors: bytes | None = None  # its own and its sentences' int8 vectors (`sentence_vectors`), when stored
+    vectors: bytes | None = None  # its own and its sentences' 4-bit vectors (`sentence_vectors`), when stored
 
 
 def stored_chunk(chunk_id: str, text: str, metadata: dict[str, Any], distance: float | None = None) -> StoredChunk:
