@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test browser serve test eval
+.PHONY: install install-test browser serve test check eval
 install: $(VENV)/.installed
 
 # The service itself: no test tools, no Ray.
@@ -28,8 +28,14 @@ browser:
 serve: install
 	$(BIN)/newsdesk serve
 
-# The test suite, then the eval gate against evals/baseline.json.
-test: install-test browser
+# The lint and type gate: ruff (pyflakes, bugbear with B905, complexity over 10) and mypy on
+# service/ (settings in pyproject.toml).
+check: install-test
+	$(BIN)/ruff check service tests
+	$(BIN)/mypy
+
+# The lint and type gate, the test suite, then the eval gate against evals/baseline.json.
+test: install-test browser check
 	$(BIN)/pytest
 	$(BIN)/newsdesk eval
 

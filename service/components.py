@@ -29,7 +29,7 @@ class Components:
     collection: str
 
     @classmethod
-    def build(cls, settings: Settings, *, collection: str | None = None, embedder: Embedder | None = None) -> "Components":
+    def build(cls, settings: Settings, *, collection: str | None = None, embedder: Embedder | None = None) -> Components:
         embedder = embedder or build_embedder(
             settings.embedding_model,
             batch_size=settings.embedding_batch_size,

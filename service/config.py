@@ -136,13 +136,13 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _ask_queue(self) -> "Settings":
+    def _ask_queue(self) -> Settings:
         if self.ask_queue is None:
             self.ask_queue = 4 * self.ask_concurrency
         return self
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "Settings":
+    def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"

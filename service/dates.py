@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MONTHS = {m: i for i, m in enumerate(
@@ -24,7 +24,7 @@ def parse_date(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        parsed = datetime.fromtimestamp(value, tz=timezone.utc)
+        parsed = datetime.fromtimestamp(value, tz=UTC)
     elif hasattr(value, "isoformat"):  # a date from YAML
         parsed = datetime(value.year, value.month, value.day)
     else:
@@ -36,7 +36,7 @@ def parse_date(value: Any) -> datetime | None:
             if not match or not match.group("mon"):
                 raise ValueError(f"unrecognised date {text!r}; use ISO 8601, e.g. 2025-03-10") from None
             parsed = date_from_match(match)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def date_from_match(match: re.Match[str]) -> datetime:

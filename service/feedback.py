@@ -30,7 +30,7 @@ _PAGE = 1000
 def hash_user(team_id: str | None, user_id: str, salt: str) -> str:
     """A keyed hash: with the salt kept secret, the hash cannot be reversed by hashing
     every user id of a workspace, yet one reader's votes still group together."""
-    return hmac.new(salt.encode("utf-8"), f"{team_id or '-'}:{user_id}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(salt.encode("utf-8"), f"{team_id or '-'}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def record_feedback(

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from service.errors import ApiKeyError, StoreUnavailableError
@@ -147,7 +147,7 @@ class KeyStore:
         """Revoke the active keys with this name or key id; the revoked records stay listed."""
         records = self._records()
         found = records.get(include=["metadatas"])
-        hits = [(rid, meta) for rid, meta in zip(found["ids"], found["metadatas"])
+        hits = [(rid, meta) for rid, meta in zip(found["ids"], found["metadatas"], strict=True)
                 if not meta.get("revoked_at") and name_or_id in (meta.get("name"), rid[:12])]
         if not hits:
             raise ApiKeyError(f"no active key named {name_or_id!r} or with that key id (see `newsdesk keys list`)")
@@ -161,7 +161,7 @@ class KeyStore:
         if records is None:
             return []
         found = self._read(lambda: records.get(include=["metadatas"]))
-        keys = [_from_record(rid, meta) for rid, meta in zip(found["ids"], found["metadatas"])]
+        keys = [_from_record(rid, meta) for rid, meta in zip(found["ids"], found["metadatas"], strict=True)]
         return sorted(keys, key=lambda k: (k.created_at, k.name))
 
     # -- reads (every authenticated request) ---------------------------------------------------
@@ -241,4 +241,4 @@ class KeyStore:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -71,14 +71,14 @@ def iso(value: datetime | None) -> str | None:
 
 def to_timestamp(value: datetime) -> int:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
 
 
 def from_timestamp(value: int | None) -> datetime | None:
     if value is None or value < 0:
         return None
-    return datetime.fromtimestamp(value, tz=timezone.utc)
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
 MAX_TOP_K = 50  # sources one answer may ask for, on every interface
@@ -106,7 +106,7 @@ class Filters:
     FIELDS = ("published_after", "published_before", "sources", "article_ids")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> "Filters":
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Filters:
         """From request bodies, channel settings, eval cases and CLI flags alike; dates in
         the grammar of `parse_date`. ValueError names what is wrong."""
         from service.dates import parse_date

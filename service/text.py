@@ -99,7 +99,7 @@ def shingles(text: str, n: int = 5) -> frozenset[int]:
     if len(words) < n:
         return frozenset([hash(tuple(words))]) if words else frozenset()
     # zip over n shifted views builds the same n-grams as slicing, in C.
-    return frozenset(map(hash, zip(*(words[i:] for i in range(n)))))
+    return frozenset(map(hash, zip(*(words[i:] for i in range(n)), strict=False)))
 
 
 def shingle_sample(text: str) -> frozenset[int]:

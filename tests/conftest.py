@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -97,7 +97,7 @@ def make_article(article_id: str = "a1", text: str | None = None, **fields) -> A
     )
     fields.setdefault("title", f"Article {article_id}")
     fields.setdefault("source", "Test Wire")
-    fields.setdefault("published_at", datetime(2025, 2, 1, tzinfo=timezone.utc))
+    fields.setdefault("published_at", datetime(2025, 2, 1, tzinfo=UTC))
     return Article(article_id=article_id, text=text, **fields)
 
 

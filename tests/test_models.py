@@ -1,6 +1,6 @@
 """Filters: one factory for every interface, one predicate rendered for both paths."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ import pytest
 from service.models import Filters
 from tests.conftest import make_article
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_from_mapping_reads_every_interfaces_shapes():

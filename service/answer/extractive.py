@@ -89,7 +89,7 @@ class Extractor:
         dates = timeline.date_weights([c.published for c in found])
         periods = timeline.mentioned_periods(q.text)
         scores = []
-        for c, w, recency in zip(found, words, dates):
+        for c, w, recency in zip(found, words, dates, strict=True):
             ev = answerability.evidence(q, c.text, c.context, c.outlet)
             lexical = sum(idf[t] for t in terms & w) / total
             typed = 0.35 if q.kind != "open" else 0.15  # a count, name or date is what was asked for

@@ -7,6 +7,7 @@ Each step is a small pure function so it can be tested (and property-tested) on 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +34,7 @@ def reciprocal_rank_fusion(
     Ties keep first-seen order, so the result is deterministic."""
     weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(dict.fromkeys(ranking), start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
@@ -49,7 +50,7 @@ def score_fusion(
     first-seen order."""
     weights = weights or [1.0] * len(scored)
     normal: list[tuple[dict[str, float], float, float]] = []
-    for items, weight in zip(scored, weights):
+    for items, weight in zip(scored, weights, strict=True):
         values = dict(items)
         if not values:
             continue
@@ -253,7 +254,7 @@ def fit_budget(passages: list[Passage], budget: int, count_tokens: Callable[[Seq
     skipped so a shorter, lower-ranked one may still go in. The first always goes in."""
     counts = count_tokens([p.text for p in passages])
     chosen, used = [], 0
-    for passage, count in zip(passages, counts):
+    for passage, count in zip(passages, counts, strict=True):
         if chosen and used + count > budget:
             continue
         chosen.append(passage)
@@ -325,7 +326,7 @@ class HybridRetriever:
             if len(parts) != len(passage.chunk_ids):
                 continue  # counted whole by `_count_tokens`
             overlaps = []
-            for a, b in zip(parts, parts[1:]):
+            for a, b in itertools.pairwise(parts):
                 a_start, a_end, b_start = (int(a.metadata["char_start"]), int(a.metadata["char_end"]),
                                            int(b.metadata["char_start"]))
                 if b_start < a_end:
@@ -339,7 +340,7 @@ class HybridRetriever:
         if missing:
             if len(self._token_counts) > 20_000:
                 self._token_counts.clear()
-            self._token_counts.update(zip(missing, self.embedder.count_tokens(missing)))
+            self._token_counts.update(zip(missing, self.embedder.count_tokens(missing), strict=True))
         return [self._token_counts[t] for t in texts]
 
     def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid", n: int | None = None) -> tuple[list[tuple[str, float]], dict[str, StoredChunk], dict[str, float], dict[str, float]]:
@@ -394,7 +395,7 @@ class HybridRetriever:
         for the two paths' z-scores and 0.718 for RRF (docs/evals.md)."""
         ids = list(chunks)
         stored = [c for c in ids if chunks[c].vectors]
-        pairs = dict(zip(stored, sentence_vectors.cosines(vector, [chunks[c].vectors for c in stored])))
+        pairs = dict(zip(stored, sentence_vectors.cosines(vector, [chunks[c].vectors for c in stored]), strict=True))
         cosine = {**{c: pair[0] for c, pair in pairs.items()}, **dense}  # the path's exact cosine where it has one
         missing = [c for c in ids if c not in cosine]  # written before chunks kept their vectors
         cosine.update({c: float(v @ vector) for c, v in self.store.vectors_of(missing).items()})

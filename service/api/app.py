@@ -26,8 +26,8 @@ from service.api.limits import AskGate, KeyRateLimiter
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, ShedMiddleware
 from service.api.problems import install_problem_handlers
 from service.api.routes import articles, ask, chat, feedback, health, keys, search
-from service.collections import Collections
 from service.api.tracing import Tracer
+from service.collections import Collections
 from service.components import Components
 from service.config import Settings
 from service.keys import SCOPES, KeyStore

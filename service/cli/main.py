@@ -76,11 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve a non-loopback address without API keys (anyone who reaches it may change articles)")
     p.set_defaults(func=cmd_serve)
 
-    from service.evals import bench
-    from service.evals.commands import register as register_eval
     from service.cli.keys import register as register_keys
     from service.cli.mcp import register as register_mcp
     from service.cli.watch import register as register_watch
+    from service.evals import bench
+    from service.evals.commands import register as register_eval
     from service.slack.runner import register as register_slack
 
     # Interfaces that live in their own modules register their subcommands here.

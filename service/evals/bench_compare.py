@@ -83,7 +83,7 @@ def llamaindex_retriever(articles, embedder, *, with_metadata: bool, top_k: int 
 def evidence_recall(retrieved: Sequence[Sequence[str]], expected: Sequence[Sequence[str]]) -> float:
     """Mean over cases of |evidence ∩ retrieved articles| / |evidence|."""
     scores = [len(set(e) & {a for group in r for a in ([group] if isinstance(group, str) else group)}) / len(set(e))
-              for r, e in zip(retrieved, expected) if e]
+              for r, e in zip(retrieved, expected, strict=True) if e]
     return sum(scores) / len(scores) if scores else 0.0
 
 

@@ -96,7 +96,7 @@ def cmd_bench_hnsw(args, settings: Settings) -> int:
             build_s = time.perf_counter() - started
             for ef_search in args.ef_search:
                 found, times = _probe(Path(tmp), name, ef_search, k)
-                recall = np.mean([len(set(f) & set(t.tolist())) / k for f, t in zip(found, truth)])
+                recall = np.mean([len(set(f) & set(t.tolist())) / k for f, t in zip(found, truth, strict=True)])
                 row = (str(m), str(ef_construction), f"{build_s:.0f}" if ef_search == args.ef_search[0] else "",
                        str(ef_search), f"{recall:.3f}", f"{np.percentile(times, 50):.2f}", f"{np.percentile(times, 95):.2f}")
                 table.add_row(*row)

@@ -61,7 +61,7 @@ def measure(split: Callable[[str], list[Span]], texts: list[str], count_tokens) 
     seconds = time.perf_counter() - started
     chunks = exact = misplaced = uncovered = 0
     sizes = count_tokens([chunk for spans in results for _, _, chunk in spans])
-    for text, spans in zip(texts, results):
+    for text, spans in zip(texts, results, strict=True):
         covered = bytearray(len(text))
         previous = -1
         for start, end, chunk in spans:
@@ -73,7 +73,7 @@ def measure(split: Callable[[str], list[Span]], texts: list[str], count_tokens) 
             misplaced += start < previous
             previous = start
             covered[start:end] = b"\x01" * (end - start)
-        uncovered += sum(1 for ch, c in zip(text, covered) if not c and not ch.isspace())
+        uncovered += sum(1 for ch, c in zip(text, covered, strict=True) if not c and not ch.isspace())
     return {"chunks": chunks, "exact": exact, "misplaced": misplaced, "uncovered_chars": uncovered,
             "max_tokens": max(sizes, default=0), "seconds": seconds}
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus_file = args.scifact / "corpus.jsonl"
     if corpus_file.exists():
         with corpus_file.open(encoding="utf-8") as lines:
-            docs = [json.loads(line) for _, line in zip(range(args.limit), lines)]
+            docs = [json.loads(line) for _, line in zip(range(args.limit), lines, strict=False)]
         corpora[f"SciFact ({len(docs)} abstracts)"] = [f"{d.get('title', '')}\n\n{d['text']}" for d in docs]
     chunkers = {"newsdesk Chunker": ours(count_tokens), "llama-index SentenceSplitter": sentence_splitter(count_tokens)}
     print(f"{'corpus':28} {'chunker':30} {'chunks':>7} {'exact':>7} {'misplaced':>9} {'uncovered':>9} "

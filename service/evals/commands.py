@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from service.config import DEFAULT_EVALS_DIR, Settings
@@ -102,7 +102,7 @@ def cmd_eval(args, settings: Settings, *, components=None, console=None) -> int:
         console.print(f"baseline written: {baseline_path}")
     comparison = reporting.compare(result.metrics, baseline)
     report = reporting.build_report(result, comparison)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     paths = reporting.write_reports(report, Path(args.report_dir) if args.report_dir else DEFAULT_REPORTS / stamp)
     print_summary(console, report, paths, baseline_path if use_baseline else None)
     return 0 if report["passed"] else 1

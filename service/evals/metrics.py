@@ -110,7 +110,7 @@ def mentions_conflict(answer: str) -> bool:
 
 def precision_recall(predicted: Sequence[bool], actual: Sequence[bool]) -> tuple[float | None, float | None]:
     """Precision and recall of the positive class; None where the denominator is zero."""
-    tp = sum(p and a for p, a in zip(predicted, actual))
+    tp = sum(p and a for p, a in zip(predicted, actual, strict=True))
     predicted_pos = sum(predicted)
     actual_pos = sum(actual)
     return (tp / predicted_pos if predicted_pos else None, tp / actual_pos if actual_pos else None)

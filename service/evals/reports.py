@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,7 @@ def case_record(run, texts: dict[str, str]) -> dict[str, Any]:
 def build_report(result, comparison: list[Comparison]) -> dict[str, Any]:
     caught, total, kinds = result.adversarial()
     return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "info": result.info,
         "metrics": result.metrics,
         "comparison": [asdict(c) for c in comparison],

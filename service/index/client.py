@@ -109,7 +109,7 @@ class VectorsGiven:
         return {}
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> "VectorsGiven":
+    def build_from_config(config: dict[str, Any]) -> VectorsGiven:
         return VectorsGiven()
 
     def is_legacy(self) -> bool:

@@ -113,7 +113,7 @@ class ChangeFeed:
             raise StoreUnavailableError(f"cannot read the change feed: {exc}") from exc
         entries = sorted(
             (FeedEntry(int(i), (m or {}).get("op", "write"), tuple(json.loads(d or "[]")))
-             for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])),
+             for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)),
             key=lambda e: e.seq,
         )
         out = []

@@ -101,7 +101,7 @@ def cosines(question: np.ndarray, raw: Sequence[bytes]) -> list[tuple[float, flo
     sentences[starts] = -np.inf  # each entry's first row is the chunk's own
     best = np.maximum.reduceat(sentences, starts)
     best = np.where(counts > 1, best, own)
-    return list(zip(own.tolist(), best.tolist()))
+    return list(zip(own.tolist(), best.tolist(), strict=True))
 
 
 def embed_sentences(embed, texts: Sequence[str], *, with_texts: bool = False) -> tuple[np.ndarray | None, list[np.ndarray]]:

@@ -27,17 +27,17 @@ def settle_versions(store, written: dict[str, str], ids: list[str], embeddings, 
                     metas: list[dict[str, Any]]) -> None:
     """After `store.write` of the chunks `ids` (with `embeddings`, `docs`, `metas`) of the
     articles `written` (article id -> the content hash this writer wrote)."""
-    article_of = {cid: m["article_id"] for cid, m in zip(ids, metas)}
+    article_of = {cid: m["article_id"] for cid, m in zip(ids, metas, strict=True)}
     pending, restored = set(written), set()
     for _ in range(ROUNDS):
         records = store.articles.get(ids=sorted(pending), include=["metadatas"])
-        won = {a for a, m in zip(records["ids"], records["metadatas"]) if (m or {}).get("content_hash") == written[a]}
+        won = {a for a, m in zip(records["ids"], records["metadatas"], strict=True) if (m or {}).get("content_hash") == written[a]}
         retract = sorted(cid for cid in restored if article_of[cid] not in won)
         others: dict[str, str] = {}  # chunk id of another version -> its article
         lost: list[int] = []
         if won:
             stored = store.chunks.get(where={"article_id": {"$in": sorted(won)}}, include=["metadatas"])
-            others = {cid: m["article_id"] for cid, m in zip(stored["ids"], stored["metadatas"])
+            others = {cid: m["article_id"] for cid, m in zip(stored["ids"], stored["metadatas"], strict=True)
                       if m.get("content_hash") != written[m["article_id"]]}
             present = set(stored["ids"])
             lost = [k for k, cid in enumerate(ids) if article_of[cid] in won and cid not in present]

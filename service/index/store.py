@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,9 +22,9 @@ from service.errors import (
     IndexMismatchError,
     StoreUnavailableError,
 )
+from service.index import sentence_vectors
 from service.index.client import NO_VECTOR, VectorsGiven, open_records, update_metadata
 from service.index.feed import ChangeFeed
-from service.index import sentence_vectors
 from service.index.hnsw import HnswParams, apply_hnsw
 from service.index.paging import KEYED_FLAG, PAGE_KEY, iter_pages, ordered_ids, page_key
 from service.index.settling import settle_versions
@@ -201,12 +201,12 @@ class ArticleStore:
             return found
         result = self.chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=["metadatas"])
         hashes: dict[str, str] = {}
-        for cid, meta in zip(result["ids"], result["metadatas"]):
+        for cid, meta in zip(result["ids"], result["metadatas"], strict=True):
             found.setdefault(meta["article_id"], set()).add(cid)
             hashes[meta["article_id"]] = meta.get("content_hash", "")
         if hashes:
             records = self.articles.get(ids=sorted(hashes), include=["metadatas"])
-            recorded = {a: (m or {}).get("content_hash") for a, m in zip(records["ids"], records["metadatas"])}
+            recorded = {a: (m or {}).get("content_hash") for a, m in zip(records["ids"], records["metadatas"], strict=True)}
             for article_id, content_hash in hashes.items():
                 if recorded.get(article_id) != content_hash:
                     found[article_id].add(UNFINISHED)
@@ -241,7 +241,7 @@ class ArticleStore:
             self.feed.append("write", [a.article_id for a, _ in items])
             for begin in range(0, len(items), batch):
                 group = items[begin: begin + batch]
-                now = datetime.now(timezone.utc).isoformat()
+                now = datetime.now(UTC).isoformat()
                 self.articles.upsert(
                     ids=[a.article_id for a, _ in group],
                     embeddings=[[1.0]] * len(group),
@@ -279,7 +279,7 @@ class ArticleStore:
             # deleting ("Error finding id"); a store that is really down fails the write.
             return {}
         return {m["text_hash"]: (np.asarray(e, dtype=np.float32), m[sentence_vectors.KEY])
-                for m, e in zip(result["metadatas"], result["embeddings"]) if m.get(sentence_vectors.KEY)}
+                for m, e in zip(result["metadatas"], result["embeddings"], strict=True) if m.get(sentence_vectors.KEY)}
 
     def vectors_of(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these chunks (those still present)."""
@@ -289,7 +289,7 @@ class ArticleStore:
             result = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
         except Exception as exc:
             raise StoreUnavailableError(f"reading vectors from collection {self.name!r} failed: {exc}") from exc
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(result["ids"], result["embeddings"])}
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(result["ids"], result["embeddings"], strict=True)}
 
     def delete_article(self, article_id: str) -> int:
         existing = self.existing_chunk_ids([article_id])[article_id]
@@ -318,7 +318,7 @@ class ArticleStore:
         if not ids:
             return []
         result = self.articles.get(ids=ids, include=["metadatas"])
-        found = dict(zip(result["ids"], result["metadatas"]))
+        found = dict(zip(result["ids"], result["metadatas"], strict=True))
         return [self._public(aid, found[aid]) for aid in ids if aid in found]
 
     def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]]:
@@ -332,7 +332,7 @@ class ArticleStore:
         if not article_ids:
             return {}
         result = self.articles.get(ids=list(dict.fromkeys(article_ids)), include=["documents"])
-        return dict(zip(result["ids"], result["documents"]))
+        return dict(zip(result["ids"], result["documents"], strict=True))
 
     def iter_articles(self) -> Iterator[Article]:
         yield from read_articles(self.client, self.name)
@@ -340,7 +340,7 @@ class ArticleStore:
     def iter_chunk_pages(self) -> Iterator[list[StoredChunk]]:
         """Every chunk's text and metadata, a page at a time (a fresh lexical index's copy)."""
         for result in iter_pages(self.chunks, ["documents", "metadatas"]):
-            yield [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
+            yield [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
 
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
         """The current chunks of these articles (a change feed entry's articles)."""
@@ -348,14 +348,14 @@ class ArticleStore:
         for begin in range(0, len(article_ids), 500):
             result = self.chunks.get(where={"article_id": {"$in": list(article_ids[begin: begin + 500])}},
                                      include=["documents", "metadatas"])
-            out.extend(stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+            out.extend(stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True))
         return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
         if not chunk_ids:
             return []
         result = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"])]
+        return [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
 
     def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[StoredChunk]:
         try:
@@ -369,7 +369,7 @@ class ArticleStore:
             raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
         return [
             stored_chunk(i, d, m, dist)
-            for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0])
+            for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True)
         ]
 
     def query_ids(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
@@ -381,7 +381,7 @@ class ArticleStore:
             )
         except Exception as exc:
             raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
-        return list(zip(result["ids"][0], result["distances"][0]))
+        return list(zip(result["ids"][0], result["distances"][0], strict=True))
 
     @staticmethod
     def _public(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
@@ -406,7 +406,7 @@ def read_articles(client, name: str) -> list[Article]:
         return []
     out: list[Article] = []
     for result in iter_pages(collection, ["documents", "metadatas"]):
-        out.extend(article_from_record(a, d, m) for a, d, m in zip(result["ids"], result["documents"], result["metadatas"]))
+        out.extend(article_from_record(a, d, m) for a, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True))
     return out
 
 

@@ -36,7 +36,7 @@ def segment_text(text: str) -> list[tuple[int, int]]:
         return [(0, len(text))] if text else []
     starts = [0] + [start for start, _ in spans[1:]]
     ends = starts[1:] + [len(text)]
-    return list(zip(starts, ends))
+    return list(zip(starts, ends, strict=True))
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Chunker:
         segments = segment_text(text)
         counts = self.count_tokens([text[s:e] for s, e in segments])
         pieces: list[tuple[int, int, int]] = []
-        for (start, end), count in zip(segments, counts):
+        for (start, end), count in zip(segments, counts, strict=True):
             if count <= self.size:
                 pieces.append((start, end, count))
             else:
@@ -89,7 +89,7 @@ class Chunker:
         counts = self.count_tokens([text[s:e] for s, e in words]) if words else []
         pieces: list[tuple[int, int, int]] = []
         piece_start, total = start, 0
-        for (w_start, _), count in zip(words, counts):
+        for (w_start, _), count in zip(words, counts, strict=True):
             if total and total + count > self.size:
                 pieces.append((piece_start, w_start, total))
                 piece_start, total = w_start, 0

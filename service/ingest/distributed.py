@@ -51,7 +51,7 @@ class WorkerSpec:
     openai_api_key: str | None = field(default=None, repr=False)  # sent to workers, never printed
 
     @classmethod
-    def from_settings(cls, settings) -> "WorkerSpec":
+    def from_settings(cls, settings) -> WorkerSpec:
         key = settings.openai_embedding_api_key
         return cls(settings.embedding_model, settings.embedding_batch_size, settings.chunk_size,
                    settings.chunk_overlap, settings.max_article_chars, settings.openai_embedding_base_url,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,7 @@ def _item(entry: Any) -> FeedItem | None:
     if not body and not summary and not url:
         return None  # nothing to read and nowhere to read it
     when = entry.get("published_parsed") or entry.get("updated_parsed")
-    published = datetime.fromtimestamp(calendar.timegm(when), tz=timezone.utc).isoformat() if when else None
+    published = datetime.fromtimestamp(calendar.timegm(when), tz=UTC).isoformat() if when else None
     author = (entry.get("author_detail") or {}).get("name") or entry.get("author")
     return FeedItem(
         guid=(entry.get("id") or "").strip() or None,

@@ -47,7 +47,7 @@ class IngestReport:
             "failed": len(self.failed),
         }
 
-    def merge(self, other: "IngestReport") -> None:
+    def merge(self, other: IngestReport) -> None:
         self.added += other.added
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -84,7 +84,7 @@ class Ingester:
             todo = [c for c in todo if c.chunk_id in vectors]  # (one deleted meanwhile needs none)
             if todo:
                 _, sentences = sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])
-                blobs = [sentence_vectors.encode(vectors[c.chunk_id], rows) for c, rows in zip(todo, sentences)]
+                blobs = [sentence_vectors.encode(vectors[c.chunk_id], rows) for c, rows in zip(todo, sentences, strict=True)]
                 self.store.set_sentence_vectors(todo, blobs)
             done += len(page)
             if progress:
@@ -123,7 +123,7 @@ class Ingester:
                 writes.finish()
 
     def _ingest(self, chunked: Iterable[tuple[Article, list[Chunk]]], progress: Progress | None,
-                writes: "_Writes") -> IngestReport:
+                writes: _Writes) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         group: list[tuple[Article, list[Chunk]]] = []
@@ -151,7 +151,7 @@ class Ingester:
         return report
 
     def _write_group(self, group: Sequence[tuple[Article, list[Chunk]]], progress: Progress | None,
-                     writes: "_Writes") -> IngestReport:
+                     writes: _Writes) -> IngestReport:
         report = IngestReport()
         ids = {a.article_id for a, _ in group}
         if writes.touches(ids):

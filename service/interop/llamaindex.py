@@ -46,7 +46,7 @@ class NewsdeskRetriever(BaseRetriever):
 
     @classmethod
     def from_components(cls, components, *, top_k: int | None = None,
-                        filters: Mapping[str, Any] | None = None, **kwargs: Any) -> "NewsdeskRetriever":
+                        filters: Mapping[str, Any] | None = None, **kwargs: Any) -> NewsdeskRetriever:
         """Over the engine's own retriever (`service.components.Components`)."""
         chosen = Filters.from_mapping(filters)
         k = top_k or components.settings.top_k
@@ -60,7 +60,7 @@ class NewsdeskRetriever(BaseRetriever):
     @classmethod
     def from_url(cls, base_url: str, *, api_key: str | None = None, top_k: int | None = None,
                  filters: Mapping[str, Any] | None = None, collection: str | None = None,
-                 timeout_s: float = 30.0, http: httpx.Client | None = None, **kwargs: Any) -> "NewsdeskRetriever":
+                 timeout_s: float = 30.0, http: httpx.Client | None = None, **kwargs: Any) -> NewsdeskRetriever:
         """Against a running newsdesk (`POST {base_url}/v1/search`)."""
         client = http or httpx.Client(timeout=timeout_s)
         url = base_url.rstrip("/") + "/v1/search"

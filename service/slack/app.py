@@ -29,11 +29,11 @@ from slack_sdk.webhook import WebhookClient
 
 from service.config import Settings
 from service.errors import ConfigError, NewsdeskError, StoreUnavailableError
+from service.feedback import hash_user, record_feedback
 from service.models import Answer, Filters
 from service.slack import blocks
 from service.slack.channels import ChannelsConfig, load_channels
 from service.slack.dedupe import EventClaims, command_key, message_key
-from service.feedback import hash_user, record_feedback
 from service.slack.logs import SECRETS, bolt_base_logger, bot_logger
 from service.slack.threads import ThreadMemory
 

@@ -71,7 +71,7 @@ class ThreadMemory:
             )
         except Exception as exc:
             raise StoreUnavailableError(f"cannot read the thread {channel}/{thread_ts}: {exc}") from exc
-        items = [_record(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"])]
+        items = [_record(i, d, m) for i, d, m in zip(found["ids"], found["documents"], found["metadatas"], strict=True)]
         return sorted(items, key=lambda a: a.asked_at)
 
     def history(self, channel: str, thread_ts: str) -> list[str]:

@@ -4,7 +4,7 @@ event carries the retrieval and the draft the evals read (no shared state on the
 import httpx
 
 from service.answer.events import DeltaEvent, DoneEvent, SourcesEvent
-from tests.answer.test_engine import BASE, completion, engine_for
+from tests.answer.test_engine import BASE, engine_for
 
 
 def test_extractive_stream_is_sources_delta_done(sample_index):

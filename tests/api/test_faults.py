@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.api.bodies import MAX_DEPTH
-from service.api.problems import MEDIA_TYPE, PROBLEM_BASE
+from service.api.problems import MEDIA_TYPE
 from tests.api.conftest import llm_settings, sharing
 from tests.api.fakes import API_KEY, CHAT_URL, parse_sse, stream_body
 from tests.api.test_ask import MISTRAL_Q, ask, assert_quotes_verbatim

@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,7 +26,7 @@ def test_txt_title_and_dateline(tmp_path):
     [article], errors = load_file(path)
     assert errors == []
     assert article.title == "Chip war heats up"
-    assert article.published_at == datetime(2025, 3, 10, tzinfo=timezone.utc)
+    assert article.published_at == datetime(2025, 3, 10, tzinfo=UTC)
     assert article.text == "Chip war heats up\n\nPublished On Mon Mar 10 2025\n\nNvidia said things.\n\nMore text."
     assert article.article_id == text_article_id(article.text)
 
@@ -35,7 +35,7 @@ def test_markdown_front_matter_and_heading(tmp_path):
     path = write(tmp_path, "a.md", "---\nid: m1\nsource: Bayline Tech\nauthor: Ana Ruiz\nurl: https://b.example/m1\npublished_at: 2025-02-14T09:30:00Z\n---\n# Headline here\n\nBody text.")
     [article], _ = load_file(path)
     assert (article.article_id, article.title, article.source, article.author) == ("m1", "Headline here", "Bayline Tech", "Ana Ruiz")
-    assert article.published_at == datetime(2025, 2, 14, 9, 30, tzinfo=timezone.utc)
+    assert article.published_at == datetime(2025, 2, 14, 9, 30, tzinfo=UTC)
     assert article.text.startswith("# Headline here")
 
 
@@ -114,10 +114,10 @@ def test_normalise_whitespace_changes_only_whitespace():
 
 
 @pytest.mark.parametrize("value,expected", [
-    ("2025-03-10", datetime(2025, 3, 10, tzinfo=timezone.utc)),
-    ("2025-03-10T12:00:00+02:00", datetime(2025, 3, 10, 10, 0, tzinfo=timezone.utc)),
-    ("Mon Mar 10 2025", datetime(2025, 3, 10, tzinfo=timezone.utc)),
-    ("March 10, 2025", datetime(2025, 3, 10, tzinfo=timezone.utc)),
+    ("2025-03-10", datetime(2025, 3, 10, tzinfo=UTC)),
+    ("2025-03-10T12:00:00+02:00", datetime(2025, 3, 10, 10, 0, tzinfo=UTC)),
+    ("Mon Mar 10 2025", datetime(2025, 3, 10, tzinfo=UTC)),
+    ("March 10, 2025", datetime(2025, 3, 10, tzinfo=UTC)),
     (None, None),
 ])
 def test_parse_date(value, expected):

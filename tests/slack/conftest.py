@@ -52,7 +52,7 @@ class FakeSlack:
         self.response_url_base = f"http://127.0.0.1:{self.server.server_address[1]}/respond/"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "FakeSlack":
+    def start(self) -> FakeSlack:
         self._thread.start()
         return self
 
@@ -75,7 +75,7 @@ class FakeSlack:
     def updates(self) -> list[Call]:
         return self.of("chat.update")
 
-    def wait_for(self, predicate: Callable[["FakeSlack"], bool], timeout: float = 60.0) -> None:
+    def wait_for(self, predicate: Callable[[FakeSlack], bool], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate(self):

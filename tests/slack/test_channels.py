@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,8 +33,8 @@ channels:
     assert markets.collection == "markets" and markets.mentions_only
     filters = markets.filters.to_filters()
     assert filters.sources == ("Meridian Press Agency",)
-    assert filters.published_after == datetime(2025, 1, 1, tzinfo=timezone.utc)
-    assert filters.published_before == datetime(2025, 6, 30, 12, tzinfo=timezone.utc)
+    assert filters.published_after == datetime(2025, 1, 1, tzinfo=UTC)
+    assert filters.published_before == datetime(2025, 6, 30, 12, tzinfo=UTC)
     other = config.for_channel("C0OTHER")
     assert other.top_k == 5 and other.collection is None and not other.mentions_only
     assert other.filters.to_filters().empty

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 
 import anyio
-
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
