@@ -1,10 +1,12 @@
 """The layout's rules, checked on the source: who may import whom, and no cycles.
 
-    base   config, errors, models, dates, text        imports only base
-    core   ingest/, index/, answer/, components        base and core
-    edges  api/, slack/ (and every edge added later)   base and core, never another edge
-    evals  evals/                                      base, core, and the API it benchmarks
-    cli    cli/                                        anything: it is where edges meet
+    base   config, errors, models, dates, text             imports only base
+    core   ingest/, index/, answer/, components,           base and core
+           collections, feedback, keys
+    edges  api/, slack/, mcp/, interop/, web/ (and every   base and core, never another edge
+           edge added later)
+    evals  evals/                                           base, core, and the API it benchmarks
+    cli    cli/                                             anything: it is where edges meet
 
 Imports inside functions count too: a lazy import is still a dependency.
 """
