@@ -3,7 +3,8 @@ index, retrieval and citation checks) in extractive mode and in LLM mode with th
 responses replayed from cassettes, then scored.
 
     cases.jsonl -> load_cases -> run_suite (per mode: engine.ask + retrieval ranking)
-                -> service.evals.scoring (metrics per mode) -> service.evals.reports (baseline, reports)
+                -> service.evals.scoring (metrics per mode) -> service.evals.baseline (comparison)
+                -> service.evals.reports (report.json, and report.md and .html through report_view)
 
 The `newsdesk eval` commands are in `service.evals.commands`.
 """
