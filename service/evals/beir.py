@@ -123,11 +123,13 @@ def document_rankings(rankings: QueryRankings, *, fuse=None, candidates: int | N
     from service.evals.metrics import document_ranking
 
     doc_of = {c: d for c, d, _ in rankings.dense + rankings.lexical + (rankings.hybrid or [])}
-    if fuse is None:
-        fused = [(c, s) for c, _, s in rankings.hybrid]
-    else:
+    if fuse is not None:
         cut = slice(None, candidates)
         fused = fuse([[(c, s) for c, _, s in rankings.dense[cut]], [(c, s) for c, _, s in rankings.lexical[cut]]])
+    elif rankings.hybrid is not None:
+        fused = [(c, s) for c, _, s in rankings.hybrid]
+    else:
+        raise ValueError("no hybrid ranking to score: retrieve one, or pass `fuse` to fuse the other two")
     return {
         "dense": document_ranking((c, d) for c, d, _ in rankings.dense),
         "lexical": document_ranking((c, d) for c, d, _ in rankings.lexical),

@@ -19,12 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.config import DEFAULT_CORPUS_DIR
 from service.ingest.chunking import Chunker
 from service.ingest.loading import load_paths
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import BaseNode
 
 BOILERPLATE = "Sign up for our newsletter to get the day's top stories in your inbox every morning."
 Span = tuple[int | None, int | None, str]
@@ -51,8 +55,20 @@ def sentence_splitter(count_tokens) -> Callable[[str], list[Span]]:
     from llama_index.core.node_parser import SentenceSplitter
 
     splitter = SentenceSplitter(chunk_size=200, chunk_overlap=40, tokenizer=lambda s: range(count_tokens([s])[0]))
-    return lambda text: [(n.start_char_idx, n.end_char_idx, n.get_content())
-                         for n in splitter.get_nodes_from_documents([Document(text=text)])]
+    return lambda text: text_spans(splitter.get_nodes_from_documents([Document(text=text)]))
+
+
+def text_spans(nodes: Sequence[BaseNode]) -> list[Span]:
+    """The offsets and text of llama-index nodes; only a TextNode has offsets, and the
+    SentenceSplitter makes nothing else from a Document."""
+    from llama_index.core.schema import TextNode
+
+    spans: list[Span] = []
+    for node in nodes:
+        if not isinstance(node, TextNode):
+            raise TypeError(f"the splitter made a {type(node).__name__}, which has no offsets")
+        spans.append((node.start_char_idx, node.end_char_idx, node.get_content()))
+    return spans
 
 
 def measure(split: Callable[[str], list[Span]], texts: list[str], count_tokens) -> dict[str, float]:

@@ -8,9 +8,13 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.config import DEFAULT_EVALS_DIR, Settings
 from service.errors import EvalError
+
+if TYPE_CHECKING:
+    from service.evals.baseline import Comparison
 
 DEFAULT_CASES = DEFAULT_EVALS_DIR / "cases.jsonl"
 DEFAULT_BASELINE = DEFAULT_EVALS_DIR / "baseline.json"
@@ -84,28 +88,35 @@ def cmd_eval(args, settings: Settings, *, components=None, console=None) -> int:
                            progress=lambda mode, case: progress.advance(task),
                            mutations=DEFAULT_MUTATIONS if all_cases else None, injections=DEFAULT_INJECTIONS)
 
+    comparison, baseline_path = _compare_with_baseline(args, cases_path, result, console)
+    report = reporting.build_report(result, comparison)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    paths = reporting.write_reports(report, Path(args.report_dir) if args.report_dir else DEFAULT_REPORTS / stamp)
+    print_summary(console, report, paths, baseline_path)
+    return 0 if report["passed"] else 1
+
+
+def _compare_with_baseline(args, cases_path: Path, result, console) -> tuple[list[Comparison], Path | None]:
+    """The run against its baseline (rewritten first with --update-baseline), and the
+    baseline's path; None when this case file has no baseline to compare with."""
+    from service.evals import baseline as baselines
+
     # The committed baseline describes all the committed cases; another case file (exported
     # feedback, say) or a subset (--only) is compared only with a baseline named explicitly.
     baseline_path = Path(args.baseline) if args.baseline else DEFAULT_BASELINE
     use_baseline = bool(args.baseline) or (cases_path.resolve() == DEFAULT_CASES.resolve() and not args.only)
-    baseline = reporting.load_baseline(baseline_path) if use_baseline else {}
+    baseline = baselines.load_baseline(baseline_path) if use_baseline else {}
     if args.update_baseline:
         if not use_baseline:
             raise EvalError("--update-baseline with --cases or --only needs --baseline FILE "
                             "(the committed baseline covers all the committed cases)")
         if result.errors:
             raise EvalError(f"not updating the baseline: {len(result.errors)} case(s) failed to run: {result.errors[0]}")
-        old = baseline
-        data = reporting.updated_baseline(result.metrics, old, result.info)
-        reporting.write_baseline(baseline_path, data)
+        data = baselines.updated_baseline(result.metrics, baseline, result.info)
+        baselines.write_baseline(baseline_path, data)
         baseline = data["metrics"]
         console.print(f"baseline written: {baseline_path}")
-    comparison = reporting.compare(result.metrics, baseline)
-    report = reporting.build_report(result, comparison)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    paths = reporting.write_reports(report, Path(args.report_dir) if args.report_dir else DEFAULT_REPORTS / stamp)
-    print_summary(console, report, paths, baseline_path if use_baseline else None)
-    return 0 if report["passed"] else 1
+    return baselines.compare(result.metrics, baseline), baseline_path if use_baseline else None
 
 
 def cmd_record(args, settings: Settings, **kwargs) -> int:
@@ -117,8 +128,7 @@ def cmd_record(args, settings: Settings, **kwargs) -> int:
 def print_summary(console, report, paths, baseline_path) -> None:
     from rich.table import Table
 
-    from service.evals import reports as reporting
-    from service.evals.reports import metric_rows
+    from service.evals.report_view import metric_rows, summary_lines
 
     modes = report["info"]["modes"]
     table = Table(title=f"newsdesk eval: {report['info']['cases']} cases")
@@ -141,7 +151,7 @@ def print_summary(console, report, paths, baseline_path) -> None:
     adv = report["adversarial"]
     if adv["total"]:
         console.print(f"adversarial: caught {adv['caught']} of {adv['total']}")
-    for line in reporting.summary_lines(report):
+    for line in summary_lines(report):
         console.print(line, highlight=False, soft_wrap=True)
     for mode, stages in report["latency_ms"].items():
         console.print(f"latency {mode}: " + ", ".join(

@@ -3,7 +3,8 @@ index, retrieval and citation checks) in extractive mode and in LLM mode with th
 responses replayed from cassettes, then scored.
 
     cases.jsonl -> load_cases -> run_suite (per mode: engine.ask + retrieval ranking)
-                -> service.evals.scoring (metrics per mode) -> service.evals.reports (baseline, reports)
+                -> service.evals.scoring (metrics per mode) -> service.evals.baseline (comparison)
+                -> service.evals.reports (report.json, and report.md and .html through report_view)
 
 The `newsdesk eval` commands are in `service.evals.commands`.
 """
@@ -14,11 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.errors import EvalError
 from service.evals import metrics
 from service.evals.cases import CaseRun, Corpus, EvalCase
+from service.models import Answer
+
+if TYPE_CHECKING:
+    from service.answer.events import DoneEvent
 
 MODES = ("extractive", "llm")
 # The date the prompt tells the model it is. Fixed, so the messages (and so the cassette
@@ -93,7 +98,6 @@ def ranking_for(retriever, case: EvalCase) -> list[str]:
 
 
 def run_case(engine, case: EvalCase, mode: str, *, replayer=None, recorder=None) -> CaseRun:
-    from service.answer.events import DoneEvent, SourcesEvent
     from service.evals.cassettes import Turn
 
     if recorder is not None:
@@ -102,26 +106,45 @@ def run_case(engine, case: EvalCase, mode: str, *, replayer=None, recorder=None)
     if replayer is not None:
         replayer.start(Turn(case.id, case.scripted, lambda: retrieved[0].passages,
                             force_script=case.adversarial is not None))
+    done = final_event(engine, case, retrieved)
+    answer, retrieval = done.answer, done.retrieval
+    served = error = None
+    raw = answer.answer if not answer.answerable else (done.draft or "")
+    if mode == "llm":
+        served, raw, error = model_reply(answer, raw, replayer, recorder)
+    return CaseRun(case, mode, answer, raw, ranking_for(engine.retriever, case),
+                   retrieval.best_dense if retrieval else 0.0, served, error)
+
+
+def final_event(engine, case: EvalCase, retrieved: list) -> DoneEvent:
+    """The case's answer, streamed as the API streams it; its retrieval goes into `retrieved`
+    as soon as it is known, for a replayer that needs the passages before the model is called."""
+    from service.answer.events import DoneEvent, SourcesEvent
+
     done = None
     for event in engine.stream(case.question, case.filters, stream_llm=False):
         if isinstance(event, SourcesEvent):
             retrieved.append(event.retrieval)
         elif isinstance(event, DoneEvent):
             done = event
-    answer, retrieval = done.answer, done.retrieval
+    if done is None:  # stream() always ends with one: a broken engine, not a failed case
+        raise RuntimeError(f"case {case.id!r}: the answer stream ended without a done event")
+    return done
+
+
+def model_reply(answer: Answer, raw: str, replayer, recorder) -> tuple[str | None, str, str | None]:
+    """An LLM-mode case's (served, raw text, error): who answered (a cassette, the script, a
+    live model), the text it wrote before the checks, and why the model call failed, if it did."""
     served = error = None
-    raw = answer.answer if not answer.answerable else (done.draft or "")
-    if mode == "llm":
-        if replayer is not None and replayer.served:
-            served, raw = replayer.served, replayer.content or ""
-        elif recorder is not None and recorder.last_content is not None:
-            served, raw = "live", recorder.last_content
-        if replayer is not None and replayer.error is not None:
-            error = replayer.error.message
-        elif answer.degraded:
-            error = f"the model call failed: {answer.degraded_reason}"
-    return CaseRun(case, mode, answer, raw, ranking_for(engine.retriever, case),
-                   retrieval.best_dense if retrieval else 0.0, served, error)
+    if replayer is not None and replayer.served:
+        served, raw = replayer.served, replayer.content or ""
+    elif recorder is not None and recorder.last_content is not None:
+        served, raw = "live", recorder.last_content
+    if replayer is not None and replayer.error is not None:
+        error = replayer.error.message
+    elif answer.degraded:
+        error = f"the model call failed: {answer.degraded_reason}"
+    return served, raw, error
 
 
 @dataclass

@@ -120,20 +120,30 @@ def latency(runs: Sequence[CaseRun]) -> dict[str, dict[str, float | None]]:
 
 def failure_reasons(run: CaseRun, texts: dict[str, str]) -> list[str]:
     """Why a case counts as failed in this mode (empty when it passed)."""
-    case = run.case
-    reasons: list[str] = []
-    if run.error:
-        reasons.append(run.error)
-    if case.adversarial is not None:
+    reasons = [run.error] if run.error else []
+    if run.case.adversarial is not None:
         if run.mode == "llm" and not adversarial_caught(run):
-            reasons.append(f"adversarial {case.adversarial} not caught")
+            reasons.append(f"adversarial {run.case.adversarial} not caught")
         return reasons
-    if case.must_refuse and not run.refused:
-        reasons.append("answered a question it should refuse")
-    if not case.must_refuse and run.refused:
-        reasons.append(f"refused an answerable question (best dense {run.best_dense:.3f})")
+    reasons += refusal_failures(run)
     if run.refused:
         return reasons
+    return reasons + content_failures(run) + citation_failures(run, texts)
+
+
+def refusal_failures(run: CaseRun) -> list[str]:
+    """A refusal where the case expects an answer, or the other way round."""
+    if run.case.must_refuse and not run.refused:
+        return ["answered a question it should refuse"]
+    if not run.case.must_refuse and run.refused:
+        return [f"refused an answerable question (best dense {run.best_dense:.3f})"]
+    return []
+
+
+def content_failures(run: CaseRun) -> list[str]:
+    """What an answer leaves out: expected facts, expected sources, a conflict to mention."""
+    case = run.case
+    reasons = []
     hits = metrics.fact_hits(answer_text(run), case.expected_facts)
     missing_facts = [phrasings[0] for phrasings, hit in zip(case.expected_facts, hits, strict=True) if not hit]
     if missing_facts:
@@ -143,6 +153,13 @@ def failure_reasons(run: CaseRun, texts: dict[str, str]) -> list[str]:
         reasons.append("expected sources not cited: " + ", ".join(uncited))
     if case.must_mention_conflict and not metrics.mentions_conflict(answer_text(run)):
         reasons.append("conflict not mentioned")
+    return reasons
+
+
+def citation_failures(run: CaseRun, texts: dict[str, str]) -> list[str]:
+    """What the citation checks found: unsupported sentences, markers out of range, quotes
+    that are not verbatim."""
+    reasons = []
     if run.answer.unsupported_sentences:
         reasons.append("unsupported sentence(s): " + " / ".join(s[:100] for s in run.answer.unsupported_sentences))
     if not markers_valid(run):
@@ -197,12 +214,12 @@ class SuiteResult:
         return [r.error for runs in self.runs.values() for r in runs if r.error]
 
     def adversarial(self) -> tuple[int, int, dict[str, tuple[int, int]]]:
-        runs = [r for r in self.runs.get("llm", []) if r.case.adversarial]
+        scored = [(r.case.adversarial, adversarial_caught(r)) for r in self.runs.get("llm", []) if r.case.adversarial]
         kinds: dict[str, tuple[int, int]] = {}
-        for r in runs:
-            caught, total = kinds.get(r.case.adversarial, (0, 0))
-            kinds[r.case.adversarial] = (caught + adversarial_caught(r), total + 1)
-        return sum(adversarial_caught(r) for r in runs), len(runs), kinds
+        for kind, was_caught in scored:
+            caught, total = kinds.get(kind, (0, 0))
+            kinds[kind] = (caught + was_caught, total + 1)
+        return sum(was_caught for _, was_caught in scored), len(scored), kinds
 
 
 def score(runs: dict[str, list[CaseRun]], texts: dict[str, str]) -> SuiteResult:

@@ -1,4 +1,5 @@
-"""Serves the page and its two assets, with headers that keep article text inert.
+"""Serves the page and its assets (the stylesheet and the JavaScript modules), with headers
+that keep article text inert.
 
 The page builds every piece of article and answer text as DOM text nodes; the Content
 Security Policy backs that up: scripts and styles only from this origin, no inline code,
@@ -13,7 +14,10 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+# A module script runs only when served with a JavaScript type.
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# Only the files shipped beside the page, by name: nothing a request spells reaches the disk.
+ASSETS = {path.name: MEDIA_TYPES[path.suffix] for path in sorted(STATIC_DIR.iterdir()) if path.suffix in MEDIA_TYPES}
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from service.answer.retrieval import HybridRetriever
 from service.cli import build_parser
 from service.errors import EvalError
+from service.evals import baseline as baselines
 from service.evals import calibration
-from service.evals import reports as reporting
 from service.evals.beir import document_rankings, retrieve_rankings, score_rankings
 from service.evals.cases import ADVERSARIAL_KINDS, load_cases, load_corpus
 from service.evals.commands import DEFAULT_CASES, cmd_beir, cmd_eval
@@ -99,30 +99,30 @@ def test_compare_respects_tolerance_and_direction():
         "d": {"value": 1.0, "tolerance": 0.0},
         "gone": {"value": 0.5},
     }
-    rows = {r.metric: r for r in reporting.compare({"a": 0.88, "b": 0.87, "c": 111.0, "d": 1.0, "new": 0.3}, baseline)}
+    rows = {r.metric: r for r in baselines.compare({"a": 0.88, "b": 0.87, "c": 111.0, "d": 1.0, "new": 0.3}, baseline)}
     assert rows["a"].status == "ok"  # exactly at the tolerance still passes
     assert rows["b"].status == "FAIL"
     assert rows["c"].status == "FAIL"
     assert rows["d"].status == "ok"
     assert rows["new"].status == "new" and rows["gone"].status == "not run"
-    assert reporting.compare({"a": 0.95}, baseline)[0].status == "improved"
+    assert baselines.compare({"a": 0.95}, baseline)[0].status == "improved"
 
 
 def test_updated_baseline_keeps_tolerances(tmp_path):
     old = {"x.recall": {"value": 0.5, "tolerance": 0.1, "direction": "higher"}}
-    data = reporting.updated_baseline({"x.recall": 0.61234, "x.citations.quote_exactness": 1.0}, old, {"cases": 3})
+    data = baselines.updated_baseline({"x.recall": 0.61234, "x.citations.quote_exactness": 1.0}, old, {"cases": 3})
     assert data["metrics"]["x.recall"] == {"value": 0.6123, "tolerance": 0.1, "direction": "higher"}
     assert data["metrics"]["x.citations.quote_exactness"]["tolerance"] == 0.0
     path = tmp_path / "baseline.json"
-    reporting.write_baseline(path, data)
-    assert reporting.load_baseline(path) == data["metrics"]
+    baselines.write_baseline(path, data)
+    assert baselines.load_baseline(path) == data["metrics"]
 
 
 def test_a_malformed_baseline_is_an_eval_error(tmp_path):
     path = tmp_path / "baseline.json"
     path.write_text('{"metrics": {"m": {"tolerance": 1}}}', encoding="utf-8")
     with pytest.raises(EvalError, match="needs a `value`"):
-        reporting.load_baseline(path)
+        baselines.load_baseline(path)
 
 
 # -- calibration ---------------------------------------------------------------------------------

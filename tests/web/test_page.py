@@ -4,13 +4,17 @@ sample corpus behind it. What is asserted is what the reader sees."""
 from __future__ import annotations
 
 import json
+import re
 import time
+import tomllib
+from fnmatch import fnmatch
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from service.answer.engine import NOT_FOUND
+from service.web.page import STATIC_DIR
 from tests.api.fakes import CHAT_URL, completion_response, server_error, stream_body
 
 pytestmark = pytest.mark.e2e
@@ -347,9 +351,25 @@ def test_a_vote_for_a_quote_the_article_does_not_hold_is_refused(extractive_serv
 
 
 def test_the_page_is_served_with_a_strict_content_security_policy(extractive_server):
-    for path, kind in [("/", "text/html"), ("/web/app.js", "text/javascript"), ("/web/app.css", "text/css")]:
+    modules = [(f"/web/{p.name}", "text/javascript") for p in STATIC_DIR.glob("*.js")]
+    assert ("/web/app.js", "text/javascript") in modules and len(modules) > 1
+    for path, kind in [("/", "text/html"), *modules, ("/web/app.css", "text/css")]:
         response = httpx.get(extractive_server + path)
         assert response.status_code == 200 and response.headers["content-type"].startswith(kind)
         assert "script-src 'self'" in response.headers["content-security-policy"]
     missing = httpx.get(extractive_server + "/web/secrets.txt")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
+
+def test_every_module_the_page_imports_is_shipped_beside_it():
+    """Module scripts load what they import by URL: a name that is not a file in static/
+    (or not declared as package data) is a page that never starts."""
+    imported = {"app.js"}
+    for module in STATIC_DIR.glob("*.js"):
+        imported |= set(re.findall(r'^import .* from "\./([\w-]+\.js)";$', module.read_text(encoding="utf-8"), re.M))
+    assert imported == {p.name for p in STATIC_DIR.glob("*.js")}
+    assert '<script type="module" src="/web/app.js"></script>' in (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    package_data = tomllib.loads((STATIC_DIR.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = package_data["tool"]["setuptools"]["package-data"]["service"]
+    for path in STATIC_DIR.iterdir():
+        assert any(fnmatch(path.relative_to(STATIC_DIR.parents[1]).as_posix(), p) for p in patterns), path
