@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from service.answer.engine import AnswerEngine
 from service.api import metrics
 from service.api.auth import require_for_method
 from service.api.limits import AskGate
@@ -39,10 +38,6 @@ def get_collections(request: Request) -> Collections:
 
 def get_ask_gate(request: Request) -> AskGate:
     return request.app.state.ask_gate
-
-
-def get_engine(components: Annotated[Components, Depends(get_components)]) -> AnswerEngine:
-    return components.engine
 
 
 CollectionQuery = Annotated[str | None, Query(
@@ -87,7 +82,6 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 ComponentsDep = Annotated[Components, Depends(get_components)]
 CollectionsDep = Annotated[Collections, Depends(get_collections)]
 AskGateDep = Annotated[AskGate, Depends(get_ask_gate)]
-EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
 StoreDep = Annotated[ArticleStore, Depends(get_store)]
 IngesterDep = Annotated[Ingester, Depends(get_ingester)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
