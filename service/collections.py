@@ -14,9 +14,11 @@ creates it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 from service.components import Components
-from service.errors import CollectionNotFoundError, ForbiddenError
+from service.errors import CollectionNotFoundError, ForbiddenError, StoreUnavailableError
 from service.index.client import existing_records
 from service.keys import ApiKey
 
@@ -54,3 +56,18 @@ class Collections:
         built.store  # noqa: B018 - opens (or creates) the collection; IndexMismatchError surfaces here
         with self._lock:
             return self._built.setdefault(name, built)
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """Those of `names` that name no collection in the store, sorted; one listing
+        for all of them, so a configuration can be checked at start-up. An unreachable
+        store is StoreUnavailableError, never "all missing"."""
+        with self._lock:
+            unknown = set(names) - set(self._built)
+        if not unknown:
+            return []
+        client: Any = self.default.client  # a chromadb client (chromadb ships no types)
+        try:
+            existing = {getattr(c, "name", c) for c in client.list_collections()}
+        except Exception as exc:  # chromadb's own types, connection errors
+            raise StoreUnavailableError(f"cannot list the collections in the store: {exc}") from exc
+        return sorted(unknown - existing)

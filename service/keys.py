@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import TTLCache
+
 from service.errors import ApiKeyError, StoreUnavailableError
 from service.index.client import NO_VECTOR, VectorsGiven, open_records
 
@@ -102,14 +104,17 @@ def check_spec(name: str, scopes: Iterable[str], collections: Iterable[str]) -> 
 
 class KeyStore:
     def __init__(self, client, collection: str = "newsdesk-keys", *, ttl_s: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, cache_size: int = 10_000):
         self.client = client
         self.collection = collection
         self.ttl_s = ttl_s
-        self.clock = clock
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
-        self._any: tuple[float, bool] | None = None
-        self._lock = threading.Lock()
+        # What was read about each key (None: no active key has that hash; unknown keys are
+        # cached too, and `cache_size` bounds what a flood of them holds: the least recently used
+        # goes first), and whether any key is active. An entry stored at t (when its read
+        # returned) is trusted while clock() < t + ttl_s.
+        self._cache: TTLCache[str, ApiKey | None] = TTLCache(maxsize=cache_size, ttl=ttl_s, timer=clock)
+        self._any: TTLCache[str, bool] = TTLCache(maxsize=1, ttl=ttl_s, timer=clock)
+        self._lock = threading.Lock()  # TTLCache is not thread-safe
 
     # -- writes (the CLI, the admin routes) --------------------------------------------------
 
@@ -170,11 +175,12 @@ class KeyStore:
         """(True, what `verify` would return) when that is known without reading the store."""
         if not key.startswith(KEY_PREFIX) and len(key) < 32:
             return True, None
-        with self._lock:
-            cached = self._cache.get(hash_key(key))
-        if cached is not None and self.clock() - cached[0] < self.ttl_s:
-            return True, cached[1]
-        return False, None
+        # One lookup, not `in` then `[]`: an entry may expire between the two.
+        try:
+            with self._lock:
+                return True, self._cache[hash_key(key)]
+        except KeyError:
+            return False, None
 
     def verify(self, key: str) -> ApiKey | None:
         """The active key record for this key, or None; at most `ttl_s` old."""
@@ -182,31 +188,31 @@ class KeyStore:
         if known:
             return record
         digest = hash_key(key)
-        now = self.clock()
         records = self._existing()
         found = self._read(lambda: records.get(ids=[digest], include=["metadatas"])) if records is not None else {"ids": []}
         key_record = _from_record(digest, found["metadatas"][0]) if found["ids"] else None
         if key_record is not None and not key_record.active:
             key_record = None
         with self._lock:
-            if len(self._cache) > 10_000:  # unknown keys are cached too: bound what a flood of them costs
-                self._cache.clear()
-            self._cache[digest] = (now, key_record)
+            self._cache[digest] = key_record
         return key_record
 
     def cached_any(self) -> bool | None:
         """`any_active()` when that is known without reading the store, else None."""
-        if self._any is not None and self.clock() - self._any[0] < self.ttl_s:
-            return self._any[1]
-        return None
+        try:
+            with self._lock:
+                return self._any["any"]
+        except KeyError:
+            return None
 
     def any_active(self) -> bool:
         """Whether at least one key is active (a loopback server without keys stays open)."""
-        now = self.clock()
-        if self._any is not None and now - self._any[0] < self.ttl_s:
-            return self._any[1]
+        known = self.cached_any()
+        if known is not None:
+            return known
         answer = any(k.active for k in self.list())
-        self._any = (now, answer)
+        with self._lock:
+            self._any["any"] = answer
         return answer
 
     def _existing(self):
@@ -237,7 +243,7 @@ class KeyStore:
     def _forget(self) -> None:
         with self._lock:
             self._cache.clear()
-            self._any = None
+            self._any.clear()
 
 
 def _now() -> str:

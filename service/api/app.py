@@ -67,6 +67,7 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
         app.state.access = await run_in_threadpool(lambda: build_access(settings, built, require_keys=require_keys))
         app.state.components = built
         app.state.collections = collections if collections is not None else Collections(built)
+        assert settings.ask_queue is not None  # Settings fills it in: 4 x ask_concurrency unless set
         app.state.ask_gate = AskGate(settings.ask_concurrency, settings.ask_queue,
                                      on_shed=metrics.SHED.labels("/v1/ask").inc)
         app.state.tracer = Tracer() if settings.otel_traces else None

@@ -7,12 +7,12 @@ them its `write` scope."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from service.answer.engine import AnswerEngine
 from service.api import metrics
 from service.api.auth import require_for_method
 from service.api.limits import AskGate
@@ -23,6 +23,7 @@ from service.config import Settings
 from service.index.store import ArticleStore
 from service.ingest.pipeline import Ingester, IngestReport
 from service.keys import COLLECTION_NAME, ApiKey
+from service.models import Article
 
 
 def app_settings(request: Request) -> Settings:
@@ -39,10 +40,6 @@ def get_collections(request: Request) -> Collections:
 
 def get_ask_gate(request: Request) -> AskGate:
     return request.app.state.ask_gate
-
-
-def get_engine(components: Annotated[Components, Depends(get_components)]) -> AnswerEngine:
-    return components.engine
 
 
 CollectionQuery = Annotated[str | None, Query(
@@ -66,17 +63,14 @@ class MeteredIngester:
     def __init__(self, ingester: Ingester):
         self.ingester = ingester
 
-    def ingest(self, *args, **kwargs) -> IngestReport:
-        report = self.ingester.ingest(*args, **kwargs)
+    def ingest(self, articles: Iterable[Article]) -> IngestReport:
+        report = self.ingester.ingest(articles)
         metrics.observe_ingest(report)
         return report
 
-    def __getattr__(self, name: str):
-        return getattr(self.ingester, name)
 
-
-def get_ingester(components: Annotated[Components, Depends(collection_components)]) -> Ingester:
-    return MeteredIngester(components.ingester)  # type: ignore[return-value]
+def get_ingester(components: Annotated[Components, Depends(collection_components)]) -> MeteredIngester:
+    return MeteredIngester(components.ingester)
 
 
 def get_request_id(request: Request) -> str:
@@ -87,7 +81,6 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 ComponentsDep = Annotated[Components, Depends(get_components)]
 CollectionsDep = Annotated[Collections, Depends(get_collections)]
 AskGateDep = Annotated[AskGate, Depends(get_ask_gate)]
-EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
 StoreDep = Annotated[ArticleStore, Depends(get_store)]
-IngesterDep = Annotated[Ingester, Depends(get_ingester)]
+IngesterDep = Annotated[MeteredIngester, Depends(get_ingester)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -89,14 +88,6 @@ class AskGate:
 
     def release(self) -> None:
         self.admitted -= 1
-
-    @asynccontextmanager
-    async def place(self) -> AsyncIterator[None]:
-        self.admit()
-        try:
-            yield
-        finally:
-            self.release()
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`fn` on one of the ask threads (waits while all of them are busy)."""

@@ -16,16 +16,17 @@ and 5xx response of every operation is `application/problem+json` with the `Prob
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from service.api.schemas import Problem
-from service.errors import NewsdeskError, OverloadedError, UnauthorizedError
+from service.errors import NewsdeskError, OverloadedError, RateLimitedError, UnauthorizedError
 
 PROBLEM_BASE = "https://newsdesk.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -44,6 +45,7 @@ HTTP_PROBLEMS: dict[int, tuple[str, str]] = {
 }
 
 logger = logging.getLogger("newsdesk.api")
+E = TypeVar("E", bound=Exception)
 
 
 class ProblemResponse(JSONResponse):
@@ -103,7 +105,7 @@ def problem_headers(exc: NewsdeskError) -> dict[str, str]:
     headers: dict[str, str] = {}
     if isinstance(exc, UnauthorizedError):
         headers["WWW-Authenticate"] = 'Bearer realm="newsdesk"'
-    if getattr(exc, "retry_after_s", None) is not None:
+    if isinstance(exc, RateLimitedError | OverloadedError):
         headers["Retry-After"] = str(exc.retry_after_s)
     return headers
 
@@ -151,6 +153,9 @@ async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
 
 # -- the OpenAPI document ---------------------------------------------------------------------------
 
+# FastAPI's `responses=`: status code -> what the OpenAPI document says of that response.
+Responses = dict[int | str, dict[str, Any]]
+
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 _FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -194,10 +199,22 @@ def install_problem_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
 
 
+def _handler(kind: type[E], handle: Callable[[Request, E], Awaitable[Response]]
+             ) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """`handle` as Starlette types an exception handler (any Exception); Starlette calls it
+    only for `kind` and its subclasses."""
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, kind):
+            raise exc
+        return await handle(request, exc)
+
+    return handler
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     install_problem_openapi(app)
-    app.add_exception_handler(NewsdeskError, _newsdesk_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(NewsdeskError, _handler(NewsdeskError, _newsdesk_error))
+    app.add_exception_handler(RequestValidationError, _handler(RequestValidationError, _validation_error))
+    app.add_exception_handler(StarletteHTTPException, _handler(StarletteHTTPException, _http_exception))
     # Starlette runs this one in its outermost middleware, for anything nothing else caught.
     app.add_exception_handler(Exception, _unexpected)

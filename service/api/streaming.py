@@ -9,7 +9,7 @@ ends the stream with a problem body that each route encodes in its own wire form
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +34,7 @@ async def first_event(stream: Iterator[AnswerEvent], run: Runner = run_in_thread
 
 
 async def drain(first: Any, stream: Iterator[AnswerEvent], scope: Scope,
-                run: Runner = run_in_threadpool) -> AsyncIterator[AnswerEvent | dict[str, Any]]:
+                run: Runner = run_in_threadpool) -> AsyncGenerator[AnswerEvent | dict[str, Any], None]:
     """Each event, one thread hop apiece; on failure a last item that is a problem body.
     Use it under `contextlib.aclosing` so a client that leaves releases the LLM stream."""
     event = first
@@ -49,7 +49,10 @@ async def drain(first: Any, stream: Iterator[AnswerEvent], scope: Scope,
         logger.exception("stream %s failed (request %s)", scope.get("path"), request_id_of(scope))
         yield internal_problem(scope)
     finally:
-        try:
-            stream.close()  # releases the LLM stream if the client went away mid-answer
-        except ValueError:  # still running in a worker thread; it ends on its own
-            pass
+        # Releases the LLM stream if the client went away mid-answer (the engine's stream
+        # is a generator; an iterator without close() holds nothing to release).
+        if isinstance(stream, Generator):
+            try:
+                stream.close()
+            except ValueError:  # still running in a worker thread; it ends on its own
+                pass

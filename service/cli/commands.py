@@ -120,13 +120,13 @@ def build_server_app(settings: Settings, components, *, host: str | None = None,
     from service.mcp.http import mount_mcp
     from service.web import router as reading_page
 
-    collections = Collections(components)  # the API's and the MCP tools' alike
+    collections = Collections(components)  # the API's, the MCP tools' and the Slack bot's alike
     app = create_app(settings, components, require_keys=require_keys, collections=collections)
     app.include_router(reading_page)  # the page at `/`, calling the API from the browser
     if settings.slack_signing_secret is not None:
         from service.slack.http import mount_slack
 
-        mount_slack(app, settings, components)
+        mount_slack(app, settings, components, collections=collections)
     mount_mcp(app, collections, host=host or settings.host)
     return app
 

@@ -9,49 +9,43 @@ error otherwise). With no key in the request state the server is open (loopback,
 configured), and over stdio there is no request at all: the process runs with the rights
 of whoever started it, like the CLI.
 
-A key store is passed in as a `KeyVerifier`: the presented key -> its `Grant` (what the key
-may do), or None when the key is unknown or revoked. `service.keys.KeyStore.verify` is one.
+A key store is passed in as a `KeyVerifier`: the presented key -> its record
+(`service.keys.ApiKey`: what the key may do), or None when the key is unknown or revoked.
+`service.keys.KeyStore.verify` is one.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.errors import ForbiddenError, UnauthorizedError
+from service.keys import ApiKey
 
 STATE_KEY = "api_key"  # where the API's key middleware leaves the request's key record
 PROBLEM_BASE = "https://newsdesk.example/problems/"
 
 
-class Grant(Protocol):
-    name: str
-
-    def allows(self, scope: str) -> bool: ...
-
-    def sees(self, collection: str) -> bool: ...
+KeyVerifier = Callable[[str], ApiKey | None]
 
 
-KeyVerifier = Callable[[str], Grant | None]
-
-
-def request_grant(request: Any) -> Grant | None:
+def request_key(request: Any) -> ApiKey | None:
     """The key record the door left on this request; None for stdio or an open server."""
     scope = getattr(request, "scope", None) or {}
     return (scope.get("state") or {}).get(STATE_KEY)
 
 
-def check_access(grant: Grant | None, scope: str, collection: str) -> None:
-    if grant is None:
+def check_access(key: ApiKey | None, scope: str, collection: str) -> None:
+    if key is None:
         return
-    if not grant.allows(scope):
-        raise ForbiddenError(f"the key {grant.name!r} lacks the {scope!r} scope")
-    if not grant.sees(collection):
-        raise ForbiddenError(f"the key {grant.name!r} may not use collection {collection!r}")
+    if not key.allows(scope):
+        raise ForbiddenError(f"the key {key.name!r} lacks the {scope!r} scope")
+    if not key.sees(collection):
+        raise ForbiddenError(f"the key {key.name!r} may not use collection {collection!r}")
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -80,8 +74,8 @@ class BearerKeys:
             await self.app(scope, receive, send)
             return
         token = bearer_token(header)
-        grant = await anyio.to_thread.run_sync(self.verify, token) if token else None
-        if grant is None:
+        key = await anyio.to_thread.run_sync(self.verify, token) if token else None
+        if key is None:
             exc = UnauthorizedError("send a valid API key as 'Authorization: Bearer <key>'")
             body = json.dumps({"type": PROBLEM_BASE + exc.type_slug, "title": exc.title, "status": exc.status,
                                "detail": exc.message, "instance": scope.get("path", "")}).encode()
@@ -90,5 +84,5 @@ class BearerKeys:
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        scope.setdefault("state", {})[STATE_KEY] = grant
+        scope.setdefault("state", {})[STATE_KEY] = key
         await self.app(scope, receive, send)

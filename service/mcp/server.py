@@ -25,7 +25,7 @@ from service.answer.search import find_sources
 from service.collections import Collections
 from service.components import Components
 from service.errors import NewsdeskError
-from service.mcp.access import check_access, request_grant
+from service.mcp.access import check_access, request_key
 from service.models import MAX_TOP_K, Filters
 
 INSTRUCTIONS = (
@@ -34,7 +34,7 @@ INSTRUCTIONS = (
     "alone; `get_article` reads an article (or the cited span of it) to check a quote."
 )
 
-Question = Annotated[str, Field(min_length=1, max_length=2000, description="The question, in plain words.")]
+QuestionText = Annotated[str, Field(min_length=1, max_length=2000, description="The question, in plain words.")]
 After = Annotated[str | None, Field(description="Only articles published on or after this date (ISO 8601).")]
 Before = Annotated[str | None, Field(description="Only articles published before this date (ISO 8601).")]
 Outlets = Annotated[list[str] | None, Field(description="Only these outlets (the article's `source`).")]
@@ -57,16 +57,16 @@ def build_server(collections: Collections) -> MCPServer:
 
     async def run(ctx: Context, scope: str, collection: str | None, fn: Callable[[Components], Any]) -> Any:
         try:
-            grant = request_grant(ctx.request_context.request)
-            name = collections.choose(collection, grant)
-            check_access(grant, scope, name)
+            key = request_key(ctx.request_context.request)
+            name = collections.choose(collection, key)
+            check_access(key, scope, name)
             return await anyio.to_thread.run_sync(lambda: fn(collections.get(name)))
         except NewsdeskError as exc:
             raise ToolError(f"{exc.type_slug}: {exc.message}") from None
 
     @server.tool(description="Answer a question from the indexed news articles. Every [n] in the answer "
                              "has a citation with a verbatim quote and its character offsets in the article.")
-    async def ask(question: Question, ctx: Context, published_after: After = None, published_before: Before = None,
+    async def ask(question: QuestionText, ctx: Context, published_after: After = None, published_before: Before = None,
                   outlets: Outlets = None, top_k: TopK = None, collection: Collection = None) -> dict[str, Any]:
         filters = _filters(published_after, published_before, outlets)
         answer = await run(ctx, "ask", collection, lambda c: c.engine.ask(question, filters, top_k))
@@ -76,7 +76,7 @@ def build_server(collections: Collections) -> MCPServer:
 
     @server.tool(description="Find the passages of news articles that best match a query, ranked, with their "
                              "text and character offsets. No answer is written.")
-    async def search(query: Question, ctx: Context, published_after: After = None, published_before: Before = None,
+    async def search(query: QuestionText, ctx: Context, published_after: After = None, published_before: Before = None,
                      outlets: Outlets = None, top_k: TopK = None, collection: Collection = None) -> dict[str, Any]:
         filters = _filters(published_after, published_before, outlets)
         return await run(ctx, "ask", collection, lambda c: find_sources(

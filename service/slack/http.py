@@ -13,17 +13,20 @@ from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 
+from service.collections import Collections
+from service.components import Components
 from service.config import Settings
 from service.slack.app import NewsdeskBot
 
 EVENTS_PATH = "/slack/events"
 
 
-def mount_slack(app: FastAPI, settings: Settings, components, *, bot: NewsdeskBot | None = None,
-                path: str = EVENTS_PATH) -> NewsdeskBot:
+def mount_slack(app: FastAPI, settings: Settings, components: Components, *, bot: NewsdeskBot | None = None,
+                collections: Collections | None = None, path: str = EVENTS_PATH) -> NewsdeskBot:
     """Add `POST /slack/events` to `app`; returns the bot (also at `app.state.slack_bot`).
+    `collections`: the API's, so both edges share each collection's engine.
     Raises `ConfigError` when the signing secret or the bot token is missing."""
-    bot = bot or NewsdeskBot(settings, components)
+    bot = bot or NewsdeskBot(settings, components, collections=collections)
     limit = settings.max_body_bytes
 
     async def slack_events(request: Request) -> Response:
@@ -41,7 +44,7 @@ def mount_slack(app: FastAPI, settings: Settings, components, *, bot: NewsdeskBo
     return bot
 
 
-def create_slack_server(settings: Settings, components, *, bot: NewsdeskBot | None = None) -> FastAPI:
+def create_slack_server(settings: Settings, components: Components, *, bot: NewsdeskBot | None = None) -> FastAPI:
     """The bot alone: `POST /slack/events` and `GET /healthz`."""
     app = FastAPI(title="newsdesk Slack bot", docs_url=None, redoc_url=None, openapi_url=None)
     mount_slack(app, settings, components, bot=bot)
@@ -53,7 +56,7 @@ def create_slack_server(settings: Settings, components, *, bot: NewsdeskBot | No
     return app
 
 
-def serve(settings: Settings, components, *, host: str, port: int, bot: NewsdeskBot | None = None) -> None:
+def serve(settings: Settings, components: Components, *, host: str, port: int, bot: NewsdeskBot | None = None) -> None:
     import uvicorn
 
     uvicorn.run(create_slack_server(settings, components, bot=bot), host=host, port=port, log_level="info")

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.config import Settings
 from service.errors import ConfigError
 from service.slack.logs import SECRETS, bot_logger
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from service.slack.app import NewsdeskBot
 
 log = bot_logger()
 
@@ -27,19 +33,22 @@ def choose_mode(settings: Settings, *, socket: bool = False, http: bool = False)
     if settings.slack_app_token is not None:
         return "socket"
     if socket:
-        raise ConfigError("Socket Mode needs NEWSDESK_SLACK_APP_TOKEN (an app-level xapp- token with connections:write)")
+        # Imported here: the CLI loads no Slack SDK until a Slack command runs.
+        from service.slack.connection import NO_APP_TOKEN
+
+        raise ConfigError(NO_APP_TOKEN)
     return "http"
 
 
-def socket_mode_handler(bot, settings: Settings):
+def socket_mode_handler(bot: NewsdeskBot, settings: Settings) -> SocketModeHandler:
     """A Bolt Socket Mode handler for `bot`; `.start()` blocks, `.connect()` does not."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from service.slack.app import web_client
+    from service.slack.connection import app_token, web_client
 
-    app_token = settings.slack_app_token.get_secret_value()
-    SECRETS.learn([app_token])
-    return SocketModeHandler(bot.app, app_token, logger=bot_logger(), web_client=web_client(settings))
+    token = app_token(settings)
+    SECRETS.learn([token])
+    return SocketModeHandler(bot.app, token, logger=bot_logger(), web_client=web_client(settings))
 
 
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,7 +56,8 @@ def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.components import Components
     from service.ingest.run import ensure_sample_corpus
-    from service.slack.app import NewsdeskBot, check_settings, verify_token
+    from service.slack.app import NewsdeskBot
+    from service.slack.connection import check_settings, verify_token
 
     mode = choose_mode(settings, socket=args.socket, http=args.http)
     check_settings(settings, http=mode == "http")

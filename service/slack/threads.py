@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from service.errors import StoreUnavailableError
 from service.index.client import NO_VECTOR, open_records
-from service.models import Answer
+from service.models import Answer, Filters
 from service.slack.state import ANSWERS_COLLECTION
 
 MAX_HISTORY = 5  # earlier questions passed on; the core uses the last two for retrieval
@@ -42,7 +43,7 @@ class ThreadMemory:
         self.collection = open_records(client, ANSWERS_COLLECTION, "answers the Slack bot gave, by thread")
 
     def remember(self, *, channel: str, thread_ts: str, question: str, answer: Answer, collection: str,
-                 filters: dict[str, Any] | None = None) -> None:
+                 filters: Filters = Filters()) -> None:
         record = {
             "question": question,
             "answer": answer.answer,
@@ -50,7 +51,7 @@ class ThreadMemory:
             "answerable": answer.answerable,
             "citations": [c.to_dict() for c in answer.citations],
             "collection": collection,
-            "filters": filters,
+            "filters": filters_dict(filters),
         }
         try:
             self.collection.upsert(
@@ -85,6 +86,26 @@ class ThreadMemory:
         if not found["ids"]:
             return None
         return _record(found["ids"][0], found["documents"][0], found["metadatas"][0])
+
+
+def filters_dict(filters: Filters) -> dict[str, Any] | None:
+    """Filters in the shape of an eval case's `filters`, which a vote's case carries."""
+    if filters.empty:
+        return None
+
+    def day(value: datetime) -> str:
+        return value.date().isoformat() if value.hour == value.minute == value.second == 0 else value.isoformat()
+
+    out: dict[str, Any] = {}
+    if filters.published_after:
+        out["published_after"] = day(filters.published_after)
+    if filters.published_before:
+        out["published_before"] = day(filters.published_before)
+    if filters.sources:
+        out["sources"] = list(filters.sources)
+    if filters.article_ids:
+        out["article_ids"] = list(filters.article_ids)
+    return out
 
 
 def _record(request_id: str, document: str, meta: dict[str, Any]) -> AnsweredQuestion:

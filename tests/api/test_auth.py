@@ -131,6 +131,30 @@ def test_a_revocation_reaches_another_replica_within_the_cache_ttl(components):
     assert replica_b.verify(key) is None  # past the TTL (<= 5 s): refused everywhere
 
 
+def test_a_cached_key_expires_at_the_ttl_on_the_given_clock(components):
+    now = [50.0]
+    keys = KeyStore(components.client, ttl_s=2.0, clock=lambda: now[0])
+    assert keys.cached("nd_" + "x" * 43) == (False, None) and keys.cached_any() is None
+    key, _ = keys.create("desk", ["ask"])
+    assert keys.verify(key).name == "desk" and keys.any_active()
+    now[0] += 1.999
+    assert keys.cached(key)[0] and keys.cached(key)[1].name == "desk" and keys.cached_any() is True
+    now[0] += 0.001  # trusted while clock() < read + ttl_s
+    assert keys.cached(key) == (False, None) and keys.cached_any() is None
+    assert keys.verify(key).name == "desk" and keys.cached(key)[0]  # read again, trusted again
+
+
+def test_a_flood_of_unknown_keys_evicts_the_least_recently_used_not_everything(components):
+    keys = KeyStore(components.client, ttl_s=5.0, clock=lambda: 0.0, cache_size=3)
+    key, _ = keys.create("desk", ["ask"])
+    keys.verify(key)
+    for n in range(2):
+        keys.verify(f"nd_unknown{n:040d}")
+    keys.verify(key)  # used again: the most recent
+    keys.verify("nd_unknown" + "9" * 40)
+    assert keys.cached(key)[0] and not keys.cached(f"nd_unknown{0:040d}")[0]
+
+
 def test_only_hashes_are_stored(components):
     keys = KeyStore(components.client)
     key, record = keys.create("desk", ["ask", "write"], ["tenant-a"])

@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 
 pytest.importorskip("opentelemetry.sdk", reason="the otel extra is not installed")
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from service.api.app import create_app  # noqa: E402
-from service.api.tracing import Tracer  # noqa: E402
-from tests.api.test_auth import bearer, keyed  # noqa: E402
-from tests.conftest import make_article  # noqa: E402
+from service.api.app import create_app
+from service.api.tracing import Tracer
+from tests.api.test_auth import bearer, keyed
+from tests.conftest import make_article
 
 
 def test_requests_and_answer_steps_become_spans(components):

@@ -11,7 +11,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeRelationship
 
 from service.interop.llamaindex import NewsdeskRetriever, RemoteSearchError
-from tests.mcp.conftest import ARTICLES, mcp_index  # noqa: F401 - the three-article index fixture
+from tests.mcp.conftest import ARTICLES
 
 TEXTS = {a.article_id: a.text for a in ARTICLES}
 QUESTION = "What did the port authority approve for the old harbour?"
@@ -33,7 +33,7 @@ def check_response(response) -> None:
     assert "https://coast.example/harbour" not in str(response)  # excluded from what the model sees
 
 
-def test_in_process_retriever_in_a_query_engine(mcp_index):  # noqa: F811
+def test_in_process_retriever_in_a_query_engine(mcp_index):
     retriever = NewsdeskRetriever.from_components(mcp_index, top_k=3)
     engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM())
     check_response(engine.query(QUESTION))
@@ -75,7 +75,7 @@ def test_documents_from_any_reader_are_ingested(components):
 
 
 @pytest.mark.e2e
-def test_remote_retriever_over_http_in_a_query_engine(mcp_index):  # noqa: F811
+def test_remote_retriever_over_http_in_a_query_engine(mcp_index):
     from service.api.app import create_app
     from service.keys import KeyStore
     from tests.api.test_e2e import uvicorn_thread

@@ -23,10 +23,15 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def mcp_index(tmp_path_factory, embedder) -> Components:
+def build_index(tmp_path_factory, embedder) -> Components:
+    """The three articles in an index of their own (the interop tests read it too)."""
     settings = make_settings(tmp_path_factory.mktemp("mcp-index"))
     components = Components.build(settings, embedder=embedder)
     report = components.ingester.ingest(ARTICLES)
     assert len(report.added) == len(ARTICLES)
     return components
+
+
+@pytest.fixture(scope="module")
+def mcp_index(tmp_path_factory, embedder) -> Components:
+    return build_index(tmp_path_factory, embedder)

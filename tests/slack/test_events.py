@@ -400,3 +400,12 @@ def test_a_channel_naming_a_missing_collection_stops_start_up(driver, tmp_path):
     path.write_text("channels:\n  C0TYPO:\n    collection: makrets\n")
     with pytest.raises(ConfigError, match="C0TYPO answers from collection 'makrets', which does not exist"):
         driver(channels=load_channels(path))
+
+
+def test_the_bot_answers_from_the_collections_it_is_given(make_bot, sample_index):
+    """Mounted beside the API, the bot shares its `Collections`: one engine per collection."""
+    from service.collections import Collections
+
+    collections = Collections(sample_index)
+    bot = make_bot(collections=collections)
+    assert bot.collections is collections and bot.engine_for(None) is sample_index.engine

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.bodies import JSONBodyRoute, body_error
 from service.api.deps import IngesterDep, SettingsDep, StoreDep
-from service.api.problems import problem_response
+from service.api.problems import Responses, problem_response
 from service.api.schemas import (
     ArticleCreate,
     ArticleDeleted,
@@ -41,8 +41,8 @@ router = APIRouter(prefix="/v1/articles", tags=["articles"], route_class=JSONBod
 
 # Chroma takes offsets as unsigned 32-bit integers; past this a page is empty anyway.
 MAX_OFFSET = 2**31 - 1
-_STORE_DOWN = {503: {"model": Problem, "description": "Vector store unavailable or too slow (type store-unavailable)"}}
-_NO_COLLECTION = {404: {"model": Problem, "description": "No such collection (type collection-not-found)"}}
+_STORE_DOWN: Responses = {503: {"model": Problem, "description": "Vector store unavailable or too slow (type store-unavailable)"}}
+_NO_COLLECTION: Responses = {404: {"model": Problem, "description": "No such collection (type collection-not-found)"}}
 
 _ARTICLE_SCHEMA = ArticleCreate.model_json_schema()
 _CREATE_BODY = {
@@ -180,7 +180,7 @@ async def list_articles(
     return await run_in_threadpool(page)
 
 
-_NOT_FOUND = {404: {"model": Problem, "description": "No article with this id (article-not-found), or no such "
+_NOT_FOUND: Responses = {404: {"model": Problem, "description": "No article with this id (article-not-found), or no such "
                                                      "collection (collection-not-found)"}, **_STORE_DOWN}
 
 

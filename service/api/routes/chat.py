@@ -42,7 +42,7 @@ from service.api.chat_schemas import (
 )
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
 from service.api.limits import AskGate
-from service.api.problems import problem_response
+from service.api.problems import Responses, problem_response
 from service.api.schemas import AskResponse, Problem
 from service.api.streaming import drain, first_event
 from service.keys import ApiKey
@@ -51,7 +51,7 @@ from service.models import Answer, Filters
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=JSONBodyRoute)
 
 REPLACED_NOTE = "\n\n(The model stopped mid-answer; here is the answer taken from the sources instead.)\n\n"
-_MODEL_NOT_FOUND = {404: {"model": Problem, "description": "Unknown model (type model-not-found)"}}
+_MODEL_NOT_FOUND: Responses = {404: {"model": Problem, "description": "Unknown model (type model-not-found)"}}
 
 
 def model_not_found(model: str, scope: Scope):

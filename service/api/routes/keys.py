@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.auth import AUTH_RESPONSES, require
 from service.api.bodies import JSONBodyRoute
 from service.api.limits import parse_rate
+from service.api.problems import Responses
 from service.api.schemas import Problem, Public, Schema
 from service.errors import ApiKeyError, ConfigError
 from service.keys import SCOPES, KeyStore
@@ -53,7 +54,7 @@ def key_store(request: Request) -> KeyStore:
 
 
 KeyStoreDep = Annotated[KeyStore, Depends(key_store)]
-_INVALID = {422: {"model": Problem, "description": "Bad name, scope, collection or rate limit"}}
+_INVALID: Responses = {422: {"model": Problem, "description": "Bad name, scope, collection or rate limit"}}
 
 
 @router.post("", response_model=KeyCreated, status_code=201, summary="Create a key (shown once)", responses=_INVALID)
