@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from service.components import Components
 from service.index.lexical import LexicalIndex, head_text
-from service.index.store import StoredChunk
+from service.index.metadata import StoredChunk
 from service.models import Filters
 from tests.conftest import make_article
 
@@ -24,18 +24,18 @@ def test_add_replace_and_delete_touch_only_the_articles_named(tmp_path):
     index.replace_articles((), [stored("a#0", "graphene battery breakthrough", "a"),
                                 stored("a#1", "graphene supply chain", "a"),
                                 stored("b#0", "graphene prices fell", "b")])
-    index.commit(position=1)
+    index.commit()
     assert sorted(ids(index.search("graphene", 10))) == ["a#0", "a#1", "b#0"]
     # article a is edited: one new chunk replaces both old ones
     index.replace_articles(["a"], [stored("a#0v2", "graphene battery recalled", "a")])
-    index.commit(position=2)
+    index.commit()
     assert sorted(ids(index.search("graphene", 10))) == ["a#0v2", "b#0"]
-    assert index.get(["a#0", "a#1", "a#0v2"]).keys() == {"a#0v2"}
+    assert index.get_scored(["a#0", "a#1", "a#0v2"], "")[0].keys() == {"a#0v2"}
     index.replace_articles(["b"], [])  # b deleted
-    index.commit(position=3)
+    index.commit()
     assert ids(index.search("graphene", 10)) == ["a#0v2"]
-    assert index.get(["a#0v2"])["a#0v2"].text == "graphene battery recalled"  # text kept on disk
-    assert len(index) == 1 and index.position == 3
+    assert index.get_scored(["a#0v2"], "")[0]["a#0v2"].text == "graphene battery recalled"  # text kept on disk
+    assert len(index) == 1
 
 
 def among_all(index, query, chunk_ids):
@@ -189,8 +189,8 @@ def test_each_chunk_keeps_its_shingle_sample_and_samples_agree_across_processes(
     text = "The port authority approved a dredging plan for the old harbour on Tuesday, at a cost of 40 million euros."
     index = LexicalIndex(tmp_path / "lex")
     index.replace_articles([], [stored("a1#0", text, "a1")])
-    index.commit(position=1)
-    assert index.get(["a1#0"])["a1#0"].signature == shingle_sample(text)
+    index.commit()
+    assert index.get_scored(["a1#0"], "")[0]["a1#0"].shingle_sample == shingle_sample(text)
     # Str hashes are randomised per process; the samples must not be, or stored ones would
     # never meet fresh ones.
     code = f"from service.text import shingle_sample; print(sorted(shingle_sample({text!r})))"
