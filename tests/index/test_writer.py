@@ -22,7 +22,6 @@ def rows_of(components, article) -> ChunkRows:
     chunks = components.chunker.chunk(article.article_id, article.text)
     own, sentences = sentence_vectors.embed_sentences(components.embedder.embed, [c.text for c in chunks],
                                                       with_texts=True)
-    assert own is not None
     blobs = [sentence_vectors.encode(v, s) for v, s in zip(own, sentences)]
     return ChunkRows.of([(article, chunks)], own, blobs)
 
