@@ -188,6 +188,12 @@ def _chroma_server(path: Path):
         log.close()
 
 
+def _settings(env: dict[str, str]) -> Settings:
+    """The NEWSDESK_* variables of `env` as Settings, which parses their strings."""
+    fields: dict[str, Any] = {k[9:].lower(): v for k, v in env.items() if k.startswith("NEWSDESK_")}
+    return Settings(**fields)
+
+
 def measure_size(n_chunks: int, *, server: bool, rounds: int, queries: int, work: Path) -> dict:
     from service.components import Components
 
@@ -196,8 +202,7 @@ def measure_size(n_chunks: int, *, server: bool, rounds: int, queries: int, work
                "ANONYMIZED_TELEMETRY": "False"}
         if server:
             env |= {"NEWSDESK_CHROMA_HOST": "127.0.0.1", "NEWSDESK_CHROMA_PORT": str(port)}
-        fields: dict[str, Any] = {k[9:].lower(): v for k, v in env.items() if k.startswith("NEWSDESK_")}  # strings, parsed by Settings
-        settings = Settings(**fields)
+        settings = _settings(env)
         writer = Components.build(settings.model_copy(update={"lexical_dir": work / "writer"}),
                                   embedder=SyntheticEmbedder())
         articles = synthetic_articles(n_chunks)
