@@ -15,8 +15,9 @@ from service.config import Settings
 from service.index.client import open_client
 from service.index.embedding import Embedder, build_embedder
 from service.index.hnsw import HnswParams
-from service.index.lexical import LexicalReplica, held_elsewhere, lexical_dir
-from service.index.store import ArticleStore, IndexSpec, drop_collections
+from service.index.metadata import IndexSpec
+from service.index.replica import LexicalReplica, held_elsewhere, lexical_dir
+from service.index.store import ArticleStore, drop_collections
 from service.ingest.chunking import Chunker
 from service.ingest.pipeline import Ingester
 

@@ -16,8 +16,10 @@ import numpy as np
 
 from service.index import sentence_vectors
 from service.index.embedding import Embedder
-from service.index.lexical import LexicalIndex, LexicalReplica
-from service.index.store import ArticleStore, StoredChunk
+from service.index.lexical import LexicalIndex
+from service.index.metadata import StoredChunk
+from service.index.replica import LexicalReplica
+from service.index.store import ArticleStore
 from service.models import Filters, Passage
 from service.text import shingle_sample as text_shingle_sample
 from service.text import shingles
@@ -429,7 +431,7 @@ class HybridRetriever:
             )
             for cid, score in fused
         ]
-        samples = {cid: c.signature for cid, c in chunks.items() if c.signature is not None}
+        samples = {cid: c.shingle_sample for cid, c in chunks.items() if c.shingle_sample is not None}
         passages = collapse_duplicates(passages, limit=top_k * 4, samples=samples)
         passages = select_sources(passages, top_k, self.per_article)
         self._count_merged(passages, chunks)

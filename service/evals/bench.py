@@ -156,8 +156,14 @@ def _bench_retrieval(components, questions: list[str], console) -> dict[str, lis
     from service.models import Filters
 
     retriever, embedder, store = components.retriever, components.embedder, components.store
+
+    def bare(question: str) -> None:
+        """The floor: the ten nearest chunks with their text, in one Chroma call."""
+        store.chunks.query(query_embeddings=[embedder.embed([question])[0]], n_results=10,
+                           include=["documents", "metadatas", "distances"])
+
     retriever.retrieve("warm-up question", Filters(), top_k=8)  # builds the BM25 index
-    store.query(embedder.embed(["warm-up question"])[0], 10, None)
+    bare("warm-up question")
 
     extractor = Extractor()
     retrieved: dict[str, list] = {}
@@ -170,9 +176,6 @@ def _bench_retrieval(components, questions: list[str], console) -> dict[str, lis
         passages = retrieved[question]
         if extractor.answerable(question, passages):
             extractor.answer(question, passages)
-
-    def bare(question: str) -> None:
-        store.query(embedder.embed([question])[0], 10, None)
 
     times: dict[str, list[float]] = {"full": [], "bare": [], "extractive": []}
     deadline = time.monotonic() + PHASE_BUDGET_S

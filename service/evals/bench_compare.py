@@ -21,12 +21,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from service.config import Settings
 
 SOURCES = 8
+# A source's articles: one id, or the ids of a source and its collapsed wire copies.
+Retrieve = Callable[[str], Sequence[str | Sequence[str]]]
 NEWS_SET = Path(__file__).resolve().parents[2] / "evals" / "newsset"
 
 
@@ -62,6 +65,7 @@ def llamaindex_retriever(articles, embedder, *, with_metadata: bool, top_k: int 
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.core.llms import MockLLM
     from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
     from llama_index.retrievers.bm25 import BM25Retriever
 
     documents = []
@@ -76,11 +80,11 @@ def llamaindex_retriever(articles, embedder, *, with_metadata: bool, top_k: int 
     nodes = list(index.docstore.docs.values())
     vector = index.as_retriever(similarity_top_k=top_k)
     bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=top_k)
-    return QueryFusionRetriever([vector, bm25], llm=MockLLM(), mode="reciprocal_rerank", num_queries=1,
+    return QueryFusionRetriever([vector, bm25], llm=MockLLM(), mode=FUSION_MODES.RECIPROCAL_RANK, num_queries=1,
                                 similarity_top_k=top_k, use_async=False)
 
 
-def evidence_recall(retrieved: Sequence[Sequence[str]], expected: Sequence[Sequence[str]]) -> float:
+def evidence_recall(retrieved: Sequence[Sequence[str | Sequence[str]]], expected: Sequence[Sequence[str]]) -> float:
     """Mean over cases of |evidence ∩ retrieved articles| / |evidence|."""
     scores = [len(set(e) & {a for group in r for a in ([group] if isinstance(group, str) else group)}) / len(set(e))
               for r, e in zip(retrieved, expected, strict=True) if e]
@@ -118,12 +122,14 @@ def cmd_bench_compare(args, settings: Settings) -> int:
     components = _eval_components(settings, args.collection or compare_collection(corpus_dir), corpus, console)
     expected = [c.expected_sources for c in cases]
     rows: list[tuple[str, str]] = []
-    runs = [(f"newsdesk (hybrid, {components.retriever.fusion}, wire copies collapsed)", lambda q: newsdesk_articles(components.retriever, q), None)]
+    runs: list[tuple[str, Retrieve, float | None]] = [
+        (f"newsdesk (hybrid, {components.retriever.fusion}, wire copies collapsed)",
+         partial(newsdesk_articles, components.retriever), None)]
     for with_metadata in (True, False):
         started = time.perf_counter()
         retriever = llamaindex_retriever(corpus.articles, components.embedder, with_metadata=with_metadata)
         label = f"LlamaIndex hybrid ({'metadata in the indexed text, its default' if with_metadata else 'text only'})"
-        runs.append((label, lambda q, r=retriever: llamaindex_articles(r, q), time.perf_counter() - started))
+        runs.append((label, partial(llamaindex_articles, retriever), time.perf_counter() - started))
     for label, retrieve, build_s in runs:
         started = time.perf_counter()
         retrieved = [retrieve(c.question) for c in cases]

@@ -15,12 +15,13 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from service.config import Settings
 from service.index.lexical import HEAD_WEIGHT, LexicalIndex, analyzer, head_text
-from service.index.store import StoredChunk
+from service.index.metadata import StoredChunk
 from service.models import Filters
 
 
@@ -54,7 +55,7 @@ class Fts5Index:
             self.db.execute("INSERT INTO fts (rowid, body, head) VALUES (?, ?, ?)",
                             (cur.lastrowid, " ".join(self.words(c.text)), " ".join(self.words(head_text(m)))))
 
-    def commit(self, **state) -> None:
+    def commit(self) -> None:
         self.db.commit()
 
     def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[StoredChunk, float]]:
@@ -77,11 +78,6 @@ class Fts5Index:
         rows = self.db.execute(sql, [self.head_weight, *params, n]).fetchall()
         return [(_chunk(cid, record), -score) for cid, record, score in rows]
 
-    def get(self, chunk_ids: Sequence[str]) -> dict[str, StoredChunk]:
-        marks = ", ".join("?" * len(chunk_ids))
-        rows = self.db.execute(f"SELECT chunk_id, record FROM chunks WHERE chunk_id IN ({marks})", list(chunk_ids))
-        return {cid: _chunk(cid, record) for cid, record in rows}
-
 
 def _chunk(chunk_id: str, record: str) -> StoredChunk:
     data = json.loads(record)
@@ -99,7 +95,7 @@ def measure_engine(make, pages: list[list[StoredChunk]], queries: dict[str, str]
     started = time.perf_counter()
     for page in pages:
         index.replace_articles((), page)
-    index.commit(position=0)
+    index.commit()
     build_s = time.perf_counter() - started
     by_article: dict[str, list[StoredChunk]] = {}
     for page in pages:
@@ -109,7 +105,7 @@ def measure_engine(make, pages: list[list[StoredChunk]], queries: dict[str, str]
     for article_id in list(by_article)[:: max(1, len(by_article) // 50)][:50]:
         t = time.perf_counter()
         index.replace_articles([article_id], by_article[article_id])
-        index.commit(position=0)
+        index.commit()
         updates.append(time.perf_counter() - t)
     plain, filtered, rankings = [], [], {}
     only = Filters(sources=(next(iter(by_article.values()))[0].metadata.get("source", ""),))
@@ -157,7 +153,7 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
         }
         for name, make in engines.items():
             for weight in (0.0, HEAD_WEIGHT):
-                r = measure_engine(lambda: make(weight, weight), pages, queries, args.depth)
+                r = measure_engine(partial(make, weight, weight), pages, queries, args.depth)
                 ranked = {qid: document_rankings(QueryRankings(dense[qid], r["rankings"][qid]), fuse=rrf,
                                                  candidates=retriever.candidates) for qid in queries}
                 scores = score_rankings(ranked, dataset.qrels)

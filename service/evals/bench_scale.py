@@ -26,6 +26,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -102,6 +103,7 @@ def replica_main() -> None:
     print(json.dumps({"ready_s": time.perf_counter() - started, "copies": components.lexical.copies}), flush=True)
     for line in sys.stdin:
         cmd = json.loads(line)
+        reply: dict[str, Any]
         if cmd["op"] == "search":  # the word in the lexical path, as a reader's query would find it
             found = components.lexical.current().search(cmd["word"], 1)
             reply = {"found": bool(found)}
@@ -125,23 +127,30 @@ class Replica:
         started = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "service.evals.bench_scale", "replica"], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.stdin, self.stdout = _piped(self.proc.stdin), _piped(self.proc.stdout)
         self.ready = self._read()
         self.cold_start_s = time.perf_counter() - started
 
     def _read(self) -> dict:
-        line = self.proc.stdout.readline()
+        line = self.stdout.readline()
         if not line:
             raise RuntimeError(f"replica exited with {self.proc.wait()}")
         return json.loads(line)
 
     def ask(self, **cmd) -> dict:
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(json.dumps(cmd) + "\n")
+        self.stdin.flush()
         return self._read()
 
     def stop(self) -> None:
-        self.proc.stdin.close()
+        self.stdin.close()
         self.proc.wait(timeout=60)
+
+
+def _piped(stream: IO[str] | None) -> IO[str]:
+    if stream is None:  # Popen makes one for every stream given as PIPE
+        raise RuntimeError("the replica's stream was not piped")
+    return stream
 
 
 # -- the benchmark ----------------------------------------------------------------------------------
@@ -158,6 +167,8 @@ def _chroma_server(path: Path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if chroma is None:
+        raise RuntimeError("no `chroma` command next to this Python or on PATH (pip install chromadb)")
     log = open(path / "chroma.log", "wb")
     proc = subprocess.Popen([chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
@@ -177,6 +188,12 @@ def _chroma_server(path: Path):
         log.close()
 
 
+def _settings(env: dict[str, str]) -> Settings:
+    """The NEWSDESK_* variables of `env` as Settings, which parses their strings."""
+    fields: dict[str, Any] = {k[9:].lower(): v for k, v in env.items() if k.startswith("NEWSDESK_")}
+    return Settings(**fields)
+
+
 def measure_size(n_chunks: int, *, server: bool, rounds: int, queries: int, work: Path) -> dict:
     from service.components import Components
 
@@ -185,7 +202,7 @@ def measure_size(n_chunks: int, *, server: bool, rounds: int, queries: int, work
                "ANONYMIZED_TELEMETRY": "False"}
         if server:
             env |= {"NEWSDESK_CHROMA_HOST": "127.0.0.1", "NEWSDESK_CHROMA_PORT": str(port)}
-        settings = Settings(**{k[9:].lower(): v for k, v in env.items() if k.startswith("NEWSDESK_")})
+        settings = _settings(env)
         writer = Components.build(settings.model_copy(update={"lexical_dir": work / "writer"}),
                                   embedder=SyntheticEmbedder())
         articles = synthetic_articles(n_chunks)

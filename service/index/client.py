@@ -3,7 +3,8 @@ time) and the record collections that processes share: documents and metadata, n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,18 @@ def update_metadata(collection, changes: dict[str, Any]) -> None:
     replaces the whole mapping, and Chroma refuses the legacy "hnsw:*" keys in it."""
     kept = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
     collection.modify(metadata={**kept, **changes})
+
+
+@contextmanager
+def store_errors(doing: str) -> Iterator[None]:
+    """Chroma's failures inside the block (its own types and plain ValueErrors) raised as one
+    `StoreUnavailableError` saying what was being done ("writing to collection 'x'")."""
+    try:
+        yield
+    except StoreUnavailableError:
+        raise
+    except Exception as exc:
+        raise StoreUnavailableError(f"{doing} failed: {exc}") from exc
 
 
 def existing_records(client, name: str):

@@ -12,11 +12,14 @@ import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from service.errors import ConfigError, EmbedderError
+
+if TYPE_CHECKING:
+    import tiktoken
 
 ONNX_MODEL_ID = "onnx:all-MiniLM-L6-v2-int8"
 ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -29,7 +32,9 @@ _TOKENIZER_SUBDIR = Path("embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.j
 
 class Embedder(Protocol):
     model_id: str
-    dimension: int
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -146,7 +151,7 @@ class OpenAIEmbedder:
         self._client = client
         self.batch_size = batch_size
         self._dimension = dimension
-        self._encoding = None
+        self._encoding: tiktoken.Encoding | None = None
 
     @property
     def dimension(self) -> int:
@@ -182,7 +187,7 @@ def describe_openai_error(exc: Exception) -> str:
     return f"{type(exc).__name__} (HTTP {status})" if status else type(exc).__name__
 
 
-def tiktoken_encoding():
+def tiktoken_encoding() -> tiktoken.Encoding:
     """cl100k_base from the copy bundled with llama-index-core, so no download is needed."""
     from service.text import use_bundled_tiktoken
 

@@ -20,7 +20,8 @@ replicas copy it with the chunk and nothing is embedded twice.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal, overload
 
 import numpy as np
 
@@ -104,7 +105,18 @@ def cosines(question: np.ndarray, raw: Sequence[bytes]) -> list[tuple[float, flo
     return list(zip(own.tolist(), best.tolist(), strict=True))
 
 
-def embed_sentences(embed, texts: Sequence[str], *, with_texts: bool = False) -> tuple[np.ndarray | None, list[np.ndarray]]:
+Embed = Callable[[list[str]], np.ndarray]  # strings -> one row each
+
+
+@overload
+def embed_sentences(embed: Embed, texts: Sequence[str], *, with_texts: Literal[True]) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+@overload
+def embed_sentences(embed: Embed, texts: Sequence[str], *, with_texts: Literal[False] = False) -> tuple[None, list[np.ndarray]]: ...
+
+
+def embed_sentences(embed: Embed, texts: Sequence[str], *, with_texts: bool = False) -> tuple[np.ndarray | None, list[np.ndarray]]:
     """Each text's sentence vectors, from one call of `embed` (a list of strings -> rows),
     and with `with_texts` the texts' own vectors from the same call (else None)."""
     per_text = [sentences_of(t) for t in texts]

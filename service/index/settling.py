@@ -18,37 +18,42 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from service.index.writer import ChunkRows, ChunkWriter
 
 ROUNDS = 4  # a round that changes nothing ends it sooner
 
 
-def settle_versions(store, written: dict[str, str], ids: list[str], embeddings, docs: list[str],
-                    metas: list[dict[str, Any]]) -> None:
-    """After `store.write` of the chunks `ids` (with `embeddings`, `docs`, `metas`) of the
-    articles `written` (article id -> the content hash this writer wrote)."""
-    article_of = {cid: m["article_id"] for cid, m in zip(ids, metas, strict=True)}
-    pending, restored = set(written), set()
+def settle_versions(records: Any, writer: ChunkWriter, written: dict[str, str], rows: ChunkRows) -> None:
+    """After `ArticleStore.write` of the chunk `rows` and the records (in the collection
+    `records`) of the articles `written` (article id -> the content hash this writer wrote).
+    Its chunks are put back and taken back through `writer`, one feed entry a round."""
+    article_of = rows.article_of()
+    pending = set(written)
+    restored: set[str] = set()  # chunks this writer put back, to take back if its version loses
     for _ in range(ROUNDS):
-        records = store.articles.get(ids=sorted(pending), include=["metadatas"])
-        won = {a for a, m in zip(records["ids"], records["metadatas"], strict=True) if (m or {}).get("content_hash") == written[a]}
+        stored = records.get(ids=sorted(pending), include=["metadatas"])
+        won = {a for a, m in zip(stored["ids"], stored["metadatas"], strict=True)
+               if (m or {}).get("content_hash") == written[a]}
         retract = sorted(cid for cid in restored if article_of[cid] not in won)
-        others: dict[str, str] = {}  # chunk id of another version -> its article
-        lost: list[int] = []
-        if won:
-            stored = store.chunks.get(where={"article_id": {"$in": sorted(won)}}, include=["metadatas"])
-            others = {cid: m["article_id"] for cid, m in zip(stored["ids"], stored["metadatas"], strict=True)
-                      if m.get("content_hash") != written[m["article_id"]]}
-            present = set(stored["ids"])
-            lost = [k for k, cid in enumerate(ids) if article_of[cid] in won and cid not in present]
-        if lost:
-            store.upsert_chunks([ids[k] for k in lost], np.asarray(embeddings)[lost], [docs[k] for k in lost],
-                                [metas[k] for k in lost])
-        for doomed in (sorted(others), retract):
-            store.delete_chunks(doomed)
-        restored = (restored - set(retract)) | {ids[k] for k in lost}
-        changed = {article_of[cid] for cid in retract} | {article_of[ids[k]] for k in lost} | set(others.values())
+        others, lost = _others_and_lost(writer, won, written, rows)
+        changed = {article_of[cid] for cid in retract} | {article_of[rows.ids[k]] for k in lost} | set(others.values())
         if not changed:
             return
-        store.feed.append("write", sorted(changed))
+        writer.apply("write", sorted(changed), upsert=rows.take(lost) if lost else None,
+                     delete=sorted(others) + retract)
+        restored = (restored - set(retract)) | {rows.ids[k] for k in lost}
         pending = changed
+
+
+def _others_and_lost(writer: ChunkWriter, won: set[str], written: dict[str, str],
+                     rows: ChunkRows) -> tuple[dict[str, str], list[int]]:
+    """For the articles this writer's version `won`: the stored chunks of another version
+    (chunk id -> article) and the positions in `rows` of its own chunks a racing writer deleted."""
+    if not won:
+        return {}, []
+    stored = writer.chunks.get(where={"article_id": {"$in": sorted(won)}}, include=["metadatas"])
+    others = {cid: m["article_id"] for cid, m in zip(stored["ids"], stored["metadatas"], strict=True)
+              if m.get("content_hash") != written[m["article_id"]]}
+    present = set(stored["ids"])
+    lost = [k for k, cid in enumerate(rows.ids) if rows.metadatas[k]["article_id"] in won and cid not in present]
+    return others, lost

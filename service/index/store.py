@@ -1,122 +1,39 @@
 """Chroma storage: one collection of chunks (with vectors) and one of whole articles.
 
 The chunk collection's metadata records the embedding model, its dimension, the chunker
-settings and a schema version. Every write appends one entry to the change feed
-(service/index/feed.py), so that any process sharing the store (embedded or a `chroma run`
-server) can bring its derived state (the lexical index) up to date. The article collection
-keeps each article's full text and metadata, which is what citations quote from, what
-`list` pages through and what `reindex` rebuilds from.
+settings and a schema version. Every write goes through `ChunkWriter` (service/index/writer.py),
+which appends one entry to the change feed (service/index/feed.py), so that any process
+sharing the store (embedded or a `chroma run` server) can bring its derived state (the
+lexical index) up to date. The article collection keeps each article's full text and
+metadata, which is what citations quote from, what `list` pages through and what `reindex`
+rebuilds from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from service.errors import (
-    ArticleNotFoundError,
-    IndexMismatchError,
-    StoreUnavailableError,
-)
+from service.errors import ArticleNotFoundError, IndexMismatchError, StoreUnavailableError
 from service.index import sentence_vectors
-from service.index.client import NO_VECTOR, VectorsGiven, open_records, update_metadata
+from service.index.client import NO_VECTOR, VectorsGiven, open_records, store_errors, update_metadata
 from service.index.feed import ChangeFeed
 from service.index.hnsw import HnswParams, apply_hnsw
-from service.index.paging import KEYED_FLAG, PAGE_KEY, iter_pages, ordered_ids, page_key
-from service.index.settling import settle_versions
-from service.models import (
-    SCHEMA_VERSION,
-    Article,
-    Chunk,
-    chunk_id,
-    from_timestamp,
-    iso,
-    sha256_hex,
-    to_timestamp,
+from service.index.metadata import (
+    IndexSpec,
+    StoredChunk,
+    article_from_record,
+    chunk_metadata,
+    public_record,
+    stored_chunk,
 )
-
-UNFINISHED = "\x00unfinished-write"  # see ArticleStore.existing_chunk_ids
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """What the vectors in a collection were made with."""
-
-    model_id: str
-    dimension: int
-    chunk_size: int
-    chunk_overlap: int
-
-    def as_metadata(self) -> dict[str, Any]:
-        return {
-            "embedding_model": self.model_id,
-            "embedding_dimension": self.dimension,
-            "chunk_size": self.chunk_size,
-            "chunk_overlap": self.chunk_overlap,
-            "schema_version": SCHEMA_VERSION,
-        }
-
-
-@dataclass
-class StoredChunk:
-    chunk_id: str
-    text: str
-    metadata: dict[str, Any]
-    distance: float | None = None
-    signature: frozenset[int] | None = None  # its shingle sample, when the lexical index stored one
-    vectors: bytes | None = None  # its own and its sentences' 4-bit vectors (`sentence_vectors`), when stored
-
-
-def stored_chunk(chunk_id: str, text: str, metadata: dict[str, Any], distance: float | None = None) -> StoredChunk:
-    """A chunk as Chroma returns it: the sentence vectors leave the metadata (which sources
-    show to readers) for a field of their own."""
-    meta = dict(metadata or {})
-    blob = meta.pop(sentence_vectors.KEY, None)
-    return StoredChunk(chunk_id, text, meta, distance, vectors=sentence_vectors.to_bytes(blob) if blob else None)
-
-
-def chunk_metadata(article: Article, chunk: Chunk, n_chunks: int) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "article_id": article.article_id,
-        "chunk_index": chunk.chunk_index,
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-        "n_chunks": n_chunks,
-        "content_hash": article.content_hash,
-        # The chunk text's own hash: an edited article's unchanged chunks keep their vectors.
-        "text_hash": text_hash(chunk.text),
-        PAGE_KEY: page_key(article.article_id),
-        "title": article.title,
-        "source": article.source or "",
-        "author": article.author or "",
-        "url": article.url or "",
-        "published_at": iso(article.published_at) or "",
-        # -1 marks "no date": an integer keeps Chroma's range filters working.
-        "published_ts": to_timestamp(article.published_at) if article.published_at else -1,
-    }
-    if chunk.tokens is not None:  # retrieval's token budget reads it instead of counting again
-        meta["n_tokens"] = chunk.tokens
-    return meta
-
-
-def text_hash(text: str) -> str:
-    return sha256_hex(text)[:32]
-
-
-def article_from_record(article_id: str, text: str, meta: dict[str, Any]) -> Article:
-    return Article(
-        article_id=article_id,
-        title=meta.get("title", ""),
-        text=text,
-        source=meta.get("source") or None,
-        author=meta.get("author") or None,
-        url=meta.get("url") or None,
-        published_at=from_timestamp(meta.get("published_ts")),
-    )
+from service.index.paging import KEYED_FLAG, iter_pages, ordered_ids
+from service.index.settling import settle_versions
+from service.index.writer import UNFINISHED, ChunkRows, ChunkWriter
+from service.models import SCHEMA_VERSION, Article, Chunk
 
 
 class ArticleStore:
@@ -142,28 +59,19 @@ class ArticleStore:
             raise StoreUnavailableError(f"cannot open collection {name!r}: {exc}") from exc
         self._check_spec(self.chunks.metadata or {})
         self.hnsw = apply_hnsw(self.chunks, hnsw)
-        self.max_batch = max(1, client.get_max_batch_size())
         self.feed = ChangeFeed(open_records(client, f"{name}-feed", "change feed of chunk writes"), vector=NO_VECTOR)
+        self.writer = ChunkWriter(self.chunks, self.feed, max_batch=client.get_max_batch_size(), name=name)
+
+    @property
+    def max_batch(self) -> int:
+        """Chroma's largest batch, which every write is cut to (`ChunkWriter`)."""
+        return self.writer.max_batch
 
     @property
     def sentence_vectors(self) -> bool:
         """Whether the collection was made storing sentence vectors with every chunk (one made
         before reranks on each chunk's own cosine instead; `newsdesk reindex` adds them)."""
         return bool((self.chunks.metadata or {}).get(sentence_vectors.FLAG))
-
-    def set_sentence_vectors(self, chunks: Sequence[StoredChunk], blobs: Sequence[str]) -> None:
-        """Store sentence vectors for chunks written without them, and announce their
-        articles in the change feed so every replica's lexical index copies them."""
-        if len(chunks) != len(blobs):
-            raise ValueError(f"{len(chunks)} chunks but {len(blobs)} sets of sentence vectors")
-        ids = [c.chunk_id for c in chunks]
-        metas = [{sentence_vectors.KEY: blob} for blob in blobs]  # Chroma merges an update's metadata
-        try:
-            for begin in range(0, len(ids), self.max_batch):
-                self.chunks.update(ids=ids[begin: begin + self.max_batch], metadatas=metas[begin: begin + self.max_batch])
-            self.feed.append("write", sorted({str(c.metadata.get("article_id", "")) for c in chunks}))
-        except Exception as exc:
-            raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
 
     def mark_sentence_vectors(self) -> None:
         """Record that every chunk has its sentence vectors (`sentence_vectors` reads it)."""
@@ -219,51 +127,50 @@ class ArticleStore:
         stale: set[str],
         sentences: Sequence[str] | None = None,
     ) -> None:
-        """Upsert the chunks of `items` (rows of `embeddings` in order), delete the `stale`
-        chunk ids, announce the articles in the change feed (one entry), then write their
-        article records. Each step is idempotent and the record goes last, so a run killed
-        anywhere and repeated converges on the state of a clean run, announced. Then
+        """Upsert the chunks of `items` (rows of `embeddings` in order) and delete the `stale`
+        chunk ids, announced in the change feed (one entry), then write their article
+        records. Each step is idempotent and the record goes last, so a run killed anywhere
+        and repeated converges on the state of a clean run, announced. Then
         `settle_versions` resolves writers that raced on one article. `sentences` (one
         `sentence_vectors` string per chunk, in order) go into the chunks' metadata."""
-        ids, docs, metas = [], [], []
-        for article, chunks in items:
-            for chunk in chunks:
-                ids.append(chunk_id(article, chunk))
-                docs.append(chunk.text)
-                metas.append(chunk_metadata(article, chunk, len(chunks)))
-        if sentences is not None:
-            for meta, blob in zip(metas, sentences, strict=True):
-                meta[sentence_vectors.KEY] = blob
-        try:
-            batch = self.max_batch
-            self.upsert_chunks(ids, embeddings, docs, metas)
-            self.delete_chunks(sorted(stale - {UNFINISHED}))
-            self.feed.append("write", [a.article_id for a, _ in items])
-            for begin in range(0, len(items), batch):
-                group = items[begin: begin + batch]
-                now = datetime.now(UTC).isoformat()
-                self.articles.upsert(
-                    ids=[a.article_id for a, _ in group],
-                    embeddings=[[1.0]] * len(group),
-                    documents=[a.text for a, _ in group],
-                    metadatas=[
-                        {**chunk_metadata(a, c[0], len(c)), "ingested_at": now, "origin": a.origin or ""}
-                        for a, c in group
-                    ],
-                )
-            settle_versions(self, {a.article_id: a.content_hash for a, _ in items}, ids, embeddings, docs, metas)
-        except Exception as exc:
-            raise StoreUnavailableError(f"writing to collection {self.name!r} failed: {exc}") from exc
+        rows = ChunkRows.of(items, embeddings, sentences)
+        self.writer.apply("write", [a.article_id for a, _ in items], upsert=rows, delete=sorted(stale - {UNFINISHED}))
+        with store_errors(f"writing to collection {self.name!r}"):
+            self._write_records(items)
+            settle_versions(self.articles, self.writer, {a.article_id: a.content_hash for a, _ in items}, rows)
 
-    def upsert_chunks(self, ids: list[str], embeddings, docs: list[str], metas: list[dict[str, Any]]) -> None:
-        for begin in range(0, len(ids), self.max_batch):
-            end = begin + self.max_batch
-            self.chunks.upsert(ids=ids[begin:end], embeddings=embeddings[begin:end], documents=docs[begin:end],
-                               metadatas=metas[begin:end])
+    def _write_records(self, items: Sequence[tuple[Article, list[Chunk]]]) -> None:
+        for part in self.writer.batches(len(items)):
+            group = items[part]
+            now = datetime.now(UTC).isoformat()
+            self.articles.upsert(
+                ids=[a.article_id for a, _ in group],
+                embeddings=[[1.0]] * len(group),
+                documents=[a.text for a, _ in group],
+                metadatas=[{**chunk_metadata(a, c[0], len(c)), "ingested_at": now, "origin": a.origin or ""}
+                           for a, c in group],
+            )
 
-    def delete_chunks(self, ids: list[str]) -> None:
-        for begin in range(0, len(ids), self.max_batch):
-            self.chunks.delete(ids=ids[begin: begin + self.max_batch])
+    def set_sentence_vectors(self, chunks: Sequence[StoredChunk], blobs: Sequence[str]) -> None:
+        """Store sentence vectors for chunks written without them, and announce their
+        articles in the change feed so every replica's lexical index copies them."""
+        if len(chunks) != len(blobs):
+            raise ValueError(f"{len(chunks)} chunks but {len(blobs)} sets of sentence vectors")
+        self.writer.apply("write", sorted({str(c.metadata.get("article_id", "")) for c in chunks}),
+                          update={c.chunk_id: {sentence_vectors.KEY: blob} for c, blob in zip(chunks, blobs, strict=True)})
+
+    def delete_article(self, article_id: str) -> int:
+        existing = self.existing_chunk_ids([article_id])[article_id]
+        record = self.articles.get(ids=[article_id], include=[])
+        if not existing and not record["ids"]:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        existing.discard(UNFINISHED)
+        self.writer.apply("delete", [article_id], delete=sorted(existing))
+        with store_errors(f"writing to collection {self.name!r}"):
+            self.articles.delete(ids=[article_id])  # last: a delete killed midway can be repeated
+        return len(existing)
+
+    # -- reads ----------------------------------------------------------------------------
 
     def vectors_by_text(self, article_ids: Sequence[str], text_hashes: Sequence[str]) -> dict[str, tuple[np.ndarray, str]]:
         """Stored vectors (the chunk's and its sentences') of these articles' chunks whose
@@ -274,7 +181,7 @@ class ArticleStore:
         where = {"$and": [{"article_id": {"$in": list(article_ids)}}, {"text_hash": {"$in": sorted(set(text_hashes))}}]}
         try:
             result = self.chunks.get(where=where, include=["embeddings", "metadatas"])
-        except Exception:  # noqa: BLE001 - only a saving: embedding them again is always right
+        except Exception:  # only a saving: embedding them again is always right
             # Embedded Chroma 1.5 can fail a read of vectors that a racing writer is
             # deleting ("Error finding id"); a store that is really down fails the write.
             return {}
@@ -285,25 +192,9 @@ class ArticleStore:
         """The stored vectors of these chunks (those still present)."""
         if not chunk_ids:
             return {}
-        try:
+        with store_errors(f"reading vectors from collection {self.name!r}"):
             result = self.chunks.get(ids=list(chunk_ids), include=["embeddings"])
-        except Exception as exc:
-            raise StoreUnavailableError(f"reading vectors from collection {self.name!r} failed: {exc}") from exc
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(result["ids"], result["embeddings"], strict=True)}
-
-    def delete_article(self, article_id: str) -> int:
-        existing = self.existing_chunk_ids([article_id])[article_id]
-        record = self.articles.get(ids=[article_id], include=[])
-        if not existing and not record["ids"]:
-            raise ArticleNotFoundError(f"no article with id {article_id!r}")
-        existing.discard(UNFINISHED)
-        if existing:
-            self.delete_chunks(sorted(existing))
-        self.feed.append("delete", [article_id])
-        self.articles.delete(ids=[article_id])  # last: a delete killed midway can be repeated
-        return len(existing)
-
-    # -- reads ----------------------------------------------------------------------------
 
     def count_articles(self) -> int:
         return self.articles.count()
@@ -319,14 +210,14 @@ class ArticleStore:
             return []
         result = self.articles.get(ids=ids, include=["metadatas"])
         found = dict(zip(result["ids"], result["metadatas"], strict=True))
-        return [self._public(aid, found[aid]) for aid in ids if aid in found]
+        return [public_record(aid, found[aid]) for aid in ids if aid in found]
 
     def get_article(self, article_id: str) -> tuple[Article, dict[str, Any]]:
         result = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
         if not result["ids"]:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
         meta = result["metadatas"][0]
-        return article_from_record(article_id, result["documents"][0], meta), self._public(article_id, meta)
+        return article_from_record(article_id, result["documents"][0], meta), public_record(article_id, meta)
 
     def get_article_texts(self, article_ids: Sequence[str]) -> dict[str, str]:
         if not article_ids:
@@ -357,45 +248,14 @@ class ArticleStore:
         result = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         return [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
 
-    def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[StoredChunk]:
-        try:
-            result = self.chunks.query(
-                query_embeddings=[np.asarray(embedding, dtype=np.float32)],
-                n_results=n,
-                where=where,
-                include=["documents", "metadatas", "distances"],
-            )
-        except Exception as exc:
-            raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
-        return [
-            stored_chunk(i, d, m, dist)
-            for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True)
-        ]
-
     def query_ids(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        """(chunk id, cosine distance) only: a third of the cost of `query` at n=50, for
-        callers that already hold the chunks' text and metadata (the lexical index does)."""
-        try:
+        """(chunk id, cosine distance) of the `n` nearest chunks: ids only, a third of the cost
+        of reading their text and metadata too at n=50, which the lexical index holds."""
+        with store_errors(f"querying collection {self.name!r}"):
             result = self.chunks.query(
                 query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n, where=where, include=["distances"],
             )
-        except Exception as exc:
-            raise StoreUnavailableError(f"querying collection {self.name!r} failed: {exc}") from exc
         return list(zip(result["ids"][0], result["distances"][0], strict=True))
-
-    @staticmethod
-    def _public(article_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "article_id": article_id,
-            "title": meta.get("title", ""),
-            "source": meta.get("source") or None,
-            "author": meta.get("author") or None,
-            "url": meta.get("url") or None,
-            "published_at": meta.get("published_at") or None,
-            "content_hash": meta.get("content_hash"),
-            "n_chunks": meta.get("n_chunks"),
-            "ingested_at": meta.get("ingested_at"),
-        }
 
 
 def read_articles(client, name: str) -> list[Article]:

@@ -19,6 +19,7 @@ Ray is an optional extra (`pip install 'newsdesk[ray]'`); nothing imports it oth
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -133,11 +134,9 @@ def start_ray(address: str | None):
         raise ConfigError("--ray needs the optional extra: pip install 'newsdesk[ray]'") from None
     if not ray.is_initialized():
         try:
-            ray.init(address=address, logging_level="warning", log_to_driver=False)
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         except Exception as exc:  # ConnectionError and Ray's own types
             raise ConfigError(f"cannot start or reach Ray at {address or 'a new local cluster'}: {exc}") from exc
-    import logging
-
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # one line per job otherwise
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,49 +220,62 @@ def _load_json(content: str, where: str, max_chars: int) -> Article:
 
 
 def _load_text(content: str, where: str, max_chars: int) -> Article:
-    record: dict[str, Any] = {}
-    body = content
-    if content.startswith("---"):
-        match = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", content, re.DOTALL)
-        if match:
-            try:
-                front = yaml.safe_load(match.group(1)) or {}
-            except yaml.YAMLError as exc:
-                raise ValueError(f"invalid YAML front matter: {exc}") from None
-            if not isinstance(front, dict):
-                raise ValueError("YAML front matter must be a mapping")
-            record.update({k: v for k, v in front.items() if k in
-                           {"id", "title", "url", "source", "author", "published_at", "date"}})
-            if "published_at" not in record and "date" in record:
-                record["published_at"] = record["date"]
-            record.pop("date", None)
-            body = content[match.end():]
+    record, body = _front_matter(content)
     text = normalise_whitespace(body)
     if not text:
         raise ValueError("article has no text")
-    lines = text.split("\n")
     if "published_at" not in record:
-        for line in lines[:6]:
-            dateline = _DATELINE.match(line)
-            if dateline:
-                try:
-                    record["published_at"] = _date_from_match(dateline)
-                except ValueError as exc:
-                    raise ValueError(f"dateline: {exc}") from None
-                break
+        published = _dateline(text.split("\n")[:6])
+        if published is not None:
+            record["published_at"] = published
     if not record.get("title"):
         record["title"] = _first_line_title(text)
     record["text"] = text
     return build_article(record, origin=where, max_chars=max_chars)
 
 
+def _front_matter(content: str) -> tuple[dict[str, Any], str]:
+    """The fields of a text file's YAML front matter (`date` read as `published_at`), and
+    the body after it; none and the whole content when it has none."""
+    match = None
+    if content.startswith("---"):
+        match = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", content, re.DOTALL)
+    if not match:
+        return {}, content
+    try:
+        front = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"invalid YAML front matter: {exc}") from None
+    if not isinstance(front, dict):
+        raise ValueError("YAML front matter must be a mapping")
+    record = {k: v for k, v in front.items() if k in {"id", "title", "url", "source", "author", "published_at", "date"}}
+    if "published_at" not in record and "date" in record:
+        record["published_at"] = record["date"]
+    record.pop("date", None)
+    return record, content[match.end():]
+
+
+def _dateline(lines: list[str]) -> datetime | None:
+    """The date of the first dateline ("Published: March 3, 2024") among `lines`, if any."""
+    for line in lines:
+        dateline = _DATELINE.match(line)
+        if dateline:
+            try:
+                return _date_from_match(dateline)
+            except ValueError as exc:
+                raise ValueError(f"dateline: {exc}") from None
+    return None
+
+
 def _load_html(content: str, where: str, max_chars: int) -> Article:
     import trafilatura  # heavy; only needed for HTML
+    from trafilatura.settings import Document
 
     doc = trafilatura.bare_extraction(content, with_metadata=True, include_comments=False, include_tables=True)
-    if doc is None or not (doc.text or "").strip():
+    # A Document without `as_dict=True`; the dict is only its deprecated other shape.
+    if not isinstance(doc, Document) or not (doc.text or "").strip():
         raise ValueError("no article text found in the HTML")
-    paragraphs = [p for p in doc.text.split("\n") if p.strip()]
+    paragraphs = [p for p in (doc.text or "").split("\n") if p.strip()]
     return build_article(
         {
             "title": doc.title,

@@ -21,7 +21,8 @@ import numpy as np
 from service.errors import IngestError
 from service.index import sentence_vectors
 from service.index.embedding import Embedder
-from service.index.store import ArticleStore, text_hash
+from service.index.metadata import text_hash
+from service.index.store import ArticleStore
 from service.ingest.chunking import Chunker
 from service.models import Article, Chunk, chunk_id
 

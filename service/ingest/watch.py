@@ -70,7 +70,7 @@ def page_refusal(url: str, feed_url: str) -> str | None:
         return None
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
     except (OSError, ValueError) as exc:
         return f"cannot resolve {host} ({exc})"
     for address in sorted(addresses):
@@ -219,7 +219,7 @@ class Watcher:
     def _take(self, feed: FeedSpec, items: list[FeedItem]) -> None:
         collection = feed.collection or self.default_collection
         taken: list[tuple[Article, list[str]]] = []
-        counts = Counter()
+        counts: Counter[str] = Counter()
         for item in items:
             claims = self._claim(collection, item)
             if claims is None:
@@ -249,7 +249,7 @@ class Watcher:
     def _claim(self, collection: str, item: FeedItem) -> list[str] | None:
         """Claims on this version of the item, by guid and then by url; None when another
         watcher (or an earlier poll) has it."""
-        claims = []
+        claims: list[str] = []
         for kind, key in (("item", item.key), ("url", item.url)):
             if key is None or (kind == "url" and key == item.key):
                 continue
@@ -275,7 +275,7 @@ class Watcher:
         raise FeedFailed(f"page: more than {MAX_REDIRECTS} redirects")
 
     def _article(self, feed: FeedSpec, item: FeedItem) -> Article:
-        if not item.needs_page:
+        if not item.needs_page or item.url is None:  # an item needs its page only when it has a url
             return item.article(feed)
         response = self._get_page(feed, item.url)
         self.stats["pages_fetched"] += 1

@@ -11,7 +11,7 @@ from service.answer.retrieval import (
     reciprocal_rank_fusion,
 )
 from service.index.lexical import LexicalIndex
-from service.index.store import StoredChunk
+from service.index.metadata import StoredChunk
 from service.models import Filters, Passage
 from service.text import tokenize
 from tests.conftest import make_article

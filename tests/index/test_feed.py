@@ -69,7 +69,7 @@ def test_a_batch_written_in_several_upserts_is_one_entry(components):
     from service.ingest.pipeline import Ingester
 
     store = components.store
-    store.max_batch = 2  # Chroma's limit, made tiny: each batch takes several upserts
+    store.writer.max_batch = 2  # Chroma's limit, made tiny: each batch takes several upserts
     upserts = []
     upsert = store.chunks.upsert
     store.chunks.upsert = lambda **kw: upserts.append(len(kw["ids"])) or upsert(**kw)

@@ -1,12 +1,11 @@
-"""The on-disk lexical index: incremental changes, persistence, and following the feed."""
+"""The on-disk lexical index: incremental changes, persistence, scores and filters."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service.components import Components
 from service.index.lexical import LexicalIndex, head_text
-from service.index.store import StoredChunk
+from service.index.metadata import StoredChunk
 from service.models import Filters
 from tests.conftest import make_article
 
@@ -24,18 +23,18 @@ def test_add_replace_and_delete_touch_only_the_articles_named(tmp_path):
     index.replace_articles((), [stored("a#0", "graphene battery breakthrough", "a"),
                                 stored("a#1", "graphene supply chain", "a"),
                                 stored("b#0", "graphene prices fell", "b")])
-    index.commit(position=1)
+    index.commit()
     assert sorted(ids(index.search("graphene", 10))) == ["a#0", "a#1", "b#0"]
     # article a is edited: one new chunk replaces both old ones
     index.replace_articles(["a"], [stored("a#0v2", "graphene battery recalled", "a")])
-    index.commit(position=2)
+    index.commit()
     assert sorted(ids(index.search("graphene", 10))) == ["a#0v2", "b#0"]
-    assert index.get(["a#0", "a#1", "a#0v2"]).keys() == {"a#0v2"}
+    assert index.get_scored(["a#0", "a#1", "a#0v2"], "")[0].keys() == {"a#0v2"}
     index.replace_articles(["b"], [])  # b deleted
-    index.commit(position=3)
+    index.commit()
     assert ids(index.search("graphene", 10)) == ["a#0v2"]
-    assert index.get(["a#0v2"])["a#0v2"].text == "graphene battery recalled"  # text kept on disk
-    assert len(index) == 1 and index.position == 3
+    assert index.get_scored(["a#0v2"], "")[0]["a#0v2"].text == "graphene battery recalled"  # text kept on disk
+    assert len(index) == 1
 
 
 def among_all(index, query, chunk_ids):
@@ -106,46 +105,6 @@ def test_outlet_title_and_date_are_searchable(tmp_path):
     assert ids(index.search("startup raised money", 5))[:2] in (["a", "b"], ["b", "a"])
 
 
-def test_an_index_reopened_reads_only_the_feed(components, settings, embedder, tmp_path):
-    replica_settings = settings.model_copy(update={"lexical_dir": tmp_path / "replica"})
-    components.ingester.ingest([make_article(f"a{i}", f"Story {i} about the Vexilor satellite. It launched.") for i in range(5)])
-    first = Components.build(replica_settings, embedder=embedder)
-    assert len(first.lexical.current().search("Vexilor", 10)) == 5
-    assert first.lexical.copies == 1
-    first.lexical.close()  # the process stops
-
-    components.ingester.ingest([make_article("late", "The Vexilor satellite failed. Engineers were puzzled.")])
-    restarted = Components.build(replica_settings, embedder=embedder)
-    reads = []
-    get = restarted.store.chunks.get
-    restarted.store.chunks.get = lambda *a, **k: reads.append(get(*a, **k)) or reads[-1]
-    hits = restarted.lexical.current().search("Vexilor", 10)
-    assert {c.metadata["article_id"] for c, _ in hits} == {"a0", "a1", "a2", "a3", "a4", "late"}
-    assert restarted.lexical.copies == 0 and restarted.lexical.applied == 1
-    assert sum(len(r["ids"]) for r in reads) == 1  # the one new chunk, not the corpus
-
-
-def test_a_rebuilt_collection_is_copied_again(components, settings, embedder):
-    from service.index.store import read_articles
-
-    components.ingester.ingest([make_article("a1", "The Quorvane reactor opened. It is small.")])
-    assert ids(components.lexical.current().search("Quorvane", 5))
-    articles = read_articles(components.client, components.collection)
-    components.rebuild()  # `newsdesk reindex`: new collections, a new feed
-    assert components.lexical.current().search("Quorvane", 5) == []
-    components.ingester.ingest(articles)
-    assert len(components.lexical.current().search("Quorvane", 5)) == 1
-    assert components.lexical.copies == 1  # the empty new collection, then the feed
-
-
-def test_a_replica_whose_directory_is_in_use_still_answers(components, settings, embedder):
-    components.ingester.ingest([make_article("a1", "The Plimsoll harbour reopened. Ships returned.")])
-    assert ids(components.lexical.current().search("Plimsoll", 5))
-    second = Components.build(settings, embedder=embedder)  # same directory, held by the first
-    assert [c.metadata["article_id"] for c, _ in second.lexical.current().search("Plimsoll", 5)] == ["a1"]
-    assert second.lexical.current().directory != components.lexical.current().directory
-
-
 def test_filters_render_the_same_predicate_as_chroma(components):
     day = datetime(2025, 3, 1, tzinfo=UTC)
     components.ingester.ingest([
@@ -162,24 +121,6 @@ def test_filters_render_the_same_predicate_as_chroma(components):
         assert lexical == dense, filters
 
 
-def test_queries_between_feed_reads_cost_no_feed_read_yet_see_this_process_writes(components, settings, embedder, tmp_path):
-    replica = Components.build(settings.model_copy(update={"lexical_dir": tmp_path / "r", "lexical_follow_ms": 60_000}),
-                               embedder=embedder)
-    components.ingester.ingest([make_article("a1", "The Ostrava tram line opened. Riders cheered.")])
-    reads = []
-    read = replica.store.feed.read
-    replica.store.feed.read = lambda *a, **k: reads.append(1) or read(*a, **k)
-    assert len(replica.lexical.current().search("Ostrava", 5)) == 1
-    for _ in range(5):
-        replica.lexical.current()
-    assert len(reads) == 1  # within the interval: the index as it is, no Chroma call
-    # A write from this process (here through another store object) is seen at once.
-    components.ingester.ingest([make_article("a2", "Ostrava tram fares rose. Riders grumbled.")])
-    assert {c.metadata["article_id"] for c, _ in replica.lexical.current().search("Ostrava", 5)} == {"a1", "a2"}
-    components.store.delete_article("a1")
-    assert {c.metadata["article_id"] for c, _ in replica.lexical.current().search("Ostrava", 5)} == {"a2"}
-
-
 def test_each_chunk_keeps_its_shingle_sample_and_samples_agree_across_processes(tmp_path):
     import subprocess
     import sys
@@ -189,11 +130,38 @@ def test_each_chunk_keeps_its_shingle_sample_and_samples_agree_across_processes(
     text = "The port authority approved a dredging plan for the old harbour on Tuesday, at a cost of 40 million euros."
     index = LexicalIndex(tmp_path / "lex")
     index.replace_articles([], [stored("a1#0", text, "a1")])
-    index.commit(position=1)
-    assert index.get(["a1#0"])["a1#0"].signature == shingle_sample(text)
+    index.commit()
+    assert index.get_scored(["a1#0"], "")[0]["a1#0"].shingle_sample == shingle_sample(text)
     # Str hashes are randomised per process; the samples must not be, or stored ones would
     # never meet fresh ones.
     code = f"from service.text import shingle_sample; print(sorted(shingle_sample({text!r})))"
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")}
     assert runs == {f"{sorted(shingle_sample(text))}\n"}
+
+
+def test_the_stored_record_names_the_shingle_sample(tmp_path):
+    import orjson
+
+    index = LexicalIndex(tmp_path)
+    index.replace_articles((), [stored("a#0", "graphene battery breakthrough", "a")])
+    index.commit()
+    searcher = index.index.searcher()
+    _, address = searcher.search(index._tantivy.Query.all_query(), 1).hits[0]
+    record = orjson.loads(bytes(searcher.doc(address)["record"][0]))
+    assert set(record) == {"text", "metadata", "shingle_sample"}
+
+
+def test_an_index_of_another_format_starts_again(tmp_path):
+    from service.index import lexical
+
+    index = LexicalIndex(tmp_path)
+    index.replace_articles((), [stored("a#0", "graphene battery breakthrough", "a")])
+    index.commit()
+    index.close()
+    (tmp_path / "state.json").write_text('{"position": 7, "collection_id": "c"}')  # the replica's, beside it
+    assert len(LexicalIndex(tmp_path)) == 1  # same format: kept
+    (tmp_path / "format").write_text("5-py3.11")  # records keyed "sig"
+    reopened = LexicalIndex(tmp_path)
+    assert len(reopened) == 0 and not (tmp_path / "state.json").exists()
+    assert (tmp_path / "format").read_text() == lexical.FORMAT

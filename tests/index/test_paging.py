@@ -81,5 +81,5 @@ def test_hnsw_settings_shape_the_collection_and_are_recorded(settings):
     assert fresh.configuration["hnsw"]["max_neighbors"] == 24
     assert (fresh.metadata["hnsw_m"], fresh.metadata["hnsw_ef_search"]) == (24, 200)
     assert fresh.metadata["embedding_model"] == TinyEmbedder.model_id  # the rest of the metadata is kept
-    hits = reopened.query(np.ones(8, dtype=np.float32), 3, None)
+    hits = reopened.query_ids(np.ones(8, dtype=np.float32), 3, None)
     assert hits == []  # an empty collection still answers after the change

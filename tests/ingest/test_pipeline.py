@@ -213,6 +213,6 @@ def test_a_collection_made_before_sentence_vectors_gets_them_once(components, se
         assert rows.shape[0] == 1 + len(sentence_vectors.sentences_of(chunk.text))
         assert float(rows[0] @ embedder.embed([chunk.text])[0]) > 0.97
     # the other replica's lexical copy follows the feed, and its chunks carry them too
-    copied = replica.lexical.current().get([c.chunk_id for c in old])
+    copied = replica.lexical.current().get_scored([c.chunk_id for c in old], "")[0]
     assert len(copied) == len(old) and all(c.vectors for c in copied.values())
     assert components.ingester.backfill_sentence_vectors() == 0  # once

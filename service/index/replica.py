@@ -1,0 +1,163 @@
+"""The lexical replica: this process's lexical index, kept in step with Chroma by the change feed.
+
+Each replica keeps its own index directory (`lexical_dir`). Beside the index, `state.json`
+records which Chroma collection it mirrors and its position in the change feed
+(service/index/feed.py). A replica that opens a current index reads only the feed entries
+after its position. A fresh one (or one whose collection was rebuilt) copies every chunk
+once, then follows the feed from the position it read *before* copying, so nothing written
+meanwhile is missed. Both write through `LexicalIndex.replace_articles`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from service.index.lexical import HEAD_WEIGHT, LexicalIndex
+from service.index.store import ArticleStore
+
+logger = logging.getLogger("newsdesk.lexical")
+
+
+class ReplicaState:
+    """`state.json` in an index directory: the collection it mirrors and its feed position.
+    Saved after the index commits: dying between the two re-applies entries, harmlessly."""
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory) / "state.json"
+        try:
+            self.data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+
+    @property
+    def position(self) -> int:
+        return int(self.data.get("position", 0))
+
+    @property
+    def collection_id(self) -> str | None:
+        return self.data.get("collection_id")
+
+    def save(self, **changes: Any) -> None:
+        self.data = {**self.data, **changes}
+        tmp = self.path.with_name("state.json.tmp")
+        tmp.write_text(json.dumps(self.data), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+class LexicalReplica:
+    """This process's lexical index, kept in step with the store through the change feed.
+
+    `current()` reads the feed after the index's position (one small Chroma read when
+    nothing changed), applies what changed, and returns the index. It reads the feed at most
+    once per `follow_interval_s` (a query in between gets the index as it is: another
+    replica's write becomes visible within that interval), but at once after a write made in
+    this process, so a replica always sees its own writes. 0 reads it on every call."""
+
+    def __init__(self, store: ArticleStore, directory: Path, *, head_weight: float = HEAD_WEIGHT,
+                 follow_interval_s: float = 0.0):
+        self.store = store
+        self.directory = Path(directory)
+        self.head_weight = head_weight
+        self.follow_interval_s = follow_interval_s
+        self._followed: tuple[float, int] | None = None  # (monotonic time, feed.appended_here())
+        self._lock = threading.Lock()
+        self._opened: tuple[LexicalIndex, ReplicaState] | None = None
+        self.copies = 0  # full copies of the corpus made by this process (a fresh index)
+        self.applied = 0  # feed entries applied
+
+    def _open(self) -> tuple[LexicalIndex, ReplicaState]:
+        index = self._open_index()
+        return index, ReplicaState(index.directory)  # read after the index wiped an old layout
+
+    def _open_index(self) -> LexicalIndex:
+        try:
+            return LexicalIndex(self.directory, head_weight=self.head_weight)
+        except ValueError as exc:  # tantivy: the directory's writer lock is held
+            if "lock" not in str(exc).lower():
+                raise
+            # Another process (a running `serve`, say) owns this directory. A private copy
+            # is correct, only slower to start: say how to avoid it.
+            fallback = Path(tempfile.mkdtemp(prefix="newsdesk-lexical-"))
+            logger.warning("lexical index %s is in use by another process; using a private copy in %s "
+                           "(set NEWSDESK_LEXICAL_DIR per process to keep one on disk)", self.directory, fallback)
+            return LexicalIndex(fallback, head_weight=self.head_weight)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._opened is not None:
+                self._opened[0].close()
+                self._opened = None
+
+    def current(self) -> LexicalIndex:
+        with self._lock:
+            if self._opened is None:
+                self._opened = self._open()
+            index, state = self._opened
+            if state.collection_id != self.store.collection_id():
+                self._copy_all(index, state)
+                self._followed = None
+            appended = self.store.feed.appended_here()
+            now = time.monotonic()
+            if (self._followed is None or self._followed[1] != appended
+                    or now - self._followed[0] >= self.follow_interval_s):
+                self._follow(index, state)
+                self._followed = (now, appended)
+            return index
+
+    def _copy_all(self, index: LexicalIndex, state: ReplicaState) -> None:
+        """A fresh index: note the feed head first, copy every chunk, then follow the feed
+        from that head, so a write landing during the copy is applied after it."""
+        head = self.store.feed.head()
+        index.clear()
+        for page in self.store.iter_chunk_pages():
+            index.replace_articles((), page)
+        index.commit()
+        state.save(position=head, collection_id=self.store.collection_id())
+        self.copies += 1
+        logger.info("lexical index copied from the store: %d chunks, feed position %d", len(index), head)
+
+    def _follow(self, index: LexicalIndex, state: ReplicaState) -> None:
+        while True:
+            entries = self.store.feed.read(state.position)
+            if not entries:
+                return
+            articles = sorted({a for e in entries for a in e.article_ids})
+            index.replace_articles(articles, self.store.chunks_of(articles))
+            index.commit()
+            state.save(position=entries[-1].seq)
+            self.applied += len(entries)
+
+
+def held_elsewhere(directory: Path) -> bool:
+    """True when another process holds this index directory's writer lock (a running
+    `serve`, say). tantivy takes it with flock(2), so a dead holder never counts."""
+    import fcntl
+
+    lock = Path(directory) / ".tantivy-writer.lock"
+    if not lock.exists():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def lexical_dir(index_dir: Path, collection: str, *, chroma_host: str | None = None, chroma_port: int = 8000,
+                explicit: Path | None = None) -> Path:
+    """Where this replica keeps its lexical index: `explicit` (NEWSDESK_LEXICAL_DIR) plus the
+    collection, else beside the embedded store, or under index_dir per Chroma server."""
+    if explicit is not None:
+        return Path(explicit) / collection
+    base = Path(index_dir) / "lexical"
+    if chroma_host:
+        base = base / f"{chroma_host}-{chroma_port}"
+    return base / collection
