@@ -129,7 +129,7 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from service.answer.retrieval import reciprocal_rank_fusion
+    from service.answer.fusion import reciprocal_rank_fusion
     from service.evals.beir import QueryRankings, document_rankings, score_rankings
     from service.evals.commands import open_beir_index
 
