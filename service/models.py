@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,23 @@ def from_timestamp(value: int | None) -> datetime | None:
 
 
 MAX_TOP_K = 50  # sources one answer may ask for, on every interface
+
+
+class FusionMode(StrEnum):
+    """How the dense and lexical candidates become one ranking (`service.answer.fusion`).
+    A `StrEnum`, so settings, logs and reports show (and compare equal to) the plain name."""
+
+    RRF = "rrf"  # reciprocal ranks of the two paths
+    ZSCORE = "zscore"  # the two paths' z-scored scores
+    RERANK = "rerank"  # every candidate scored on four features, their z-scores weighed
+
+    @classmethod
+    def from_str(cls, value: str) -> FusionMode:
+        """The mode named `value`; ValueError lists the known names."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"unknown fusion {value!r}; one of {', '.join(cls)}") from None
 
 
 @dataclass(frozen=True)

@@ -45,5 +45,5 @@ def test_an_undated_article_fails_a_date_bound_on_both_paths(components):
     components.ingester.ingest([make_article("dated"), make_article("undated", published_at=None)])
     f = Filters.from_mapping({"published_before": "2030-01-01"})
     for mode in ("dense", "lexical"):
-        fused, chunks, _, _ = components.retriever.search("Nvidia data-centre revenue", f, mode=mode)
-        assert {chunks[cid].metadata["article_id"] for cid, _ in fused} == {"dated"}, mode
+        found = components.retriever.search("Nvidia data-centre revenue", f, mode=mode)
+        assert {found.chunks[cid].metadata["article_id"] for cid, _ in found.fused} == {"dated"}, mode

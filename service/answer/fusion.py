@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from service.models import FusionMode
+
 # 60 is the constant from Cormack et al. (2009): it damps the head of each ranking so a
 # result ranked well by both retrievers beats one ranked first by only one.
 RRF_K = 60
@@ -64,10 +66,13 @@ def weigh_features(features: Sequence[Mapping[str, float]], weights: Sequence[fl
     return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 
 
-# Fusion of the dense and lexical paths, and each path's weight (dense, lexical). z-scores
-# at 0.6 / 0.4 (set on SciFact train only) raise its nDCG@10 from 0.718 (RRF) to 0.732 but
-# lose on the news eval. "rerank" scores every candidate on four features (`rerank_features`)
+# Each fusion's weights: per path (dense, lexical) for RRF and z-scores; z-scores at 0.6 / 0.4
+# (set on SciFact train only) raise its nDCG@10 from 0.718 (RRF) to 0.732 but lose on the
+# news eval. RERANK scores every candidate on four features (`HybridRetriever.rerank_features`)
 # and weighs their z-scores (dense, lexical, best sentence, article), weights set on SciFact
 # train (README, "Evals"; docs/evals.md has the figures).
-FUSIONS = ("rrf", "zscore", "rerank")
-FUSION_WEIGHTS = {"rrf": (1.0, 1.0), "zscore": (0.6, 0.4), "rerank": (0.2, 0.1, 0.4, 0.3)}
+FUSION_WEIGHTS: dict[FusionMode, tuple[float, ...]] = {
+    FusionMode.RRF: (1.0, 1.0),
+    FusionMode.ZSCORE: (0.6, 0.4),
+    FusionMode.RERANK: (0.2, 0.1, 0.4, 0.3),
+}

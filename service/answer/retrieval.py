@@ -5,17 +5,39 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-from service.answer.fusion import FUSION_WEIGHTS, FUSIONS, RRF_K, reciprocal_rank_fusion, score_fusion, weigh_features
+import numpy as np
+
+from service.answer.budget import TokenCounts
+from service.answer.fusion import FUSION_WEIGHTS, RRF_K, reciprocal_rank_fusion, score_fusion, weigh_features
 from service.answer.shaping import collapse_duplicates, fit_budget, select_sources
 from service.index import sentence_vectors
 from service.index.embedding import Embedder
 from service.index.lexical import LexicalIndex, LexicalReplica
 from service.index.store import ArticleStore, StoredChunk
-from service.models import Filters, Passage
+from service.models import Filters, FusionMode, Passage
+
+Ranking = list[tuple[str, float]]  # (chunk id, score), best first
+# One fusion: the paths' rankings (dense, lexical) and the rerank's features, made only when
+# asked for -> one ranking.
+Fuser = Callable[[Sequence[Ranking], Callable[[], list[dict[str, float]]]], Ranking]
+
+
+@dataclass
+class Candidates:
+    """What `HybridRetriever.search` found: one ranking, and the chunks and each path's
+    scores behind it."""
+
+    fused: Ranking = field(default_factory=list)
+    chunks: dict[str, StoredChunk] = field(default_factory=dict)
+    dense_scores: dict[str, float] = field(default_factory=dict)  # cosine of each dense hit
+    lexical_scores: dict[str, float] = field(default_factory=dict)  # BM25 of each lexical hit
+
+    @property
+    def best_dense(self) -> float:
+        return max(self.dense_scores.values(), default=0.0)
 
 
 @dataclass
@@ -30,9 +52,9 @@ class HybridRetriever:
     embedder: Embedder
     lexical: LexicalReplica
     candidates: int = 50
-    fusion: str = "rerank"  # or "rrf", "zscore" (see FUSIONS)
+    fusion: FusionMode | str = FusionMode.RERANK  # a name is checked (and made a FusionMode) here
     rrf_k: int = RRF_K
-    weights: tuple[float, ...] | None = None  # per path or feature; None: FUSION_WEIGHTS[fusion]
+    weights: tuple[float, ...] = ()  # per path or feature; empty: FUSION_WEIGHTS[fusion]
     token_budget: int = 1800
     # The most tokens a chunk holds (the chunker's size; the store's spec must match it): when
     # the chosen chunks cannot exceed the budget, their exact counts are not needed.
@@ -44,103 +66,92 @@ class HybridRetriever:
     per_article: int = 3
 
     def __post_init__(self) -> None:
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {self.fusion!r}; one of {', '.join(FUSIONS)}")
-        self.weights = self.weights or FUSION_WEIGHTS[self.fusion]
-        self._token_counts: dict[str, int] = {}
+        mode = FusionMode.from_str(self.fusion)
+        self.fusion = mode
+        self.weights = self.weights or FUSION_WEIGHTS[mode]
+        fusers: dict[FusionMode, Fuser] = {
+            FusionMode.RRF: self._by_rank,
+            FusionMode.ZSCORE: self._by_score,
+            FusionMode.RERANK: self._by_features,
+        }
+        self._fuse = fusers[mode]
+        # The rerank needs the dense hits' BM25 too: read with their chunks, in one search.
+        self._bm25_of_dense = mode is FusionMode.RERANK
+        self._token_counts = TokenCounts(self.embedder.count_tokens)
 
-    def fuse(self, scored: Sequence[Sequence[tuple[str, float]]]) -> list[tuple[str, float]]:
-        """(dense, lexical) lists of (chunk id, score), best first -> one fused ranking, by
-        reciprocal rank or by score ("rerank" weighs its features with `weigh_features`)."""
-        if self.fusion == "rrf":
-            return reciprocal_rank_fusion([[cid for cid, _ in items] for items in scored], k=self.rrf_k,
-                                          weights=self.weights[:len(scored)])
+    def fuse(self, scored: Sequence[Ranking]) -> Ranking:
+        """(dense, lexical) rankings -> one, by this retriever's fusion, for the fusions of two
+        lists (RRF, z-scores: `newsdesk bench lexical` fuses other engines' lists this way).
+        The rerank scores the candidates themselves, which only `search` has."""
+        def no_features() -> list[dict[str, float]]:
+            raise ValueError("the rerank weighs the candidates' features, not two rankings: use search()")
+        return self._fuse(scored, no_features)
+
+    def _by_rank(self, scored: Sequence[Ranking], features: Callable[[], list[dict[str, float]]]) -> Ranking:
+        return reciprocal_rank_fusion([[cid for cid, _ in items] for items in scored], k=self.rrf_k,
+                                      weights=self.weights[:len(scored)])
+
+    def _by_score(self, scored: Sequence[Ranking], features: Callable[[], list[dict[str, float]]]) -> Ranking:
         return score_fusion(scored, weights=self.weights[:len(scored)])
 
-    def _upper_tokens(self, passages: Sequence[Passage]) -> int:
-        """At least the passages' tokens: a single chunk holds at most `chunk_tokens`, so only
-        merged passages are counted (and remembered for `fit_budget`)."""
-        merged = [p.text for p in passages if len(p.chunk_ids) > 1]
-        singles = len(passages) - len(merged)
-        return singles * (self.chunk_tokens or 0) + sum(self._count_tokens(merged))
+    def _by_features(self, scored: Sequence[Ranking], features: Callable[[], list[dict[str, float]]]) -> Ranking:
+        return weigh_features(features(), self.weights)
 
-    def _count_merged(self, passages: Sequence[Passage], chunks: Mapping[str, StoredChunk]) -> None:
-        """Remember the chosen chunks' tokens as counted at ingest, and each merged passage's
-        as its chunks' less the stretches where they overlap (short, so cheap to count):
-        counting each merged text anew cost more than the whole rerank. Chunks meet at
-        sentence boundaries, where a WordPiece count adds up exactly (a BPE count may differ
-        by a token a join; the budget is a bound anyway)."""
-        for passage in passages:
-            for cid in passage.chunk_ids:  # counted at ingest (`Chunk.tokens`)
-                chunk = chunks.get(cid)
-                if chunk is not None and isinstance(chunk.metadata.get("n_tokens"), int):
-                    self._token_counts.setdefault(chunk.text, chunk.metadata["n_tokens"])
-            if len(passage.chunk_ids) < 2 or passage.text in self._token_counts:
-                continue
-            parts = sorted((chunks[c] for c in passage.chunk_ids if c in chunks),
-                           key=lambda c: int(c.metadata["char_start"]))
-            if len(parts) != len(passage.chunk_ids):
-                continue  # counted whole by `_count_tokens`
-            overlaps = []
-            for a, b in itertools.pairwise(parts):
-                a_start, a_end, b_start = (int(a.metadata["char_start"]), int(a.metadata["char_end"]),
-                                           int(b.metadata["char_start"]))
-                if b_start < a_end:
-                    overlaps.append(a.text[b_start - a_start:])
-            counts = self._count_tokens([c.text for c in parts] + overlaps)
-            self._token_counts[passage.text] = sum(counts[:len(parts)]) - sum(counts[len(parts):])
-
-    def _count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Token counts, remembered per text: the same passages recur across questions."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._token_counts]
-        if missing:
-            if len(self._token_counts) > 20_000:
-                self._token_counts.clear()
-            self._token_counts.update(zip(missing, self.embedder.count_tokens(missing), strict=True))
-        return [self._token_counts[t] for t in texts]
-
-    def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid", n: int | None = None) -> tuple[list[tuple[str, float]], dict[str, StoredChunk], dict[str, float], dict[str, float]]:
-        """Fused (id, score) ranking plus the chunks and per-path scores behind it."""
+    def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid",
+               n: int | None = None) -> Candidates:
+        """Up to `n` candidates a path, in one ranking. `mode`: "hybrid" (both paths, fused),
+        or "dense" or "lexical" (that path's own ranking)."""
         n = n or self.candidates
-        chunks: dict[str, StoredChunk] = {}
-        dense_scores: dict[str, float] = {}
-        lexical_scores: dict[str, float] = {}
-        bm25_of_dense: dict[str, float] = {}  # what rerank needs of the dense hits, read with them
-        rerank = mode == "hybrid" and self.fusion == "rerank"
-        scored: list[list[tuple[str, float]]] = []
+        found = Candidates()
+        scored: list[Ranking] = []
         # The lexical index stores each chunk's text and metadata on disk, so dense hits are
         # resolved from it; only chunks it has not caught up with are fetched from Chroma.
-        lexical_index = self.lexical.current()
-        if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed([question])[0]
-            hits = self.store.query_ids(vector, n, filters.to_where())
-            known, bm25_of_dense = lexical_index.get_scored([cid for cid, _ in hits], question if rerank else "")
-            missing = [cid for cid, _ in hits if cid not in known]
-            fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the sync
-            for cid, distance in hits:
-                chunk = known.get(cid) or fetched.get(cid)
-                if chunk is None:
-                    continue  # deleted since the query: nothing to cite
-                chunks[cid] = chunk
-                dense_scores[cid] = 1.0 - float(distance)
-            scored.append([(cid, dense_scores[cid]) for cid, _ in hits if cid in chunks])
+        index = self.lexical.current()
+        vector = self.embedder.embed([question])[0] if mode in ("hybrid", "dense") else None
+        bm25_of_dense: dict[str, float] = {}  # what the rerank needs of the dense hits, read with them
+        if vector is not None:
+            ranking, bm25_of_dense = self._dense(question, vector, n, filters, index, found,
+                                                 with_bm25=mode == "hybrid" and self._bm25_of_dense)
+            scored.append(ranking)
         if mode in ("hybrid", "lexical"):
-            hits = lexical_index.search(question, n, filters)
-            for hit, score in hits:
-                chunks.setdefault(hit.chunk_id, hit)
-                lexical_scores[hit.chunk_id] = score
-            scored.append([(h.chunk_id, score) for h, score in hits])
+            scored.append(self._lexical(question, n, filters, index, found))
         if mode != "hybrid":
-            fused = scored[0]  # one path: its own ranking
-        elif rerank:
-            features = self.rerank_features(question, vector, chunks, dense_scores, {**bm25_of_dense, **lexical_scores},
-                                            lexical_index)
-            fused = weigh_features(features, self.weights)
-        else:
-            fused = self.fuse(scored)
-        return fused, chunks, dense_scores, lexical_scores
+            found.fused = scored[0]  # one path: its own ranking
+            return found
 
-    def rerank_features(self, question: str, vector, chunks: Mapping[str, StoredChunk], dense: Mapping[str, float],
+        def features() -> list[dict[str, float]]:
+            assert vector is not None  # hybrid: the dense path ran
+            return self.rerank_features(question, vector, found.chunks, found.dense_scores,
+                                        {**bm25_of_dense, **found.lexical_scores}, index)
+
+        found.fused = self._fuse(scored, features)
+        return found
+
+    def _dense(self, question: str, vector: np.ndarray, n: int, filters: Filters, index: LexicalIndex,
+               found: Candidates, *, with_bm25: bool) -> tuple[Ranking, dict[str, float]]:
+        """The dense path's ranking, its chunks and cosines added to `found`; with `with_bm25`,
+        each hit's BM25 as well."""
+        hits = self.store.query_ids(vector, n, filters.to_where())
+        known, bm25 = index.get_scored([cid for cid, _ in hits], question if with_bm25 else "")
+        missing = [cid for cid, _ in hits if cid not in known]
+        fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the sync
+        for cid, distance in hits:
+            chunk = known.get(cid) or fetched.get(cid)
+            if chunk is None:
+                continue  # deleted since the query: nothing to cite
+            found.chunks[cid] = chunk
+            found.dense_scores[cid] = 1.0 - float(distance)
+        return [(cid, found.dense_scores[cid]) for cid, _ in hits if cid in found.chunks], bm25
+
+    def _lexical(self, question: str, n: int, filters: Filters, index: LexicalIndex, found: Candidates) -> Ranking:
+        """The lexical path's ranking, its chunks and BM25 added to `found`."""
+        hits = index.search(question, n, filters)
+        for hit, score in hits:
+            found.chunks.setdefault(hit.chunk_id, hit)
+            found.lexical_scores[hit.chunk_id] = score
+        return [(hit.chunk_id, score) for hit, score in hits]
+
+    def rerank_features(self, question: str, vector: np.ndarray, chunks: Mapping[str, StoredChunk], dense: Mapping[str, float],
                         lexical: Mapping[str, float], index: LexicalIndex) -> list[dict[str, float]]:
         """Four scores for every candidate, whichever path found it: its cosine with the
         question, its BM25, its best sentence's cosine (vectors made at ingest), and its
@@ -150,8 +161,8 @@ class HybridRetriever:
         SciFact train: the four weighed 0.2/0.1/0.4/0.3 give nDCG@10 0.749 against 0.732
         for the two paths' z-scores and 0.718 for RRF (docs/evals.md)."""
         ids = list(chunks)
-        stored = [c for c in ids if chunks[c].vectors]
-        pairs = dict(zip(stored, sentence_vectors.cosines(vector, [chunks[c].vectors for c in stored]), strict=True))
+        blobs = {c: blob for c in ids if (blob := chunks[c].vectors)}
+        pairs = dict(zip(blobs, sentence_vectors.cosines(vector, list(blobs.values())), strict=True))
         cosine = {**{c: pair[0] for c, pair in pairs.items()}, **dense}  # the path's exact cosine where it has one
         missing = [c for c in ids if c not in cosine]  # written before chunks kept their vectors
         cosine.update({c: float(v @ vector) for c, v in self.store.vectors_of(missing).items()})
@@ -170,7 +181,8 @@ class HybridRetriever:
         ]
 
     def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8) -> RetrievalResult:
-        fused, chunks, dense, lexical = self.search(question, filters)
+        found = self.search(question, filters)
+        chunks = found.chunks
         passages = [
             Passage(
                 chunk_ids=[cid],
@@ -180,18 +192,15 @@ class HybridRetriever:
                 char_end=int(chunks[cid].metadata["char_end"]),
                 metadata=chunks[cid].metadata,
                 score=score,
-                dense_score=dense.get(cid),
-                lexical_score=lexical.get(cid),
+                dense_score=found.dense_scores.get(cid),
+                lexical_score=found.lexical_scores.get(cid),
             )
-            for cid, score in fused
+            for cid, score in found.fused
         ]
         samples = {cid: c.signature for cid, c in chunks.items() if c.signature is not None}
         passages = collapse_duplicates(passages, limit=top_k * 4, samples=samples)
         passages = select_sources(passages, top_k, self.per_article)
-        self._count_merged(passages, chunks)
-        if not self.chunk_tokens or self._upper_tokens(passages) > self.token_budget:
-            passages = fit_budget(passages, self.token_budget, self._count_tokens)  # else all fit
-        return RetrievalResult(
-            passages=passages,
-            best_dense=max(dense.values(), default=0.0),
-        )
+        self._token_counts.remember(passages, chunks)
+        if not self.chunk_tokens or self._token_counts.upper_bound(passages, self.chunk_tokens) > self.token_budget:
+            passages = fit_budget(passages, self.token_budget, self._token_counts)  # else all fit
+        return RetrievalResult(passages=passages, best_dense=found.best_dense)

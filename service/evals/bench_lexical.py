@@ -144,8 +144,8 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
     retriever = components.retriever
     dense = {}
     for qid, text in queries.items():
-        fused, chunks, _, _ = retriever.search(text, mode="dense", n=args.depth)
-        dense[qid] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in fused]
+        found = retriever.search(text, mode="dense", n=args.depth)
+        dense[qid] = [(cid, found.chunks[cid].metadata["article_id"], score) for cid, score in found.fused]
     table = Table(title=f"lexical engines on {dataset.name}: {sum(map(len, pages))} chunks, {len(queries)} queries")
     for column in ("engine", "head", "build chunks/s", "replace 1 article (p50)", "query p50", "query p95",
                    "filtered p95", "lexical nDCG@10", "hybrid (RRF) nDCG@10"):

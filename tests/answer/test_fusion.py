@@ -47,3 +47,27 @@ def test_weighing_features_is_score_fusion_when_nothing_is_missing(rows):
         [round(x, 9) for _, x in ours] == [round(x, 9) for _, x in theirs]  # ties may order apart
     assert dict(ours) == pytest.approx(dict(theirs), abs=1e-9)
     assert weigh_features([], (1.0,)) == [] and weigh_features([{}], (1.0,)) == []
+
+
+def test_fusion_modes_are_named_by_their_setting_values():
+    from service.answer.fusion import FUSION_WEIGHTS
+    from service.models import FusionMode
+
+    assert [FusionMode.from_str(v) for v in ("rrf", "zscore", "rerank")] == list(FusionMode)
+    assert FusionMode.from_str("rrf") == "rrf" and f"{FusionMode.RERANK}" == "rerank"
+    assert set(FUSION_WEIGHTS) == set(FusionMode)
+    with pytest.raises(ValueError, match="unknown fusion 'RRF'; one of rrf, zscore, rerank"):
+        FusionMode.from_str("RRF")
+
+
+def test_the_fusion_setting_takes_the_same_names_and_says_which_when_wrong(tmp_path, monkeypatch):
+    from pydantic import ValidationError
+
+    from service.config import Settings
+    from service.models import FusionMode
+
+    monkeypatch.setenv("NEWSDESK_FUSION", "zscore")
+    assert Settings().fusion is FusionMode.ZSCORE
+    monkeypatch.setenv("NEWSDESK_FUSION", "max")
+    with pytest.raises(ValidationError, match="Input should be 'rrf', 'zscore' or 'rerank'"):
+        Settings()

@@ -53,9 +53,9 @@ def test_filtered_out_chunk_never_returns_through_either_path(components):
         make_article("drop", f"{secret}. {secret} again.", source="Drop Wire", published_at=utc(2023, 1, 1)),
     ])
     for filters in (Filters(sources=("Keep Wire",)), Filters(published_after=utc(2024, 1, 1)), Filters(article_ids=("keep",))):
-        fused, chunks, dense, lexical = components.retriever.search(secret, filters)
-        assert fused, "the kept article should still be found densely"
-        assert all(chunks[cid].metadata["article_id"] == "keep" for cid, _ in fused)
+        found = components.retriever.search(secret, filters)
+        assert found.fused, "the kept article should still be found densely"
+        assert all(found.chunks[cid].metadata["article_id"] == "keep" for cid, _ in found.fused)
         lexical_only = components.lexical.current().search(secret, 50, filters)
         assert all(c.metadata["article_id"] != "drop" for c, _ in lexical_only)
     # and without filters the lexical path does find it: the filter is what excluded it
@@ -94,7 +94,8 @@ def test_rerank_scores_every_candidate_on_both_paths_its_best_sentence_and_its_a
     # one candidate a path: each finds a chunk the other misses
     retriever = HybridRetriever(components.store, components.embedder, components.lexical, fusion="rerank", candidates=1)
     question = "Quorvex furniture shortage of artificial intelligence hardware"
-    fused, chunks, dense, lexical = retriever.search(question)
+    found = retriever.search(question)
+    fused, chunks, dense, lexical = found.fused, found.chunks, found.dense_scores, found.lexical_scores
     vector = components.embedder.embed([question])[0]
     cosine, bm25, sentence, article = retriever.rerank_features(question, vector, chunks, dense, lexical,
                                                                 components.lexical.current())
@@ -141,8 +142,8 @@ def test_the_fusion_setting_reaches_the_retriever_and_rejects_unknown_names(samp
                               embedder=sample_index.embedder, collection=sample_index.collection)
     assert zscore.retriever.weights == (0.6, 0.4)
     question = "How much market value did Nvidia lose in the DeepSeek sell-off?"
-    fused, _, dense, lexical = zscore.retriever.search(question)
-    assert set(dict(fused)) == set(dense) | set(lexical)
+    found = zscore.retriever.search(question)
+    assert set(dict(found.fused)) == set(found.dense_scores) | set(found.lexical_scores)
     with pytest.raises(ValueError, match="unknown fusion 'max'"):
         HybridRetriever(sample_index.store, sample_index.embedder, sample_index.lexical, fusion="max")
 
@@ -166,6 +167,6 @@ def test_passages_are_fitted_to_the_budget_without_tokenizing_them_again(sample_
         assert merged
         # a merged passage's count is made from its chunks' (counted at ingest) less the
         # overlaps, and is exact; only the overlaps, short, are tokenized
-        assert [retriever._token_counts[p.text] for p in merged] == count([p.text for p in merged])
+        assert [retriever._token_counts.known(p.text) for p in merged] == count([p.text for p in merged])
         assert not {p.text for p in passages} & set(tokenized)
         assert all(len(t) < min(len(p.text) for p in passages) for t in tokenized)

@@ -33,15 +33,15 @@ def results(components: Components) -> list:
     out = []
     for question in QUESTIONS:
         for filters in (Filters(), Filters(sources=("Harbour Post",))):
-            fused, chunks, dense, lexical = components.retriever.search(question, filters)
-            out.append([(cid, round(score, 9), chunks[cid].text, round(dense.get(cid, -1), 6),
-                         round(lexical.get(cid, -1), 4)) for cid, score in fused])
+            found = components.retriever.search(question, filters)
+            out.append([(cid, round(score, 9), found.chunks[cid].text, round(found.dense_scores.get(cid, -1), 6),
+                         round(found.lexical_scores.get(cid, -1), 4)) for cid, score in found.fused])
     return out
 
 
 def article_ids(components: Components, question: str) -> set[str]:
-    fused, chunks, _, _ = components.retriever.search(question)
-    return {chunks[cid].metadata["article_id"] for cid, _ in fused}
+    found = components.retriever.search(question)
+    return {found.chunks[cid].metadata["article_id"] for cid, _ in found.fused}
 
 
 def test_ingest_update_and_delete_on_a_are_what_b_returns(settings, embedder, chroma_server, tmp_path):
