@@ -176,7 +176,7 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
             n=n,
             article_id=passage.article_id,
             title=passage.title,
-            source=passage.source,
+            outlet=passage.outlet,
             url=passage.url,
             published_at=passage.published_at,
             quote=quote,

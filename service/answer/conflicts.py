@@ -129,7 +129,7 @@ def is_correction(passage: Passage) -> bool:
 
 def corrects(fix: Passage, earlier: Passage) -> bool:
     """Is `fix` a correction of `earlier`: same outlet, another article, published after it?"""
-    return (fix.article_id != earlier.article_id and not is_correction(earlier) and fix.source == earlier.source
+    return (fix.article_id != earlier.article_id and not is_correction(earlier) and fix.outlet == earlier.outlet
             and (earlier.published_at or "") < (fix.published_at or "~"))
 
 

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from service.answer.citations import check_answer, says_cannot_answer, strip_markers
 from service.answer.conflicts import find_conflicts
@@ -23,31 +22,12 @@ from service.answer.llm import ChatModel
 from service.answer.prompts import Prompt, render_history, render_sources
 from service.answer.retrieval import HybridRetriever
 from service.errors import LLMUnavailableError
-from service.models import Answer, Filters, Passage
+from service.models import Answer, Filters, number_sources
 from service.text import sentence_spans
 
 NOT_FOUND = "Not found in the indexed articles."
 # Seconds (at most a tenth of the deadline) kept back from the LLM for the extractive fallback.
 FALLBACK_RESERVE_S = 1.5
-
-
-def source_entry(n: int, passage: Passage) -> dict[str, Any]:
-    return {
-        "n": n,
-        "article_id": passage.article_id,
-        "title": passage.title,
-        "source": passage.source,
-        "url": passage.url,
-        "published_at": passage.published_at,
-        "score": round(passage.score, 6),
-        "dense_score": None if passage.dense_score is None else round(passage.dense_score, 4),
-        "start": passage.char_start,
-        "end": passage.char_end,
-        "text": passage.text,
-        # Other outlets carrying the same (wire) text, collapsed into this source.
-        "corroborated_by": passage.corroborated_by,
-        "corroborations": len(passage.corroborated_by),
-    }
 
 
 @dataclass
@@ -95,7 +75,7 @@ class AnswerEngine:
         result = self.retriever.retrieve(query, filters, top_k or self.default_top_k)
         timings = {"retrieve": round((time.perf_counter() - started) * 1000, 2)}
         passages = result.passages
-        sources = [source_entry(n, p) for n, p in enumerate(passages, start=1)]
+        sources = number_sources(passages)
         yield SourcesEvent(request_id=request_id, sources=sources, retrieval=result)
 
         def finish(text: str, *, answerable: bool, mode: str, prompt_id: str | None, model: str | None,

@@ -17,7 +17,7 @@ from service.index import sentence_vectors
 from service.index.embedding import Embedder
 from service.index.lexical import LexicalIndex, LexicalReplica
 from service.index.store import ArticleStore, StoredChunk
-from service.models import Filters, FusionMode, Passage
+from service.models import ArticleRef, Filters, FusionMode, Passage
 
 Ranking = list[tuple[str, float]]  # (chunk id, score), best first
 # One fusion: the paths' rankings (dense, lexical) and the rerank's features, made only when
@@ -186,11 +186,10 @@ class HybridRetriever:
         passages = [
             Passage(
                 chunk_ids=[cid],
-                article_id=chunks[cid].metadata["article_id"],
+                article=ArticleRef.from_metadata(chunks[cid].metadata),
                 text=chunks[cid].text,
                 char_start=int(chunks[cid].metadata["char_start"]),
                 char_end=int(chunks[cid].metadata["char_end"]),
-                metadata=chunks[cid].metadata,
                 score=score,
                 dense_score=found.dense_scores.get(cid),
                 lexical_score=found.lexical_scores.get(cid),

@@ -65,8 +65,8 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None,
                 if more_original(passage, other):
                     kept[i] = (_represent(passage, other), sample)
                     kept_samples[i] = sample
-                elif passage.article_id not in {c["article_id"] for c in other.corroborated_by}:
-                    other.corroborated_by.append(_describe(passage))
+                elif passage.article_id not in {c.article_id for c in other.corroborated_by}:
+                    other.corroborated_by.append(passage.article)
                 break
         else:
             if limit is None or len(kept) < limit:
@@ -79,19 +79,22 @@ def more_original(a: Passage, b: Passage) -> bool:
     """Is `a` the original of which `b` is a copy? The copy from the agency a dateline
     credits ("BRUSSELS (Meridian Press Agency) —") wins; otherwise the earlier-published."""
     def from_agency(p: Passage, other: Passage) -> bool:
-        return bool(p.source) and f"({p.source}" in other.text[:300] and f"({other.source}" not in p.text[:300]
+        return bool(p.outlet) and f"({p.outlet}" in other.text[:300] and f"({other.outlet}" not in p.text[:300]
     if from_agency(a, b) != from_agency(b, a):
         return from_agency(a, b)
-    return bool(a.published_at) and (not b.published_at or a.published_at < b.published_at)
+    mine, theirs = a.published_at, b.published_at
+    if not mine:
+        return False
+    return not theirs or mine < theirs
 
 
 def _represent(original: Passage, copy: Passage) -> Passage:
     """The original in the copy's place: its rank and score, the copy among its corroboration."""
     seen = {original.article_id}
     corroboration = []
-    for c in [_describe(copy), *copy.corroborated_by, *original.corroborated_by]:
-        if c["article_id"] not in seen:
-            seen.add(c["article_id"])
+    for c in [copy.article, *copy.corroborated_by, *original.corroborated_by]:
+        if c.article_id not in seen:
+            seen.add(c.article_id)
             corroboration.append(c)
     original.score = max(original.score, copy.score)
     original.dense_score = _max(original.dense_score, copy.dense_score)
@@ -104,7 +107,8 @@ def spread_articles(passages: list[Passage], k: int, per_article: int) -> list[P
     """The best `k` passages, at most `per_article` from any one article while others are
     left, so one long article cannot fill every source slot. Rank order is kept."""
     counts: dict[str, int] = {}
-    first, rest = [], []
+    first: list[Passage] = []
+    rest: list[Passage] = []
     for passage in passages:
         counts[passage.article_id] = counts.get(passage.article_id, 0) + 1
         (first if counts[passage.article_id] <= per_article else rest).append(passage)
@@ -123,16 +127,6 @@ def select_sources(passages: list[Passage], k: int, per_article: int) -> list[Pa
         if len(merged) >= k or n >= len(passages):
             return merged[:k]
         n += k - len(merged)
-
-
-def _describe(passage: Passage) -> dict:
-    return {
-        "article_id": passage.article_id,
-        "title": passage.title,
-        "source": passage.source,
-        "url": passage.url,
-        "published_at": passage.published_at,
-    }
 
 
 def merge_adjacent(passages: list[Passage]) -> list[Passage]:
@@ -160,11 +154,10 @@ def _join(a: Passage, b: Passage) -> Passage:
         end = second.char_end
     return Passage(
         chunk_ids=a.chunk_ids + [c for c in b.chunk_ids if c not in a.chunk_ids],
-        article_id=a.article_id,
+        article=a.article,
         text=text,
         char_start=first.char_start,
         char_end=end,
-        metadata=a.metadata,
         score=max(a.score, b.score),
         dense_score=_max(a.dense_score, b.dense_score),
         lexical_score=_max(a.lexical_score, b.lexical_score),
@@ -181,7 +174,8 @@ def fit_budget(passages: list[Passage], budget: int, count_tokens: Callable[[Seq
     """Passages in rank order while they fit `budget` tokens; one that does not fit is
     skipped so a shorter, lower-ranked one may still go in. The first always goes in."""
     counts = count_tokens([p.text for p in passages])
-    chosen, used = [], 0
+    chosen: list[Passage] = []
+    used = 0
     for passage, count in zip(passages, counts, strict=True):
         if chosen and used + count > budget:
             continue

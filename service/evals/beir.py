@@ -39,7 +39,7 @@ def load_corpus(folder: Path, limit: int | None = None) -> list[Article]:
         body = (record.get("text") or "").strip()
         text = f"{title}\n\n{body}" if title and body else (body or title)
         if text:
-            articles.append(Article(article_id=str(record["_id"]), title=title or body[:80], text=text, source=folder.name))
+            articles.append(Article(article_id=str(record["_id"]), title=title or body[:80], text=text, outlet=folder.name))
     return articles
 
 

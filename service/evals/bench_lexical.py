@@ -112,7 +112,7 @@ def measure_engine(make, pages: list[list[StoredChunk]], queries: dict[str, str]
         index.commit(position=0)
         updates.append(time.perf_counter() - t)
     plain, filtered, rankings = [], [], {}
-    only = Filters(sources=(next(iter(by_article.values()))[0].metadata.get("source", ""),))
+    only = Filters(outlets=(next(iter(by_article.values()))[0].metadata.get("source", ""),))
     for qid, text in queries.items():
         t = time.perf_counter()
         hits = index.search(text, depth)

@@ -1,5 +1,5 @@
 from service.answer.budget import TokenCounts
-from service.models import Passage
+from service.models import ArticleRef, Passage
 
 
 def test_token_counts_count_each_text_once_and_forget_the_least_recently_used():
@@ -23,8 +23,8 @@ def test_a_merged_passage_is_counted_from_its_chunks_less_their_overlap():
     text = "One two. Three four. Five six."
     a = StoredChunk("x#0", text[:20], {"char_start": 0, "char_end": 20, "n_tokens": 4})
     b = StoredChunk("x#1", text[9:], {"char_start": 9, "char_end": len(text), "n_tokens": 4})
-    merged = Passage(["x#0", "x#1"], "x", text, 0, len(text), {})
+    merged = Passage(["x#0", "x#1"], ArticleRef("x"), text, 0, len(text))
     counts = TokenCounts(lambda texts: [len(t.split()) for t in texts])
     counts.remember([merged], {"x#0": a, "x#1": b})
     assert counts.known(text) == 6 == len(text.split())  # 4 + 4 less "Three four."
-    assert counts.upper_bound([merged, Passage(["y#0"], "y", "z", 0, 1, {})], chunk_tokens=10) == 16
+    assert counts.upper_bound([merged, Passage(["y#0"], ArticleRef("y"), "z", 0, 1)], chunk_tokens=10) == 16

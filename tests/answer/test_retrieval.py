@@ -41,7 +41,7 @@ def test_lexical_filters_match_chroma_semantics(tmp_path):
     assert found == {"new", "other"}
     before = Filters(published_before=utc(2025, 1, 1))
     assert {c.chunk_id for c, _ in index.search("blackwell", 10, before)} == {"old"}
-    assert {c.chunk_id for c, _ in index.search("blackwell", 10, Filters(sources=("Bayline",)))} == {"other"}
+    assert {c.chunk_id for c, _ in index.search("blackwell", 10, Filters(outlets=("Bayline",)))} == {"other"}
     assert {c.chunk_id for c, _ in index.search("blackwell", 10, Filters(article_ids=("old", "new")))} == {"old", "new"}
     assert index.search("zebra", 10) == []
 
@@ -49,10 +49,10 @@ def test_lexical_filters_match_chroma_semantics(tmp_path):
 def test_filtered_out_chunk_never_returns_through_either_path(components):
     secret = "Zorblat quantum accelerator ships to Lisbon"
     components.ingester.ingest([
-        make_article("keep", "Nvidia ships Blackwell GPUs to Oracle. Demand is high.", source="Keep Wire"),
-        make_article("drop", f"{secret}. {secret} again.", source="Drop Wire", published_at=utc(2023, 1, 1)),
+        make_article("keep", "Nvidia ships Blackwell GPUs to Oracle. Demand is high.", outlet="Keep Wire"),
+        make_article("drop", f"{secret}. {secret} again.", outlet="Drop Wire", published_at=utc(2023, 1, 1)),
     ])
-    for filters in (Filters(sources=("Keep Wire",)), Filters(published_after=utc(2024, 1, 1)), Filters(article_ids=("keep",))):
+    for filters in (Filters(outlets=("Keep Wire",)), Filters(published_after=utc(2024, 1, 1)), Filters(article_ids=("keep",))):
         found = components.retriever.search(secret, filters)
         assert found.fused, "the kept article should still be found densely"
         assert all(found.chunks[cid].metadata["article_id"] == "keep" for cid, _ in found.fused)
@@ -125,7 +125,7 @@ def test_hybrid_retrieval_on_the_sample_corpus_numbers_sources(sample_index):
     assert 1 <= len(result.passages) <= 5
     assert result.best_dense > 0.3
     for p in result.passages:
-        assert p.title and p.metadata["article_id"] == p.article_id
+        assert p.title and all(c.startswith(p.article_id + "#") for c in p.chunk_ids)
     texts = sample_index.store.get_article_texts([p.article_id for p in result.passages])
     for p in result.passages:
         assert texts[p.article_id][p.char_start:p.char_end] == p.text
@@ -170,3 +170,15 @@ def test_passages_are_fitted_to_the_budget_without_tokenizing_them_again(sample_
         assert [retriever._token_counts.known(p.text) for p in merged] == count([p.text for p in merged])
         assert not {p.text for p in passages} & set(tokenized)
         assert all(len(t) < min(len(p.text) for p in passages) for t in tokenized)
+
+
+def test_a_merged_passage_says_nothing_about_its_span_that_its_offsets_do_not(sample_index):
+    """A merged passage used to carry its first chunk's metadata, whose char_start, char_end
+    and n_tokens described that chunk only. Whatever a passage says of a span is its own."""
+    passages = sample_index.retriever.retrieve("What is Microsoft's in-house language model called?", top_k=8).passages
+    merged = [p for p in passages if len(p.chunk_ids) > 1]
+    assert merged
+    for p in merged:
+        said = {**vars(p), **getattr(p, "metadata", {})}
+        assert (said.get("char_start"), said.get("char_end")) == (p.char_start, p.char_end)
+        assert "n_tokens" not in said and "chunk_index" not in said

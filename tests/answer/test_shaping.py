@@ -1,9 +1,9 @@
 from service.answer.shaping import collapse_duplicates, fit_budget, merge_adjacent, select_sources, spread_articles
-from service.models import Passage
+from service.models import ArticleRef, Passage
 
 
-def passage(article_id, start, end, text, score=1.0, **meta):
-    return Passage([f"{article_id}#{start}"], article_id, text, start, end, {"article_id": article_id, **meta}, score)
+def passage(article_id, start, end, text, score=1.0, **facts):
+    return Passage([f"{article_id}#{start}"], ArticleRef(article_id, **facts), text, start, end, score)
 
 
 WIRE = ("SAN FRANCISCO (Meridian) - Nvidia said on Wednesday that revenue from its data-centre business "
@@ -11,12 +11,12 @@ WIRE = ("SAN FRANCISCO (Meridian) - Nvidia said on Wednesday that revenue from i
 
 
 def test_wire_copies_collapse_into_one_source_with_corroboration():
-    a = passage("outlet-a", 0, len(WIRE), WIRE, source="Outlet A")
-    b = passage("outlet-b", 10, 10 + len(WIRE) + 20, "Updated: " + WIRE + " Shares rose.", source="Outlet B")
+    a = passage("outlet-a", 0, len(WIRE), WIRE, outlet="Outlet A")
+    b = passage("outlet-b", 10, 10 + len(WIRE) + 20, "Updated: " + WIRE + " Shares rose.", outlet="Outlet B")
     c = passage("other", 0, 30, "Meta released Llama 3.1 with 405 billion parameters.")
     kept = collapse_duplicates([a, b, c])
     assert [p.article_id for p in kept] == ["outlet-a", "other"]
-    assert [x["article_id"] for x in kept[0].corroborated_by] == ["outlet-b"]
+    assert [x.article_id for x in kept[0].corroborated_by] == ["outlet-b"]
 
 
 def test_adjacent_chunks_of_one_article_merge_into_an_exact_slice():
@@ -49,15 +49,15 @@ def test_one_long_article_cannot_take_every_source_slot():
 
 def test_the_original_wire_represents_its_reprints():
     # The reprint ranks first, but the earlier copy is the original: it is shown, in first place.
-    reprint = passage("reprint", 0, len(WIRE) + 9, "Updated: " + WIRE, score=0.9, source="Outlet B",
+    reprint = passage("reprint", 0, len(WIRE) + 9, "Updated: " + WIRE, score=0.9, outlet="Outlet B",
                       published_at="2025-08-02")
-    original = passage("original", 0, len(WIRE), WIRE, score=0.5, source="Outlet A", published_at="2025-08-01")
+    original = passage("original", 0, len(WIRE), WIRE, score=0.5, outlet="Outlet A", published_at="2025-08-01")
     other = passage("other", 0, 30, "Meta released Llama 3.1 with 405 billion parameters.", score=0.7)
     kept = collapse_duplicates([reprint, other, original])
     assert [p.article_id for p in kept] == ["original", "other"]
-    assert kept[0].score == 0.9 and [x["article_id"] for x in kept[0].corroborated_by] == ["reprint"]
+    assert kept[0].score == 0.9 and [x.article_id for x in kept[0].corroborated_by] == ["reprint"]
     # The copy from the agency its dateline credits is the original, whatever the dates say.
-    agency = passage("agency", 0, len(WIRE), WIRE, score=0.4, source="Meridian", published_at="2025-08-03")
+    agency = passage("agency", 0, len(WIRE), WIRE, score=0.4, outlet="Meridian", published_at="2025-08-03")
     assert [p.article_id for p in collapse_duplicates([reprint, agency])] == ["agency"]
 
 
