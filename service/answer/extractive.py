@@ -79,7 +79,7 @@ class Extractor:
             lead = [f"As of {timeline.format_date(newest)}, the newest article that speaks to this:"]
         return " ".join(lead + parts + [n for n in notes if n])
 
-    def _relevance(self, q: answerability.Question, found: Sequence[Candidate]) -> list[float]:
+    def _relevance(self, q: answerability.QuestionAnalysis, found: Sequence[Candidate]) -> list[float]:
         """The sentence's own evidence (question words weighted by how rare they are among
         the candidates, named things, the answer type) and its source's fused rank."""
         words = [set(tokenize(c.text)) for c in found]
@@ -126,7 +126,7 @@ def _named_outlets(question: str, passages: Sequence[Passage]) -> list[str]:
     return sorted(n for n in names if n.lower() in lowered)
 
 
-def _cover_named(q: answerability.Question, outlets: list[str], found: Sequence[Candidate], relevance: list[float],
+def _cover_named(q: answerability.QuestionAnalysis, outlets: list[str], found: Sequence[Candidate], relevance: list[float],
                  chosen: list[int], passages: Sequence[Passage]) -> tuple[list[int], list[str]]:
     """A sentence for each named thing or outlet when the question names several; the ones
     no retrieved sentence speaks to are returned as missing."""
