@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from openai.types.chat import ChatCompletionMessageParam
 
 from service.answer.safety import escape_source
 from service.errors import PromptError
@@ -27,7 +28,7 @@ class Prompt:
     system: str
     user: str
 
-    def render(self, **values: str) -> list[dict[str, str]]:
+    def render(self, **values: str) -> list[ChatCompletionMessageParam]:
         missing = self.variables - values.keys()
         extra = values.keys() - self.variables
         if missing or extra:
