@@ -46,7 +46,7 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None,
     kept: list[tuple[Passage, frozenset]] = []
     full: dict[str, frozenset] = {}  # full shingle sets, made only for pairs whose samples meet
 
-    def sig(text: str) -> frozenset:
+    def shingled(text: str) -> frozenset:
         if text not in full:
             full[text] = shingles(text)
         return full[text]
@@ -61,7 +61,7 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None,
         meeting = [i for i, apart in enumerate(map(sample.isdisjoint, kept_samples)) if not apart]
         for i in meeting:
             other = kept[i][0]
-            if other.article_id != passage.article_id and near_duplicate(sig(passage.text), sig(other.text)):
+            if other.article_id != passage.article_id and near_duplicate(shingled(passage.text), shingled(other.text)):
                 if more_original(passage, other):
                     kept[i] = (_represent(passage, other), sample)
                     kept_samples[i] = sample

@@ -102,3 +102,10 @@ def test_the_ask_response_carries_the_conflicts_in_either_mode(sample_index):
     assert any("is a correction" in c and "supersedes the earlier report" in c for c in answer.conflicts)
     plain = sample_index.engine.ask("How many GPUs was Microsoft's MAI-1-preview trained on?")
     assert plain.answerable and plain.conflicts == []
+
+
+def test_a_naming_note_orders_spellings_by_source_then_by_name():
+    # Ties used to follow a set's iteration order, which changes with each process's hash seed.
+    said = ["Microsoft trains MAI-1 in house today.", "Posts called it MA1 and M1 and MAI-1 in error."]
+    found = [Candidate(i + 1, 0, len(t), t, "", "") for i, t in enumerate(said)]
+    assert naming_conflict(found, found[:1]) == "The sources disagree on the name: MAI-1 [1], M1 [2], MA1 [2]."
