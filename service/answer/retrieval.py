@@ -20,9 +20,8 @@ from service.index.store import ArticleStore, StoredChunk
 from service.models import ArticleRef, Filters, FusionMode, Passage
 
 Ranking = list[tuple[str, float]]  # (chunk id, score), best first
-# One fusion: the paths' rankings (dense, lexical) and the rerank's features, made only when
-# asked for -> one ranking.
-Fuser = Callable[[Sequence[Ranking], Callable[[], list[dict[str, float]]]], Ranking]
+Features = Callable[[], list[dict[str, float]]]  # the rerank's features, made only when asked for
+Fuser = Callable[[Sequence[Ranking], Features], Ranking]  # (dense, lexical) rankings and features -> one
 
 
 @dataclass
@@ -87,14 +86,14 @@ class HybridRetriever:
             raise ValueError("the rerank weighs the candidates' features, not two rankings: use search()")
         return self._fuse(scored, no_features)
 
-    def _by_rank(self, scored: Sequence[Ranking], features: Callable[[], list[dict[str, float]]]) -> Ranking:
+    def _by_rank(self, scored: Sequence[Ranking], features: Features) -> Ranking:
         return reciprocal_rank_fusion([[cid for cid, _ in items] for items in scored], k=self.rrf_k,
                                       weights=self.weights[:len(scored)])
 
-    def _by_score(self, scored: Sequence[Ranking], features: Callable[[], list[dict[str, float]]]) -> Ranking:
+    def _by_score(self, scored: Sequence[Ranking], features: Features) -> Ranking:
         return score_fusion(scored, weights=self.weights[:len(scored)])
 
-    def _by_features(self, scored: Sequence[Ranking], features: Callable[[], list[dict[str, float]]]) -> Ranking:
+    def _by_features(self, scored: Sequence[Ranking], features: Features) -> Ranking:
         return weigh_features(features(), self.weights)
 
     def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid",
