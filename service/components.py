@@ -85,7 +85,7 @@ class Components:
     @cached_property
     def chat(self) -> ChatModel | None:
         s = self.settings
-        if not s.llm_enabled:
+        if not s.llm_model:  # `llm_enabled`, spelled so the type checker sees a model name below
             return None
         return build_chat_model(
             model=s.llm_model, base_url=s.resolved_llm_base_url(), api_key=s.resolved_llm_api_key(),

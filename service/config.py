@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.models import MAX_TOP_K
+from service.models import MAX_TOP_K, FusionMode
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -84,7 +83,7 @@ class Settings(BaseSettings):
     # How candidates are ranked: "rerank" (each candidate's cosine, BM25, best sentence and
     # whole-article BM25, weighed), "rrf" (reciprocal ranks of the two paths) or "zscore" (the
     # two paths' scores). SciFact train nDCG@10: 0.749 / 0.718 / 0.732; README, "Evals".
-    fusion: Literal["rrf", "zscore", "rerank"] = "rerank"
+    fusion: FusionMode = FusionMode.RERANK
     # Minimum cosine similarity of the best dense hit; below it the answer is a refusal.
     # Calibrated with `newsdesk eval calibrate` (docs/evals.md, "Refusal threshold"): the best
     # refusal F1 that still answers 98% of answerable questions (eval cases + SciFact).

@@ -1,11 +1,17 @@
-"""The core's value objects: articles, chunks, filters, retrieved sources and answers."""
+"""The core's value objects: articles, chunks, filters, retrieved passages, numbered
+sources and answers.
+
+Words: an article's *outlet* is who published it (stored, and shown in JSON, as `source`);
+a *source* is one of the numbered passages an answer cites as [n].
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -22,7 +28,7 @@ class Article:
     article_id: str
     title: str
     text: str
-    source: str | None = None
+    outlet: str | None = None  # who published it; `source` in stored metadata and JSON
     author: str | None = None
     url: str | None = None
     published_at: datetime | None = None
@@ -33,7 +39,7 @@ class Article:
         # Metadata is part of what a reader sees in a citation, so a changed title or
         # date is a changed article too.
         meta = "\x1f".join(
-            [self.title, self.source or "", self.author or "", self.url or "", iso(self.published_at) or ""]
+            [self.title, self.outlet or "", self.author or "", self.url or "", iso(self.published_at) or ""]
         )
         return sha256_hex(meta + "\x1e" + self.text)
 
@@ -41,7 +47,7 @@ class Article:
         return {
             "article_id": self.article_id,
             "title": self.title,
-            "source": self.source,
+            "source": self.outlet,
             "author": self.author,
             "url": self.url,
             "published_at": iso(self.published_at),
@@ -84,6 +90,23 @@ def from_timestamp(value: int | None) -> datetime | None:
 MAX_TOP_K = 50  # sources one answer may ask for, on every interface
 
 
+class FusionMode(StrEnum):
+    """How the dense and lexical candidates become one ranking (`service.answer.fusion`).
+    A `StrEnum`, so settings, logs and reports show (and compare equal to) the plain name."""
+
+    RRF = "rrf"  # reciprocal ranks of the two paths
+    ZSCORE = "zscore"  # the two paths' z-scored scores
+    RERANK = "rerank"  # every candidate scored on four features, their z-scores weighed
+
+    @classmethod
+    def from_str(cls, value: str) -> FusionMode:
+        """The mode named `value`; ValueError lists the known names."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"unknown fusion {value!r}; one of {', '.join(cls)}") from None
+
+
 @dataclass(frozen=True)
 class Clause:
     """One condition on a chunk's metadata: `field op value`, op one of gte, lt, in."""
@@ -100,9 +123,10 @@ class Filters:
 
     published_after: datetime | None = None
     published_before: datetime | None = None
-    sources: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
     article_ids: tuple[str, ...] = ()
 
+    # The keys of a filter mapping, as requests, channel settings and eval cases spell them.
     FIELDS = ("published_after", "published_before", "sources", "article_ids")
 
     @classmethod
@@ -116,17 +140,17 @@ class Filters:
         if unknown:
             raise ValueError(f"unknown filter(s) {', '.join(unknown)}; known: {', '.join(cls.FIELDS)}")
         lists = {}
-        for name in ("sources", "article_ids"):
-            value = data.get(name) or ()
+        for key, name in (("sources", "outlets"), ("article_ids", "article_ids")):
+            value = data.get(key) or ()
             if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"{name} must be a list of strings")
+                raise ValueError(f"{key} must be a list of strings")
             lists[name] = tuple(value)
         return cls(published_after=parse_date(data.get("published_after")),
                    published_before=parse_date(data.get("published_before")), **lists)
 
     @property
     def empty(self) -> bool:
-        return not (self.published_after or self.published_before or self.sources or self.article_ids)
+        return not (self.published_after or self.published_before or self.outlets or self.article_ids)
 
     def clauses(self) -> list[Clause]:
         """The predicate, once. An undated article (published_ts -1) fails any date bound."""
@@ -137,8 +161,8 @@ class Filters:
             out.append(Clause("published_ts", "gte", to_timestamp(self.published_after)))
         if self.published_before:
             out.append(Clause("published_ts", "lt", to_timestamp(self.published_before)))
-        if self.sources:
-            out.append(Clause("source", "in", list(self.sources)))
+        if self.outlets:
+            out.append(Clause("source", "in", list(self.outlets)))
         if self.article_ids:
             out.append(Clause("article_id", "in", list(self.article_ids)))
         return out
@@ -165,36 +189,106 @@ class Filters:
         return keep
 
 
-@dataclass
-class Passage:
-    """A retrieved chunk (or merged run of adjacent chunks) of one article."""
+@dataclass(frozen=True)
+class ArticleRef:
+    """An article as a source names it: what a reader sees of it in a citation. It is also
+    the form of each wire copy collapsed into a source (`corroborated_by`)."""
 
-    chunk_ids: list[str]
     article_id: str
-    text: str
-    char_start: int
-    char_end: int
-    metadata: dict[str, Any]
-    score: float = 0.0  # fused score
-    dense_score: float | None = None  # cosine similarity of the best dense hit, when any
-    lexical_score: float | None = None
-    corroborated_by: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
+    outlet: str | None = None
+    url: str | None = None
+    published_at: str | None = None  # ISO 8601, as stored
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, Any]) -> ArticleRef:
+        """From a chunk's stored metadata (where the outlet is `source`)."""
+        return cls(meta["article_id"], meta.get("title", ""), meta.get("source") or None, meta.get("url") or None,
+                   meta.get("published_at") or None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "title": self.title, "source": self.outlet, "url": self.url,
+                "published_at": self.published_at}
+
+
+class _OfAnArticle:
+    """The article facts of a passage or a source, read through its `article`."""
+
+    article: ArticleRef
+
+    @property
+    def article_id(self) -> str:
+        return self.article.article_id
 
     @property
     def title(self) -> str:
-        return self.metadata.get("title", "")
+        return self.article.title
 
     @property
-    def source(self) -> str | None:
-        return self.metadata.get("source") or None
+    def outlet(self) -> str | None:
+        return self.article.outlet
 
     @property
     def url(self) -> str | None:
-        return self.metadata.get("url") or None
+        return self.article.url
 
     @property
     def published_at(self) -> str | None:
-        return self.metadata.get("published_at") or None
+        return self.article.published_at
+
+
+@dataclass
+class Passage(_OfAnArticle):
+    """A retrieved chunk (or merged run of adjacent chunks) of one article: the article's
+    facts and the passage's own span. It keeps none of its chunks' raw metadata, whose
+    offsets and counts would describe only one chunk of a merged passage."""
+
+    chunk_ids: list[str]
+    article: ArticleRef
+    text: str
+    char_start: int
+    char_end: int
+    score: float = 0.0  # fused score
+    dense_score: float | None = None  # cosine similarity of the best dense hit, when any
+    lexical_score: float | None = None
+    corroborated_by: list[ArticleRef] = field(default_factory=list)  # other outlets' copies of this text
+
+
+@dataclass(frozen=True)
+class Source(_OfAnArticle):
+    """A numbered source: passage [n] of an answer, as the model and the reader see it."""
+
+    n: int
+    article: ArticleRef
+    text: str
+    start: int
+    end: int
+    score: float  # fused score
+    dense_score: float | None
+    corroborated_by: tuple[ArticleRef, ...] = ()  # other outlets carrying the same (wire) text
+
+    @classmethod
+    def of(cls, n: int, passage: Passage) -> Source:
+        return cls(n, passage.article, passage.text, passage.char_start, passage.char_end, passage.score,
+                   passage.dense_score, tuple(passage.corroborated_by))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            **self.article.to_dict(),
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "corroborated_by": [c.to_dict() for c in self.corroborated_by],
+            "corroborations": len(self.corroborated_by),
+        }
+
+
+def number_sources(passages: Sequence[Passage]) -> list[Source]:
+    """The passages as sources [1], [2], ..."""
+    return [Source.of(n, p) for n, p in enumerate(passages, start=1)]
 
 
 @dataclass
@@ -202,7 +296,7 @@ class Citation:
     n: int
     article_id: str
     title: str
-    source: str | None
+    outlet: str | None
     url: str | None
     published_at: str | None
     quote: str
@@ -211,7 +305,9 @@ class Citation:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"n": self.n, "article_id": self.article_id, "title": self.title, "source": self.outlet, "url": self.url,
+                "published_at": self.published_at, "quote": self.quote, "start": self.start, "end": self.end,
+                "score": self.score}
 
 
 @dataclass
@@ -220,7 +316,7 @@ class Answer:
     answerable: bool
     mode: str  # "llm" | "extractive"
     citations: list[Citation]
-    sources: list[dict[str, Any]]
+    sources: list[Source]
     warnings: list[str]
     unsupported_sentences: list[str]
     prompt_id: str | None
@@ -232,6 +328,8 @@ class Answer:
     conflicts: list[str] = field(default_factory=list)  # where the cited sources disagree
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The answer's JSON: every HTTP, MCP, Slack and CLI answer has this shape."""
+        data = asdict(replace(self, citations=[], sources=[]))
         data["citations"] = [c.to_dict() for c in self.citations]
+        data["sources"] = [s.to_dict() for s in self.sources]
         return data

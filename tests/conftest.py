@@ -96,7 +96,7 @@ def make_article(article_id: str = "a1", text: str | None = None, **fields) -> A
         "Analysts expect the shortage to last into 2026."
     )
     fields.setdefault("title", f"Article {article_id}")
-    fields.setdefault("source", "Test Wire")
+    fields.setdefault("outlet", "Test Wire")
     fields.setdefault("published_at", datetime(2025, 2, 1, tzinfo=UTC))
     return Article(article_id=article_id, text=text, **fields)
 

@@ -35,7 +35,9 @@ CONTEXT_CREDIT = 0.5
 
 
 @dataclass(frozen=True)
-class Question:
+class QuestionAnalysis:
+    """What a question asks for and what it names (`analyse`)."""
+
     text: str
     kind: str  # "count" | "money" | "person" | "name" | "date" | "open"
     focus: frozenset[str]  # stems, any one of which the answering sentence must contain
@@ -135,7 +137,7 @@ _PROPER = re.compile(r"(?<=\s)[A-Z][\w-]*[a-zA-Z]\w*(?:\s+[A-Z][\w-]+)*")  # a n
 _ENTITY = re.compile(r"[a-z]*[A-Z][\w.'’-]*\w|\w*\d[\w.-]*\w|\w*\d")
 
 
-def analyse(question: str) -> Question:
+def analyse(question: str) -> QuestionAnalysis:
     """What kind of answer the question asks for, and what it names."""
     kind = ("count" if _COUNT.search(question) else "money" if _MONEY.search(question)
             else "person" if _PERSON.search(question) else "date" if _DATE.search(question) else "open")
@@ -173,7 +175,7 @@ def analyse(question: str) -> Question:
     terms = frozenset(t for t in tokenize(undated) if t not in QUESTION_STEMS) - entity_tokens - focus
     # "What does the March 10, 2025 article call the latest model?" asks about that date, not today.
     pinned = bool(re.search(rf"\b(?:{'|'.join(_MONTHS)})\.?\s+\d{{1,2}}\b", question, re.I))
-    return Question(question, kind, frozenset(focus), entities, terms,
+    return QuestionAnalysis(question, kind, frozenset(focus), entities, terms,
                     bool(_RECENCY.search(question)) and not pinned, bool(_TEMPORAL.search(question)),
                     bool(_ALTERNATIVES.search(question)), _is_statement(question))
 
@@ -207,8 +209,8 @@ def _entities(question: str) -> tuple[str, ...]:
                 found.append(" ".join(run))
                 run = []
             continue
-        adjacent = i > 0 and question[words[i - 1].end():m.start()].strip(" ") == "" and run
-        adjacent = adjacent and not re.search(r"['’]s$", words[i - 1].group(0))
+        adjacent = (bool(run) and i > 0 and question[words[i - 1].end():m.start()].strip(" ") == ""
+                    and not re.search(r"['’]s$", words[i - 1].group(0)))
         if adjacent:
             run.append(token)
         else:
@@ -267,7 +269,7 @@ _AMOUNT_BEFORE_NOUN = re.compile(
     r"[\s-]+([a-z]+)(?:[\s-]+([a-z]+))?", re.I)
 
 
-def prices_a_term(question: Question, sentence: str) -> bool:
+def prices_a_term(question: QuestionAnalysis, sentence: str) -> bool:
     """Does the sentence put an amount directly before something the question asks about?"""
     return any(bool(set(tokenize(" ".join(filter(None, m.groups())))) & question.terms)
                for m in _AMOUNT_BEFORE_NOUN.finditer(sentence) if _MONEY_IN_TEXT.search(m.group(0)))
@@ -325,12 +327,8 @@ class Evidence:
         named = self.entities >= CONTEXT_CREDIT or (self.statement and self.support >= 0.5)
         return self.typed and self.focused and named and supported
 
-    @property
-    def strength(self) -> float:
-        return 0.35 * self.support + 0.25 * self.entities + 0.2 * self.typed + 0.2 * self.focused
 
-
-def evidence(question: Question, sentence: str, context: str = "", outlet: str = "") -> Evidence:
+def evidence(question: QuestionAnalysis, sentence: str, context: str = "", outlet: str = "") -> Evidence:
     """`context`: the article's title and the sentence before, where a named thing the
     sentence refers to by pronoun is usually spelled out. `outlet`: who published it
     ("according to Northgate Business Review" is met by any sentence Northgate published)."""

@@ -114,10 +114,21 @@ def best_quote(claim: str, passage: Passage) -> tuple[int, int, float]:
 
 def check_answer(text: str, passages: list[Passage], article_texts: dict[str, str]) -> Checked:
     """Validate the markers in `text` against numbered `passages` ([1] is passages[0])."""
-    warnings: list[str] = []
-    n_sources = len(passages)
+    cleaned, dropped = drop_unknown_markers(text, len(passages))
+    quotes, unsupported, weak = quote_claims(cleaned, passages, article_texts)
+    citations, withheld = verified_citations(quotes, passages, article_texts)
+    warnings = dropped + weak + withheld
+    correction = unflagged_correction(strip_markers(cleaned), {n for n, _, _ in quotes}, passages)
+    if correction:
+        warnings.append(correction)
+    warnings += [f"source [{n}] contains text that reads as instructions to the model; it was treated as data"
+                 for n, passage in enumerate(passages, start=1) if instruction_spans(passage.text)]
+    return Checked(cleaned, citations, list(dict.fromkeys(warnings)), unsupported)
 
-    # 1. Drop out-of-range numbers from the answer itself.
+
+def drop_unknown_markers(text: str, n_sources: int) -> tuple[str, list[str]]:
+    """`text` without the numbers that match no source (a marker left empty goes), and a
+    warning for each number dropped."""
     dropped: list[int] = []
 
     def rewrite(match: re.Match[str]) -> str:
@@ -128,40 +139,66 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
 
     cleaned = _MARKER.sub(rewrite, text)
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
-    for n in dict.fromkeys(dropped):
-        where = f"1–{n_sources}" if n_sources else "none were retrieved"
-        warnings.append(f"citation [{n}] does not match any source ({where}); dropped")
+    where = f"1–{n_sources}" if n_sources else "none were retrieved"
+    return cleaned, [f"citation [{n}] does not match any source ({where}); dropped" for n in dict.fromkeys(dropped)]
 
-    # 2. Quotes for each cited source, and sentences that cite nothing.
-    quotes: dict[tuple[int, int, int], float] = {}
+
+# (source number, start, end) of a quote, relative to its passage -> its best support score
+Quotes = dict[tuple[int, int, int], float]
+
+
+def quote_claims(text: str, passages: list[Passage], article_texts: dict[str, str]) -> tuple[Quotes, list[str], list[str]]:
+    """The best quote for each (sentence, source it cites), the sentences that cite nothing,
+    and warnings: weak support, text that leans on or repeats instructions in a source, and
+    quotations the cited sources do not contain."""
+    quotes: Quotes = {}
     unsupported: list[str] = []
+    warnings: list[str] = []
     injected = [(n, passage.text[s:e]) for n, passage in enumerate(passages, start=1)
                 for s, e in instruction_spans(passage.text)]
-    for sentence, numbers in answer_sentences(cleaned):
+    for sentence, numbers in answer_sentences(text):
         claim = strip_markers(sentence)
-        for n, order in injected:
-            if support(claim, order) >= 0.5:
-                warnings.append(f"the answer repeats what source [{n}] says in text that reads as instructions to the model: {claim[:160]!r}")
+        warnings += [f"the answer repeats what source [{n}] says in text that reads as instructions to the model: "
+                     f"{claim[:160]!r}" for n, order in injected if support(claim, order) >= 0.5]
         if not numbers:
             if len(claim.split()) >= 3 and not says_cannot_answer(claim):
                 unsupported.append(claim)
             continue
         for n in numbers:
-            passage = passages[n - 1]
-            start, end, score = best_quote(claim, passage)
-            if score < WEAK_SUPPORT:
-                warnings.append(f"source [{n}] barely supports: {claim[:160]!r}")
-            quotes[(n, start, end)] = max(score, quotes.get((n, start, end), 0.0))
-            flagged = instruction_spans(passage.text)
-            if any(s < end and start < e for s, e in flagged):
-                warnings.append(f"the sentence citing [{n}] leans on text that reads as instructions to the model")
-        for quoted in _QUOTED.findall(claim):
-            haystacks = [_squash(article_texts.get(passages[n - 1].article_id, passages[n - 1].text)) for n in numbers]
-            if not any(_squash(quoted) in h for h in haystacks):
-                warnings.append(f"quoted text not found in the cited source(s) {numbers}: {quoted[:120]!r}")
+            warnings += _quote(claim, n, passages[n - 1], quotes)
+        warnings += _unfound_quotations(claim, numbers, passages, article_texts)
+    return quotes, unsupported, warnings
 
-    # 3. Build citations, verifying each quote against the article text.
+
+def _quote(claim: str, n: int, passage: Passage, quotes: Quotes) -> list[str]:
+    """Record the best quote from source [n] for `claim`; warnings about it."""
+    start, end, score = best_quote(claim, passage)
+    quotes[(n, start, end)] = max(score, quotes.get((n, start, end), 0.0))
+    warnings = []
+    if score < WEAK_SUPPORT:
+        warnings.append(f"source [{n}] barely supports: {claim[:160]!r}")
+    if any(s < end and start < e for s, e in instruction_spans(passage.text)):
+        warnings.append(f"the sentence citing [{n}] leans on text that reads as instructions to the model")
+    return warnings
+
+
+def _unfound_quotations(claim: str, numbers: list[int], passages: list[Passage],
+                        article_texts: dict[str, str]) -> list[str]:
+    """A warning for each quotation in `claim` that none of its cited sources' articles contains."""
+    warnings = []
+    for quoted in _QUOTED.findall(claim):
+        haystacks = [_squash(article_texts.get(passages[n - 1].article_id, passages[n - 1].text)) for n in numbers]
+        if not any(_squash(quoted) in h for h in haystacks):
+            warnings.append(f"quoted text not found in the cited source(s) {numbers}: {quoted[:120]!r}")
+    return warnings
+
+
+def verified_citations(quotes: Quotes, passages: list[Passage],
+                       article_texts: dict[str, str]) -> tuple[list[Citation], list[str]]:
+    """A citation for each quote that is exactly its article's text at the stated offsets;
+    a warning for each that is not (its citation is withheld)."""
     citations: list[Citation] = []
+    warnings: list[str] = []
     for (n, start, end), score in sorted(quotes.items()):
         passage = passages[n - 1]
         article = article_texts.get(passage.article_id)
@@ -176,7 +213,7 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
             n=n,
             article_id=passage.article_id,
             title=passage.title,
-            source=passage.source,
+            outlet=passage.outlet,
             url=passage.url,
             published_at=passage.published_at,
             quote=quote,
@@ -184,13 +221,7 @@ def check_answer(text: str, passages: list[Passage], article_texts: dict[str, st
             end=abs_end,
             score=round(score, 4),
         ))
-    correction = unflagged_correction(strip_markers(cleaned), {n for n, _, _ in quotes}, passages)
-    if correction:
-        warnings.append(correction)
-    for n, passage in enumerate(passages, start=1):
-        if instruction_spans(passage.text):
-            warnings.append(f"source [{n}] contains text that reads as instructions to the model; it was treated as data")
-    return Checked(cleaned, citations, list(dict.fromkeys(warnings)), unsupported)
+    return citations, warnings
 
 
 def _squash(text: str) -> str:

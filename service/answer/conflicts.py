@@ -109,7 +109,9 @@ def naming_conflict(sentences: Sequence[Candidate], focus: Sequence[Candidate], 
         if len(group) < 2:
             continue
         group = {k for k in group if k in names}
-        spellings = sorted(((s, sorted(ns)) for k in group for s, ns in names[k].items()), key=lambda x: x[1])
+        # In key order, then by source: iterating the set itself ordered ties by string hash,
+        # so the note changed from one process to the next.
+        spellings = sorted(((s, sorted(ns)) for k in sorted(group) for s, ns in names[k].items()), key=lambda x: x[1])
         if len({_key(s) for s, _ in spellings}) < 2:
             continue
         seen |= group
@@ -129,7 +131,7 @@ def is_correction(passage: Passage) -> bool:
 
 def corrects(fix: Passage, earlier: Passage) -> bool:
     """Is `fix` a correction of `earlier`: same outlet, another article, published after it?"""
-    return (fix.article_id != earlier.article_id and not is_correction(earlier) and fix.source == earlier.source
+    return (fix.article_id != earlier.article_id and not is_correction(earlier) and fix.outlet == earlier.outlet
             and (earlier.published_at or "") < (fix.published_at or "~"))
 
 

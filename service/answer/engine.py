@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from service.answer.citations import check_answer, says_cannot_answer, strip_markers
 from service.answer.conflicts import find_conflicts
@@ -21,9 +20,9 @@ from service.answer.events import AnswerEvent, DeltaEvent, DoneEvent, SourcesEve
 from service.answer.extractive import EXTRACTIVE_PROMPT_ID, Extractor
 from service.answer.llm import ChatModel
 from service.answer.prompts import Prompt, render_history, render_sources
-from service.answer.retrieval import HybridRetriever
+from service.answer.retrieval import HybridRetriever, RetrievalResult
 from service.errors import LLMUnavailableError
-from service.models import Answer, Filters, Passage
+from service.models import Answer, Filters, Passage, Source, number_sources
 from service.text import sentence_spans
 
 NOT_FOUND = "Not found in the indexed articles."
@@ -31,23 +30,43 @@ NOT_FOUND = "Not found in the indexed articles."
 FALLBACK_RESERVE_S = 1.5
 
 
-def source_entry(n: int, passage: Passage) -> dict[str, Any]:
-    return {
-        "n": n,
-        "article_id": passage.article_id,
-        "title": passage.title,
-        "source": passage.source,
-        "url": passage.url,
-        "published_at": passage.published_at,
-        "score": round(passage.score, 6),
-        "dense_score": None if passage.dense_score is None else round(passage.dense_score, 4),
-        "start": passage.char_start,
-        "end": passage.char_end,
-        "text": passage.text,
-        # Other outlets carrying the same (wire) text, collapsed into this source.
-        "corroborated_by": passage.corroborated_by,
-        "corroborations": len(passage.corroborated_by),
-    }
+@dataclass(frozen=True)
+class Draft:
+    """An answer as written, before the citation checks: by the model, by the extractive
+    mode, or the refusal."""
+
+    text: str
+    mode: str  # "llm" | "extractive"
+    prompt_id: str | None
+    model: str | None
+    answerable: bool = True  # False: the gate refused, and `text` says so
+    degraded_reason: str | None = None  # why the model's answer gave way to the extractive one
+
+    @property
+    def as_written(self) -> str | None:
+        """The extractive text as written, which the evals compare with the checked answer
+        (None for model text and refusals)."""
+        return self.text if self.mode == "extractive" and self.answerable else None
+
+
+@dataclass
+class _Request:
+    """One answer in the making: what retrieval found, and the timings so far."""
+
+    question: str
+    request_id: str
+    started: float  # `time.perf_counter()` when it began
+    retrieval: RetrievalResult
+    sources: list[Source]
+    timings: dict[str, float]
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self.retrieval.passages
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
 
 
 @dataclass
@@ -84,67 +103,57 @@ class AnswerEngine:
                stream_llm: bool = True, deadline: float | None = None) -> Iterator[AnswerEvent]:
         """A `SourcesEvent`, then `DeltaEvent`s, then a `DoneEvent`. `deadline` is a
         `time.monotonic()` value; without one, `deadline_s` from now."""
+        llm_deadline = self._llm_deadline(deadline)
+        request = self._retrieve(question, filters, top_k, history, request_id)
+        yield SourcesEvent(request_id=request.request_id, sources=request.sources, retrieval=request.retrieval)
+        if self._refuses(question, request.retrieval):
+            yield self._finish(request, self._refusal())
+            return
+        generating = time.perf_counter()
+        if self.chat is None or self.prompt is None:
+            draft = self._extractive(question, request.passages)
+            yield DeltaEvent(draft.text)
+        else:
+            draft = yield from self._generate(self.chat, self.prompt, question, history, request.passages,
+                                              stream_llm=stream_llm, deadline=llm_deadline)
+        yield self._finish(request, draft, generating)
+
+    def _llm_deadline(self, deadline: float | None) -> float | None:
+        """When the model must stop: early enough for the extractive fallback to finish by
+        the answer's deadline (`deadline`, or `deadline_s` from now)."""
         if deadline is None and self.deadline_s is not None:
             deadline = time.monotonic() + self.deadline_s
-        # The model must stop early enough for the extractive fallback to finish in time.
-        llm_deadline = None if deadline is None else deadline - min(
-            FALLBACK_RESERVE_S, 0.1 * max(0.0, deadline - time.monotonic()))
+        if deadline is None:
+            return None
+        return deadline - min(FALLBACK_RESERVE_S, 0.1 * max(0.0, deadline - time.monotonic()))
+
+    def _retrieve(self, question: str, filters: Filters, top_k: int | None, history: Sequence[str],
+                  request_id: str | None) -> _Request:
         started = time.perf_counter()
-        request_id = request_id or uuid.uuid4().hex
         query = " ".join([*history[-2:], question]) if history else question
         result = self.retriever.retrieve(query, filters, top_k or self.default_top_k)
-        timings = {"retrieve": round((time.perf_counter() - started) * 1000, 2)}
-        passages = result.passages
-        sources = [source_entry(n, p) for n, p in enumerate(passages, start=1)]
-        yield SourcesEvent(request_id=request_id, sources=sources, retrieval=result)
+        return _Request(question, request_id or uuid.uuid4().hex, started, result, number_sources(result.passages),
+                        {"retrieve": _ms_since(started)})
 
-        def finish(text: str, *, answerable: bool, mode: str, prompt_id: str | None, model: str | None,
-                   degraded_reason: str | None = None, gen_started: float | None = None,
-                   draft: str | None = None) -> DoneEvent:
-            texts = self.article_texts([p.article_id for p in passages]) if passages else {}
-            checked = check_answer(text, passages, texts)
-            answerable = answerable and not says_cannot_answer(opening_sentence(checked.answer)) and bool(checked.answer)
-            timings["generate"] = round((time.perf_counter() - (gen_started or time.perf_counter())) * 1000, 2)
-            timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-            warnings = checked.warnings
-            if degraded_reason:
-                warnings = [f"LLM unavailable, answered extractively: {degraded_reason}"] + warnings
-            answer = Answer(
-                answer=checked.answer or NOT_FOUND,
-                answerable=answerable,
-                mode=mode,
-                citations=checked.citations if answerable else [],
-                sources=sources,
-                warnings=warnings,
-                unsupported_sentences=checked.unsupported_sentences if answerable else [],
-                prompt_id=prompt_id,
-                model=model,
-                request_id=request_id,
-                timings_ms=timings,
-                degraded=degraded_reason is not None,
-                degraded_reason=degraded_reason,
-                conflicts=(find_conflicts(question, [(c.n, c.quote) for c in checked.citations], passages)
-                           if answerable else []),
-            )
-            return DoneEvent(answer=answer, retrieval=result, draft=draft)
+    def _refuses(self, question: str, result: RetrievalResult) -> bool:
+        """The answerability gate, before any model is called: off-topic (best dense cosine
+        below the threshold), or on-topic with no sentence that holds what is asked."""
+        return (not result.passages or result.best_dense < self.relevance_threshold
+                or not self.extractor.answerable(question, result.passages))
 
-        # The answerability gate, before any model is called: off-topic (best dense cosine
-        # below the threshold), or on-topic with no sentence that holds what is asked.
-        if (not passages or result.best_dense < self.relevance_threshold
-                or not self.extractor.answerable(question, passages)):
-            timings["generate"] = 0.0
-            yield finish(NOT_FOUND, answerable=False, mode=self.mode, prompt_id=self._prompt_id(), model=self._model())
-            return
+    def _refusal(self) -> Draft:
+        return Draft(NOT_FOUND, self.mode, self._prompt_id(), self._model(), answerable=False)
 
-        gen_started = time.perf_counter()
-        if self.chat is None or self.prompt is None:
-            text = self.extractor.answer(question, passages)
-            yield DeltaEvent(text)
-            yield finish(text, answerable=True, mode="extractive", prompt_id=EXTRACTIVE_PROMPT_ID, model=None,
-                         gen_started=gen_started, draft=text)
-            return
+    def _extractive(self, question: str, passages: Sequence[Passage], degraded_reason: str | None = None) -> Draft:
+        return Draft(self.extractor.answer(question, passages), "extractive", EXTRACTIVE_PROMPT_ID, None,
+                     degraded_reason=degraded_reason)
 
-        messages = self.prompt.render(
+    def _generate(self, chat: ChatModel, prompt: Prompt, question: str, history: Sequence[str],
+                  passages: Sequence[Passage], *, stream_llm: bool,
+                  deadline: float | None) -> Generator[DeltaEvent, None, Draft]:
+        """The model's answer, as it arrives; when the model fails, the extractive answer
+        replaces what it sent (degraded)."""
+        messages = prompt.render(
             today=self.today().isoformat(),
             sources=render_sources(passages),
             question=question,
@@ -153,18 +162,47 @@ class AnswerEngine:
         parts: list[str] = []
         try:
             if stream_llm:
-                for delta in self.chat.stream(messages, deadline=llm_deadline):
+                for delta in chat.stream(messages, deadline=deadline):
                     parts.append(delta)
                     yield DeltaEvent(delta)
             else:
-                parts.append(self.chat.complete(messages, deadline=llm_deadline))
+                parts.append(chat.complete(messages, deadline=deadline))
         except LLMUnavailableError as exc:
-            text = self.extractor.answer(question, passages)
-            yield DeltaEvent(text, replace=True)
-            yield finish(text, answerable=True, mode="extractive", prompt_id=EXTRACTIVE_PROMPT_ID, model=None,
-                         degraded_reason=exc.message, gen_started=gen_started, draft=text)
-            return
-        yield finish("".join(parts), answerable=True, mode="llm", prompt_id=self.prompt.id, model=self.chat.model, gen_started=gen_started)
+            draft = self._extractive(question, passages, degraded_reason=exc.message)
+            yield DeltaEvent(draft.text, replace=True)
+            return draft
+        return Draft("".join(parts), "llm", prompt.id, chat.model)
+
+    def _finish(self, request: _Request, draft: Draft, generating: float | None = None) -> DoneEvent:
+        """The checked answer: markers and quotes checked against the articles, a reply that
+        says it cannot answer read as a refusal, the cited sources' disagreements noted."""
+        passages = request.passages
+        texts = self.article_texts([p.article_id for p in passages]) if passages else {}
+        checked = check_answer(draft.text, passages, texts)
+        answerable = draft.answerable and not says_cannot_answer(opening_sentence(checked.answer)) and bool(checked.answer)
+        request.timings["generate"] = 0.0 if generating is None else _ms_since(generating)
+        request.timings["total"] = _ms_since(request.started)
+        warnings = checked.warnings
+        if draft.degraded_reason:
+            warnings = [f"LLM unavailable, answered extractively: {draft.degraded_reason}"] + warnings
+        answer = Answer(
+            answer=checked.answer or NOT_FOUND,
+            answerable=answerable,
+            mode=draft.mode,
+            citations=checked.citations if answerable else [],
+            sources=request.sources,
+            warnings=warnings,
+            unsupported_sentences=checked.unsupported_sentences if answerable else [],
+            prompt_id=draft.prompt_id,
+            model=draft.model,
+            request_id=request.request_id,
+            timings_ms=request.timings,
+            degraded=draft.degraded_reason is not None,
+            degraded_reason=draft.degraded_reason,
+            conflicts=(find_conflicts(request.question, [(c.n, c.quote) for c in checked.citations], passages)
+                       if answerable else []),
+        )
+        return DoneEvent(answer=answer, retrieval=request.retrieval, draft=draft.as_written)
 
     def _prompt_id(self) -> str:
         return self.prompt.id if self.chat and self.prompt else EXTRACTIVE_PROMPT_ID

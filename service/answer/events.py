@@ -5,10 +5,9 @@ names; the evals read the retrieval and the draft from them instead of shared st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from service.answer.retrieval import RetrievalResult
-from service.models import Answer
+from service.models import Answer, Source
 
 
 @dataclass(frozen=True)
@@ -16,7 +15,7 @@ class SourcesEvent:
     """The numbered sources, before any answer text."""
 
     request_id: str
-    sources: list[dict[str, Any]]
+    sources: list[Source]
     retrieval: RetrievalResult = field(repr=False)
     name = "sources"
 

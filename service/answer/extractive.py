@@ -35,7 +35,7 @@ class Extractor:
     def answerable(self, question: str, passages: Sequence[Passage]) -> bool:
         """Does any retrieved sentence hold what the question asks for?"""
         return answerability.answerable(question, [(c.text, c.context, c.outlet) for c in candidates(passages)],
-                                        [(p.text, p.title, p.source or "") for p in passages])
+                                        [(p.text, p.title, p.outlet or "") for p in passages])
 
     def answer(self, question: str, passages: Sequence[Passage]) -> str:
         found = candidates(passages)
@@ -62,7 +62,7 @@ class Extractor:
         for c in picked:
             sentence = cite(c.text, c.n)
             if dated or timeline.speaks_of_now(c.text):  # an old "latest" is dated, not repeated as today's
-                sentence = timeline.dated(sentence, passages[c.n - 1].source, c.published)
+                sentence = timeline.dated(sentence, passages[c.n - 1].outlet, c.published)
             parts.append(sentence)
         notes = [
             conflicts.correction_note(picked, passages),
@@ -79,7 +79,7 @@ class Extractor:
             lead = [f"As of {timeline.format_date(newest)}, the newest article that speaks to this:"]
         return " ".join(lead + parts + [n for n in notes if n])
 
-    def _relevance(self, q: answerability.Question, found: Sequence[Candidate]) -> list[float]:
+    def _relevance(self, q: answerability.QuestionAnalysis, found: Sequence[Candidate]) -> list[float]:
         """The sentence's own evidence (question words weighted by how rare they are among
         the candidates, named things, the answer type) and its source's fused rank."""
         words = [set(tokenize(c.text)) for c in found]
@@ -122,11 +122,11 @@ class Extractor:
 
 def _named_outlets(question: str, passages: Sequence[Passage]) -> list[str]:
     lowered = question.lower()
-    names = {p.source for p in passages if p.source} | {c.get("source") for p in passages for c in p.corroborated_by if c.get("source")}
+    names = {o for p in passages for o in (p.outlet, *(c.outlet for c in p.corroborated_by)) if o}
     return sorted(n for n in names if n.lower() in lowered)
 
 
-def _cover_named(q: answerability.Question, outlets: list[str], found: Sequence[Candidate], relevance: list[float],
+def _cover_named(q: answerability.QuestionAnalysis, outlets: list[str], found: Sequence[Candidate], relevance: list[float],
                  chosen: list[int], passages: Sequence[Passage]) -> tuple[list[int], list[str]]:
     """A sentence for each named thing or outlet when the question names several; the ones
     no retrieved sentence speaks to are returned as missing."""
@@ -140,7 +140,7 @@ def _cover_named(q: answerability.Question, outlets: list[str], found: Sequence[
         c = found[i]
         if outlet:
             p = passages[c.n - 1]
-            return p.source == thing or any(x.get("source") == thing for x in p.corroborated_by)
+            return p.outlet == thing or any(x.outlet == thing for x in p.corroborated_by)
         return answerability.entity_found(thing, c.text) or answerability.entity_found(thing, c.context)
 
     for thing, outlet in [(o, True) for o in outlets] + [(e, False) for e in named]:
@@ -174,12 +174,11 @@ def _wire_note(picked: Sequence[Candidate], passages: Sequence[Passage]) -> str:
     """Who else carried a cited wire story: the original is the source, reprints corroborate it."""
     for n in dict.fromkeys(c.n for c in picked):
         p = passages[n - 1]
-        copies = [c for c in p.corroborated_by if c.get("source")]
+        copies = [(c.outlet, c.published_at) for c in p.corroborated_by if c.outlet]
         if copies:
-            also = "; ".join(c["source"] + (f" ({timeline.format_date(c['published_at'])})" if c.get("published_at") else "")
-                             for c in copies)
+            also = "; ".join(outlet + (f" ({timeline.format_date(date)})" if date else "") for outlet, date in copies)
             when = timeline.format_date(p.published_at or "")
-            return (f"Source [{n}] is the original, published by {p.source or 'its outlet'}"
+            return (f"Source [{n}] is the original, published by {p.outlet or 'its outlet'}"
                     f"{' on ' + when if when else ''}; the same text was also carried by {also}.")
     return ""
 

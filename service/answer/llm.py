@@ -18,12 +18,13 @@ import email.utils
 import random
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 from service.errors import ConfigError, LLMUnavailableError
 from service.index.embedding import describe_openai_error
@@ -78,7 +79,7 @@ class ChatModel:
     temperature: float = 0.0
     max_tokens: int = 700
 
-    def complete(self, messages: list[dict[str, str]], deadline: float | None = None) -> str:
+    def complete(self, messages: list[ChatCompletionMessageParam], deadline: float | None = None) -> str:
         response = self._create(messages, deadline, stream=False)
         if not isinstance(response, ChatCompletion):  # the SDK hands back the text of a non-JSON answer
             raise LLMUnavailableError(f"model {self.model} answered with something other than a chat completion")
@@ -93,21 +94,26 @@ class ChatModel:
             raise LLMUnavailableError(f"model {self.model} returned no text (finish_reason {choice.finish_reason})")
         return text
 
-    def stream(self, messages: list[dict[str, str]], deadline: float | None = None) -> Iterator[str]:
+    def stream(self, messages: list[ChatCompletionMessageParam], deadline: float | None = None) -> Iterator[str]:
         stream = self._create(messages, deadline, stream=True)
-        finish_reason, produced = None, False
+        progress = _Progress()
+        with self._broken_stream(), stream:  # the stream closes its HTTP response however the loop ends
+            for chunk in stream:
+                yield from progress.read(chunk)
+                left = remaining_s(deadline)
+                if left is not None and left <= 0 and progress.finish_reason is None:
+                    raise LLMUnavailableError(f"model {self.model} was still answering at the request deadline")
+        if progress.finish_reason is None:
+            raise LLMUnavailableError(f"stream from {self.model} ended before the model finished "
+                                      "(no finish_reason: cut off, or no [DONE])")
+        if not progress.produced:
+            raise LLMUnavailableError(f"model {self.model} returned no text (finish_reason {progress.finish_reason})")
+
+    @contextmanager
+    def _broken_stream(self) -> Iterator[None]:
+        """Every way a stream can break, as `LLMUnavailableError`."""
         try:
-            with stream:  # closes the HTTP response however the loop ends
-                for chunk in stream:
-                    # Azure sends chunks with no choices (content-filter results); skip them.
-                    for choice in chunk.choices or ():
-                        if choice.delta and choice.delta.content:
-                            produced = True
-                            yield choice.delta.content
-                        finish_reason = choice.finish_reason or finish_reason
-                    left = remaining_s(deadline)
-                    if left is not None and left <= 0 and finish_reason is None:
-                        raise LLMUnavailableError(f"model {self.model} was still answering at the request deadline")
+            yield
         except openai.OpenAIError as exc:
             raise LLMUnavailableError(self._reason(exc, 1)) from exc
         except httpx.HTTPError as exc:  # a stream cut off mid-body, or a read that timed out
@@ -116,11 +122,6 @@ class ChatModel:
             raise LLMUnavailableError(f"stream from {self.model} sent a chunk that is not JSON") from exc
         except (AttributeError, TypeError) as exc:  # JSON, but not a chunk
             raise LLMUnavailableError(f"stream from {self.model} sent a malformed chunk") from exc
-        if finish_reason is None:
-            raise LLMUnavailableError(f"stream from {self.model} ended before the model finished "
-                                      "(no finish_reason: cut off, or no [DONE])")
-        if not produced:
-            raise LLMUnavailableError(f"model {self.model} returned no text (finish_reason {finish_reason})")
 
     def ping(self) -> None:
         """Readiness: the endpoint answers and knows the model (no tokens are spent)."""
@@ -133,9 +134,11 @@ class ChatModel:
         except openai.OpenAIError as exc:
             raise LLMUnavailableError(self._reason(exc, 1)) from exc
 
-    def _create(self, messages: list[dict[str, str]], deadline: float | None, *, stream: bool) -> Any:
+    def _create(self, messages: list[ChatCompletionMessageParam], deadline: float | None, *, stream: bool) -> Any:
         """One chat.completions call with our retry loop, kept inside the deadline."""
         attempts = self.client.max_retries + 1
+        # The request as before: no "stream": false (omitted, it is not sent).
+        streamed: Literal[True] | openai.Omit = True if stream else openai.omit
         for attempt in range(1, attempts + 1):
             left = remaining_s(deadline)
             if left is not None and left < MIN_ATTEMPT_S:
@@ -145,7 +148,7 @@ class ChatModel:
             try:
                 return client.chat.completions.create(
                     model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens,
-                    **({"stream": True} if stream else {}),  # the request as before: no "stream": false
+                    stream=streamed,
                     # The SDK's own retry counter header, kept right under our loop (the API's metrics read it).
                     extra_headers={"x-stainless-retry-count": str(attempt - 1)},
                 )
@@ -174,6 +177,23 @@ class ChatModel:
         return f"model {self.model} unavailable after {attempts} attempt(s): {describe_openai_error(exc)}"
 
 
+@dataclass
+class _Progress:
+    """What a stream has sent so far."""
+
+    finish_reason: str | None = None
+    produced: bool = False
+
+    def read(self, chunk: ChatCompletionChunk) -> Iterator[str]:
+        """The chunk's text, noting whether the model said it finished."""
+        # Azure sends chunks with no choices (content-filter results); skip them.
+        for choice in chunk.choices or ():
+            if choice.delta and choice.delta.content:
+                self.produced = True
+                yield choice.delta.content
+            self.finish_reason = choice.finish_reason or self.finish_reason
+
+
 def build_chat_model(
     *,
     model: str,
@@ -185,6 +205,7 @@ def build_chat_model(
     temperature: float = 0.0,
 ) -> ChatModel:
     timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+    client: openai.OpenAI
     if api_version:
         if not base_url:
             raise ConfigError("Azure OpenAI needs NEWSDESK_LLM_BASE_URL (the resource endpoint) with NEWSDESK_LLM_API_VERSION")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from openai.types.chat import ChatCompletionMessageParam
 
 from service.answer.safety import escape_source
 from service.errors import PromptError
@@ -27,7 +28,7 @@ class Prompt:
     system: str
     user: str
 
-    def render(self, **values: str) -> list[dict[str, str]]:
+    def render(self, **values: str) -> list[ChatCompletionMessageParam]:
         missing = self.variables - values.keys()
         extra = values.keys() - self.variables
         if missing or extra:
@@ -70,11 +71,11 @@ def render_sources(passages: Sequence[Passage]) -> str:
     for n, p in enumerate(passages, start=1):
         # Everything that comes from an article is escaped, so none of it can close this
         # source's delimiter or forge another one.
-        meta = ", ".join(x for x in (p.source, (p.published_at or "")[:10] or "undated") if x)
+        meta = ", ".join(x for x in (p.outlet, (p.published_at or "")[:10] or "undated") if x)
         also = ""
         if p.corroborated_by:
             also = "\nAlso carried by: " + "; ".join(
-                f"{c.get('source') or c['article_id']} ({(c.get('published_at') or '')[:10]})" for c in p.corroborated_by
+                f"{c.outlet or c.article_id} ({(c.published_at or '')[:10]})" for c in p.corroborated_by
             )
         header = escape_source(f"[{n}] \"{p.title}\" ({meta}){also}")
         blocks.append(f"{header}\n<source {n}>\n{escape_source(p.text.strip())}\n</source {n}>")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.answer.engine import source_entry
 from service.answer.retrieval import HybridRetriever
-from service.models import Filters
+from service.models import Filters, number_sources
 
 
 def find_sources(retriever: HybridRetriever, query: str, filters: Filters, top_k: int,
@@ -18,6 +17,6 @@ def find_sources(retriever: HybridRetriever, query: str, filters: Filters, top_k
     `ask` would refuse."""
     result = retriever.retrieve(query, filters, top_k)
     return {
-        "sources": [source_entry(n, p) for n, p in enumerate(result.passages, start=1)],
+        "sources": [s.to_dict() for s in number_sources(result.passages)],
         "relevant": bool(result.passages) and result.best_dense >= relevance_threshold,
     }

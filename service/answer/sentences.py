@@ -53,7 +53,7 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
             sentence = passage.text[start:end].strip()
             ok = len(sentence.split()) >= 6 and _ENDS_SENTENCE.search(sentence) and not reads_as_instruction(raw)
             if ok:
-                outlets = [passage.source or ""] + [c.get("source") or "" for c in passage.corroborated_by]
+                outlets = [passage.outlet or ""] + [c.outlet or "" for c in passage.corroborated_by]
                 out.append(Candidate(n, start, end, sentence, f"{passage.title}. {previous}",
                                      (passage.published_at or "")[:10], "; ".join(o for o in outlets if o)))
             previous = raw

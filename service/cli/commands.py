@@ -101,7 +101,7 @@ def format_answer(answer) -> str:
     label = answer.mode + (" (degraded: " + (answer.degraded_reason or "") + ")" if answer.degraded else "")
     lines.append(f"mode: {label}   answerable: {str(answer.answerable).lower()}   request: {answer.request_id}")
     for c in answer.citations:
-        meta = ", ".join(x for x in (c.source, (c.published_at or "")[:10]) if x)
+        meta = ", ".join(x for x in (c.outlet, (c.published_at or "")[:10]) if x)
         lines.append(f"[{c.n}] {c.title} ({meta})" + (f" <{c.url}>" if c.url else ""))
         lines.append(f"    \"{c.quote}\" (chars {c.start}-{c.end} of {c.article_id})")
     for w in answer.warnings:

@@ -39,7 +39,7 @@ def load_corpus(folder: Path, limit: int | None = None) -> list[Article]:
         body = (record.get("text") or "").strip()
         text = f"{title}\n\n{body}" if title and body else (body or title)
         if text:
-            articles.append(Article(article_id=str(record["_id"]), title=title or body[:80], text=text, source=folder.name))
+            articles.append(Article(article_id=str(record["_id"]), title=title or body[:80], text=text, outlet=folder.name))
     return articles
 
 
@@ -108,8 +108,8 @@ def retrieve_rankings(retriever, queries: dict[str, str], *, depth: int = DEFAUL
         lists = {}
         for mode in ("dense", "lexical", "hybrid"):
             # Hybrid exactly as served: the retriever's own candidates and fusion.
-            ranked, chunks, _, _ = retriever.search(text, mode=mode, n=None if mode == "hybrid" else depth)
-            lists[mode] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in ranked]
+            found = retriever.search(text, mode=mode, n=None if mode == "hybrid" else depth)
+            lists[mode] = [(cid, found.chunks[cid].metadata["article_id"], score) for cid, score in found.fused]
         out[qid] = QueryRankings(lists["dense"], lists["lexical"], lists["hybrid"])
         if progress:
             progress()

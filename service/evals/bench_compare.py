@@ -70,7 +70,7 @@ def llamaindex_retriever(articles, embedder, *, with_metadata: bool, top_k: int 
 
     documents = []
     for a in articles:
-        metadata = {"title": a.title or "", "outlet": a.source or "",
+        metadata = {"title": a.title or "", "outlet": a.outlet or "",
                     "date": a.published_at.date().isoformat() if a.published_at else ""}
         doc = Document(text=a.text, metadata=metadata, id_=a.article_id)
         if not with_metadata:
@@ -93,7 +93,7 @@ def evidence_recall(retrieved: Sequence[Sequence[str | Sequence[str]]], expected
 
 def newsdesk_articles(retriever, question: str) -> list[list[str]]:
     passages = retriever.retrieve(question, top_k=SOURCES).passages[:SOURCES]
-    return [[p.article_id] + [c["article_id"] for c in p.corroborated_by] for p in passages]
+    return [[p.article_id] + [c.article_id for c in p.corroborated_by] for p in passages]
 
 
 def llamaindex_articles(retriever, question: str) -> list[str]:

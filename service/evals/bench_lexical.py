@@ -108,7 +108,7 @@ def measure_engine(make, pages: list[list[StoredChunk]], queries: dict[str, str]
         index.commit()
         updates.append(time.perf_counter() - t)
     plain, filtered, rankings = [], [], {}
-    only = Filters(sources=(next(iter(by_article.values()))[0].metadata.get("source", ""),))
+    only = Filters(outlets=(next(iter(by_article.values()))[0].metadata.get("source", ""),))
     for qid, text in queries.items():
         t = time.perf_counter()
         hits = index.search(text, depth)
@@ -125,7 +125,7 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from service.answer.retrieval import reciprocal_rank_fusion
+    from service.answer.fusion import reciprocal_rank_fusion
     from service.evals.beir import QueryRankings, document_rankings, score_rankings
     from service.evals.commands import open_beir_index
 
@@ -140,8 +140,8 @@ def cmd_bench_lexical(args, settings: Settings) -> int:
     retriever = components.retriever
     dense = {}
     for qid, text in queries.items():
-        fused, chunks, _, _ = retriever.search(text, mode="dense", n=args.depth)
-        dense[qid] = [(cid, chunks[cid].metadata["article_id"], score) for cid, score in fused]
+        found = retriever.search(text, mode="dense", n=args.depth)
+        dense[qid] = [(cid, found.chunks[cid].metadata["article_id"], score) for cid, score in found.fused]
     table = Table(title=f"lexical engines on {dataset.name}: {sum(map(len, pages))} chunks, {len(queries)} queries")
     for column in ("engine", "head", "build chunks/s", "replace 1 article (p50)", "query p50", "query p95",
                    "filtered p95", "lexical nDCG@10", "hybrid (RRF) nDCG@10"):

@@ -77,7 +77,7 @@ def synthetic_articles(n_chunks: int, *, chunk_words: int = 160, seed: int = 7) 
         words = vocab[picks]
         sentences = [" ".join(words[i:i + 12]).capitalize() + "." for i in range(0, len(words), 12)]
         articles.append(Article(article_id=f"syn-{number}", title=f"Story {number}", text=" ".join(sentences),
-                                source=f"Outlet {number % 17}"))
+                                outlet=f"Outlet {number % 17}"))
     return articles
 
 
@@ -220,7 +220,7 @@ def measure_size(n_chunks: int, *, server: bool, rounds: int, queries: int, work
         visible, writes = [], []
         for number in range(rounds + 1):  # the first one warms up (A's sentence model, lazy imports)
             word = f"zq{uuid.uuid4().hex[:10]}"
-            article = {"article_id": f"new-{number}", "title": f"Breaking {number}", "source": "Wire",
+            article = {"article_id": f"new-{number}", "title": f"Breaking {number}", "outlet": "Wire",
                        "text": f"The {word} report was published today. It names {word} twice."}
             t = time.perf_counter()
             a.ask(op="ingest", article=article)

@@ -106,8 +106,7 @@ def beir_samples(beir_store, embedder, news_retriever, queries: dict[str, str],
         score = best_relevant_similarity(beir_store, embedder, text, list(qrels.get(qid, {})))
         if not math.isnan(score):
             positives.scores.append(score)
-        _, _, dense, _ = news_retriever.search(text, Filters(), mode="dense")
-        negatives.scores.append(max(dense.values(), default=0.0))
+        negatives.scores.append(news_retriever.search(text, Filters(), mode="dense").best_dense)
         if progress:
             progress()
     return [positives, negatives]

@@ -174,9 +174,10 @@ class CaseRun:
     @property
     def cited_articles(self) -> list[str]:
         """Each cited source's article, and the wire copies collapsed into it."""
-        by_n = {s["n"]: s for s in self.answer.sources}
+        by_n = {s.n: s for s in self.answer.sources}
         out: list[str] = []
         for citation in self.answer.citations:
             out.append(citation.article_id)
-            out.extend(c["article_id"] for c in by_n.get(citation.n, {}).get("corroborated_by") or [])
+            source = by_n.get(citation.n)
+            out.extend(c.article_id for c in (source.corroborated_by if source else ()))
         return list(dict.fromkeys(out))

@@ -99,7 +99,7 @@ def source_numbers(passages: Sequence[Passage]) -> dict[str, int]:
     for n, passage in enumerate(passages, start=1):
         numbers.setdefault(passage.article_id, n)
         for copy in passage.corroborated_by:
-            numbers.setdefault(copy["article_id"], n)
+            numbers.setdefault(copy.article_id, n)
     return numbers
 
 

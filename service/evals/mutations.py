@@ -28,7 +28,7 @@ from service.evals import metrics
 from service.evals.cases import CaseRun, Corpus
 from service.evals.cassettes import SCRIPTED_MARKER, render_scripted
 from service.evals.jsonl import read_jsonl
-from service.models import Passage
+from service.models import Answer, Passage, Source
 
 FLAWS = ("wrong_citation", "fabricated_quote", "uncited_claim", "obeys_injection", "misses_conflict",
          "answers_unanswerable", "cites_reprint_only")
@@ -62,9 +62,8 @@ def load_mutations(path: Path, case_ids: set[str]) -> list[Mutation]:
 
 def passages_of(run: CaseRun) -> list[Passage]:
     """The numbered sources of a run, as the citation checks saw them."""
-    return [Passage([], s["article_id"], s["text"], s["start"], s["end"],
-                    {"title": s["title"], "source": s["source"], "url": s["url"], "published_at": s["published_at"]},
-                    corroborated_by=list(s["corroborated_by"])) for s in run.answer.sources]
+    return [Passage([], s.article, s.text, s.start, s.end, corroborated_by=list(s.corroborated_by))
+            for s in run.answer.sources]
 
 
 def mutate(run: CaseRun, mutation: Mutation, corpus: Corpus) -> CaseRun:
@@ -78,8 +77,8 @@ def mutate(run: CaseRun, mutation: Mutation, corpus: Corpus) -> CaseRun:
     cited = int(first.group(1)) if first else 1
     sources = run.answer.sources
     if mutation.flaw == "wrong_citation" and first:
-        wrong = next((s["n"] for s in sources if s["article_id"] not in run.case.expected_sources), None)
-        wrong = wrong or next((s["n"] for s in sources if s["n"] != cited), cited + 1)
+        wrong = next((s.n for s in sources if s.article_id not in run.case.expected_sources), None)
+        wrong = wrong or next((s.n for s in sources if s.n != cited), cited + 1)
         text = text[:first.start()] + f"[{wrong}]" + text[first.end():]
     elif mutation.flaw == "fabricated_quote":
         text = f'{text} It wrote that "{mutation.text}" [{cited}].'
@@ -96,30 +95,30 @@ def mutate(run: CaseRun, mutation: Mutation, corpus: Corpus) -> CaseRun:
     return replace(run, answer=answer, raw_text=text, served="mutation")
 
 
-def _reprint_shown(answer):
+def _reprint_shown(answer: Answer) -> Answer:
     """The collapsed source shown as its latest copy, which the citation then names."""
-    sources = [dict(s) for s in answer.sources]
-    swapped: dict[int, dict] = {}
-    for s in sources:
-        copies = sorted(s["corroborated_by"], key=lambda c: c.get("published_at") or "")
-        if copies and s["n"] not in swapped:
+    sources: list[Source] = []
+    swapped: dict[int, Source] = {}
+    for s in answer.sources:
+        copies = sorted(s.corroborated_by, key=lambda c: c.published_at or "")
+        if copies and s.n not in swapped:
             reprint = copies[-1]
-            original = {k: s[k] for k in ("article_id", "title", "source", "url", "published_at")}
-            s.update({k: reprint.get(k) for k in original})
-            s["corroborated_by"] = [original] + [c for c in s["corroborated_by"] if c is not reprint]
-            swapped[s["n"]] = s
-    citations = [replace(c, article_id=swapped[c.n]["article_id"], source=swapped[c.n]["source"],
-                         published_at=swapped[c.n]["published_at"]) if c.n in swapped else c
+            s = replace(s, article=reprint, corroborated_by=(s.article, *(c for c in s.corroborated_by if c is not reprint)))
+            swapped[s.n] = s
+        sources.append(s)
+    citations = [replace(c, article_id=swapped[c.n].article_id, outlet=swapped[c.n].outlet,
+                         published_at=swapped[c.n].published_at) if c.n in swapped else c
                  for c in answer.citations]
     return replace(answer, sources=sources, citations=citations)
 
 
 def cites_a_reprint(run: CaseRun) -> bool:
     """Does a citation name a copy while an earlier copy of the same text is collapsed into it?"""
-    by_n = {s["n"]: s for s in run.answer.sources}
+    by_n = {s.n: s for s in run.answer.sources}
     for c in run.answer.citations:
-        for copy in by_n.get(c.n, {}).get("corroborated_by") or []:
-            if copy.get("published_at") and c.published_at and copy["published_at"] < c.published_at:
+        source = by_n.get(c.n)
+        for copy in source.corroborated_by if source else ():
+            if copy.published_at and c.published_at and copy.published_at < c.published_at:
                 return True
     return False
 

@@ -38,7 +38,7 @@ def case_record(run: CaseRun, texts: dict[str, str]) -> dict[str, Any]:
         "adversarial": run.case.adversarial,
         "expected_sources": list(run.case.expected_sources),
         "cited_sources": run.cited_articles,
-        "retrieved": [s["article_id"] for s in answer.sources],
+        "retrieved": [s.article_id for s in answer.sources],
         "ranking": run.ranking[:10],
         "best_dense": round(run.best_dense, 4),
         "answerable": answer.answerable,

@@ -93,8 +93,8 @@ def live_chat_model(settings, *, base_url: str | None, model: str, store, case_i
 
 
 def ranking_for(retriever, case: EvalCase) -> list[str]:
-    fused, chunks, _, _ = retriever.search(case.question, case.filters)
-    return metrics.document_ranking((cid, chunks[cid].metadata["article_id"]) for cid, _ in fused)
+    found = retriever.search(case.question, case.filters)
+    return metrics.document_ranking((cid, found.chunks[cid].metadata["article_id"]) for cid, _ in found.fused)
 
 
 def run_case(engine, case: EvalCase, mode: str, *, replayer=None, recorder=None) -> CaseRun:

@@ -24,6 +24,7 @@ from pydantic import Field
 from service.answer.search import find_sources
 from service.collections import Collections
 from service.components import Components
+from service.dates import parse_date
 from service.errors import NewsdeskError
 from service.mcp.access import check_access, request_key
 from service.models import MAX_TOP_K, Filters
@@ -45,7 +46,7 @@ Collection = Annotated[str | None, Field(min_length=1, max_length=200,
 
 def _filters(after: str | None, before: str | None, outlets: list[str] | None) -> Filters:
     try:
-        return Filters.from_mapping({"published_after": after, "published_before": before, "sources": outlets or ()})
+        return Filters(published_after=parse_date(after), published_before=parse_date(before), outlets=tuple(outlets or ()))
     except ValueError as exc:
         raise ToolError(f"bad-filter: {exc}") from None
 

@@ -79,7 +79,7 @@ def group_citations(citations: Sequence[Citation]) -> list[list[Citation]]:
 def source_text(group: Sequence[Citation]) -> str:
     """`*[n]* <url|title>`, outlet and date, then each distinct quote from that source."""
     first = group[0]
-    meta = " · ".join(x for x in (first.source, (first.published_at or "")[:10] or "undated") if x)
+    meta = " · ".join(x for x in (first.outlet, (first.published_at or "")[:10] or "undated") if x)
     title = truncate(first.title or first.article_id, 300)
     head = f"*[{first.n}]* {link(first.url, title)}\n{escape(meta)}"
     quotes = list(dict.fromkeys(c.quote for c in group if c.quote.strip()))

@@ -101,8 +101,8 @@ def filters_dict(filters: Filters) -> dict[str, Any] | None:
         out["published_after"] = day(filters.published_after)
     if filters.published_before:
         out["published_before"] = day(filters.published_before)
-    if filters.sources:
-        out["sources"] = list(filters.sources)
+    if filters.outlets:
+        out["sources"] = list(filters.outlets)
     if filters.article_ids:
         out["article_ids"] = list(filters.article_ids)
     return out

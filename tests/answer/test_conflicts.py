@@ -2,11 +2,11 @@
 
 from service.answer.conflicts import correction_note, figure_disagreement, figures, naming_conflict, variant_names
 from service.answer.sentences import Candidate
-from service.models import Passage
+from service.models import ArticleRef, Passage
 
 
-def passage(article_id, **meta):
-    return Passage([], article_id, "", 0, 0, meta)
+def passage(article_id, **facts):
+    return Passage([], ArticleRef(article_id, **facts), "", 0, 0)
 
 
 def test_figures_by_unit():
@@ -49,9 +49,9 @@ def test_naming_conflict_cites_each_spelling():
 
 
 def test_correction_supersedes_the_earlier_report():
-    ps = [passage("fix", title="Correction: the model costs $3, not $5", source="Silicon Current", published_at="2024-06-24"),
-          passage("orig", title="Launch", source="Silicon Current", published_at="2024-06-20"),
-          passage("other", title="Launch", source="Another Outlet", published_at="2024-06-20")]
+    ps = [passage("fix", title="Correction: the model costs $3, not $5", outlet="Silicon Current", published_at="2024-06-24"),
+          passage("orig", title="Launch", outlet="Silicon Current", published_at="2024-06-20"),
+          passage("other", title="Launch", outlet="Another Outlet", published_at="2024-06-20")]
     note = correction_note([candidate(1, "The correct price is $3."), candidate(2, "It costs $5.")], ps)
     assert note.startswith("Source [1] is a correction, published June 24, 2024; it supersedes the earlier report [2]")
     assert correction_note([candidate(1, "The correct price is $3."), candidate(3, "It costs $5.")], ps) == ""
@@ -60,10 +60,10 @@ def test_correction_supersedes_the_earlier_report():
 def test_an_answer_that_hides_a_correction_is_warned_about():
     from service.answer.citations import check_answer
 
-    original = Passage(["o#0"], "orig", "The model costs $5 per million input tokens.", 0, 44,
-                       {"title": "Launch", "source": "Silicon Current", "published_at": "2024-06-20"})
-    fix = Passage(["f#0"], "fix", "The correct price is $3 per million input tokens.", 0, 49,
-                  {"title": "Correction: $3, not $5", "source": "Silicon Current", "published_at": "2024-06-24"})
+    original = Passage(["o#0"], ArticleRef("orig", "Launch", "Silicon Current", published_at="2024-06-20"),
+                       "The model costs $5 per million input tokens.", 0, 44)
+    fix = Passage(["f#0"], ArticleRef("fix", "Correction: $3, not $5", "Silicon Current", published_at="2024-06-24"),
+                  "The correct price is $3 per million input tokens.", 0, 49)
     texts = {"orig": original.text, "fix": fix.text}
     hidden = check_answer("The model costs $5 per million input tokens [1].", [original, fix], texts)
     assert any("source [2] corrects source [1]" in w for w in hidden.warnings)
@@ -74,9 +74,9 @@ def test_an_answer_that_hides_a_correction_is_warned_about():
 def test_an_answers_conflicts_are_found_from_its_quotes_whoever_wrote_it():
     from service.answer.conflicts import find_conflicts
 
-    ps = [passage("ledger", title="OpenAI funding", source="Ledger"), passage("northgate", title="OpenAI round", source="Northgate"),
-          passage("fix", title="Correction: the model costs $3, not $5", source="Silicon Current", published_at="2024-06-24"),
-          passage("orig", title="Launch", source="Silicon Current", published_at="2024-06-20")]
+    ps = [passage("ledger", title="OpenAI funding", outlet="Ledger"), passage("northgate", title="OpenAI round", outlet="Northgate"),
+          passage("fix", title="Correction: the model costs $3, not $5", outlet="Silicon Current", published_at="2024-06-24"),
+          passage("orig", title="Launch", outlet="Silicon Current", published_at="2024-06-20")]
     question = "How much did OpenAI raise in its funding round, and at what valuation?"
     sides = [(1, "OpenAI raised $6.6 billion in new funding at a post-money valuation of $157 billion."),
              (2, "OpenAI has closed a funding round of $6.5 billion that values the company at $150 billion.")]
@@ -87,7 +87,7 @@ def test_an_answers_conflicts_are_found_from_its_quotes_whoever_wrote_it():
     said = ["Mustafa Suleyman leads Microsoft AI, the company said.", "Mustafa Suleiman, who leads Microsoft AI, spoke on Monday.",
             "Other news today included the weather and the markets.", "Shares rose on Monday after the results came out.",
             "The ferry timetable changes in June, the operator said.", "Mustafa Suleymann was named in a court filing on Friday."]
-    named = [Passage([f"c{i}"], f"a{i}", text, 0, len(text), {"title": f"T{i}"}) for i, text in enumerate(said)]
+    named = [Passage([f"c{i}"], ArticleRef(f"a{i}", f"T{i}"), text, 0, len(text)) for i, text in enumerate(said)]
     names = find_conflicts("Who leads Microsoft AI?", [(1, said[0])], named)
     assert names == ["The sources disagree on the name: Suleyman [1], Suleiman [2]."]  # [6] ranks below the leaders
     # A cited report that a correction among the sources supersedes.
@@ -102,3 +102,10 @@ def test_the_ask_response_carries_the_conflicts_in_either_mode(sample_index):
     assert any("is a correction" in c and "supersedes the earlier report" in c for c in answer.conflicts)
     plain = sample_index.engine.ask("How many GPUs was Microsoft's MAI-1-preview trained on?")
     assert plain.answerable and plain.conflicts == []
+
+
+def test_a_naming_note_orders_spellings_by_source_then_by_name():
+    # Ties used to follow a set's iteration order, which changes with each process's hash seed.
+    said = ["Microsoft trains MAI-1 in house today.", "Posts called it MA1 and M1 and MAI-1 in error."]
+    found = [Candidate(i + 1, 0, len(t), t, "", "") for i, t in enumerate(said)]
+    assert naming_conflict(found, found[:1]) == "The sources disagree on the name: MAI-1 [1], M1 [2], MA1 [2]."

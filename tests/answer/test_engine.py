@@ -140,11 +140,11 @@ def test_extractive_answer_to_a_latest_question_is_dated(sample_index):
 
 
 def test_extractive_skips_headlines_and_subheads():
-    from service.models import Passage
+    from service.models import ArticleRef, Passage
 
     text = ("Microsoft unveils MAI-1-preview, its first homegrown model\n\n"
             "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house.\n\n"
             "What the model means for OpenAI")
-    passage = Passage(["x#0"], "x", text, 0, len(text), {"title": "MAI"})
+    passage = Passage(["x#0"], ArticleRef("x", "MAI"), text, 0, len(text))
     answer = Extractor().answer("What model did Microsoft release?", [passage])
     assert answer == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."

@@ -12,7 +12,7 @@ def test_extractive_stream_is_sources_delta_done(sample_index):
     events = list(engine.stream("How much did Amazon invest in Anthropic in November 2024?"))
     assert [type(e) for e in events] == [SourcesEvent, DeltaEvent, DoneEvent]
     sources, delta, done = events
-    assert [s["article_id"] for s in sources.sources] == [p.article_id for p in sources.retrieval.passages]
+    assert [s.article_id for s in sources.sources] == [p.article_id for p in sources.retrieval.passages]
     assert done.retrieval is sources.retrieval and done.answer.request_id == sources.request_id
     assert done.draft == delta.text and "[1]" in done.draft
     assert not hasattr(engine, "last_retrieval")

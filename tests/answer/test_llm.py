@@ -7,7 +7,7 @@ import pytest
 from service.answer.llm import build_chat_model
 from service.errors import LLMUnavailableError
 from tests.answer.test_engine import completion
-from tests.api.fakes import CHAT_URL, LLM_BASE, MODEL, server_error, stream_body
+from tests.api.fakes import CHAT_URL, LLM_BASE, MODEL, server_error, stream_body, stream_response
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
 
@@ -155,3 +155,16 @@ def test_no_attempt_once_the_deadline_has_passed(respx_mock):
     with pytest.raises(LLMUnavailableError, match="no time left"):
         chat.complete(MESSAGES, deadline=time.monotonic() - 0.1)
     assert route.call_count == 0
+
+
+def test_a_completion_asks_for_no_stream_and_a_stream_asks_for_one(respx_mock):
+    route = respx_mock.post("http://llm.test/v1/chat/completions").mock(side_effect=[
+        httpx.Response(200, json=completion("Whole [1].")),
+        stream_response(["Part", " two [1]."]),
+    ])
+    chat = build_chat_model(model="m", base_url="http://llm.test/v1", api_key="k", max_retries=0)
+    assert chat.complete(MESSAGES) == "Whole [1]."
+    assert "".join(chat.stream(MESSAGES)) == "Part two [1]."
+    sent = [json.loads(call.request.content) for call in route.calls]
+    assert "stream" not in sent[0] and sent[1]["stream"] is True
+    assert sent[0]["messages"] == MESSAGES and sent[0]["max_tokens"] == 700

@@ -36,7 +36,8 @@ def test_cli_ingest_reaches_a_running_server_by_keyword_and_warns(components, se
 
     assert done.returncode == 0, done.stderr
     assert "answers from this embedded index" in " ".join(done.stderr.split())
-    fused, chunks, dense, lexical = serving.retriever.search("When did the Brontavia ferry resume?")
+    found = serving.retriever.search("When did the Brontavia ferry resume?")
+    fused, chunks, lexical = found.fused, found.chunks, found.lexical_scores
     # no restart: found, and by keyword
     assert "late" in [chunks[cid].metadata["article_id"] for cid, _ in fused]
     assert [chunks[cid].metadata["article_id"] for cid in lexical] == ["late"]

@@ -23,15 +23,15 @@ from service.evals.cassettes import (
     replaying,
 )
 from service.evals.runner import live_chat_model, replay_chat_model
-from service.models import Passage
+from service.models import ArticleRef, Passage
 
 MESSAGES = [{"role": "system", "content": "Be careful."}, {"role": "user", "content": "Who?"}]
 
 
 def passage(article_id: str, text: str = "Some text about the news.", copies: tuple[str, ...] = ()) -> Passage:
     return Passage(
-        chunk_ids=[f"{article_id}#0"], article_id=article_id, text=text, char_start=0, char_end=len(text),
-        metadata={"title": article_id}, corroborated_by=[{"article_id": c} for c in copies],
+        chunk_ids=[f"{article_id}#0"], article=ArticleRef(article_id, title=article_id), text=text, char_start=0,
+        char_end=len(text), corroborated_by=[ArticleRef(c) for c in copies],
     )
 
 

@@ -190,11 +190,13 @@ def test_beir_hybrid_is_the_retrievers_own_fusion(sample_index):
     question = "How much market value did Nvidia lose in the DeepSeek sell-off?"
     rankings = retrieve_rankings(retriever, {"q": question}, depth=retriever.candidates)
     ours = document_rankings(rankings["q"])["hybrid"]
-    fused, chunks, _, _ = retriever.search(question, mode="hybrid")
+    found = retriever.search(question, mode="hybrid")
+    fused, chunks = found.fused, found.chunks
     assert ours == document_ranking((c, chunks[c].metadata["article_id"]) for c, _ in fused)
     # given a fusion of two rankings (`bench lexical`), the retriever's candidates are cut as it cuts them
     rrf = HybridRetriever(retriever.store, retriever.embedder, retriever.lexical, fusion="rrf")
-    fused, chunks, _, _ = rrf.search(question, mode="hybrid")
+    found = rrf.search(question, mode="hybrid")
+    fused, chunks = found.fused, found.chunks
     assert document_rankings(rankings["q"], fuse=rrf.fuse, candidates=rrf.candidates)["hybrid"] == \
         document_ranking((c, chunks[c].metadata["article_id"]) for c, _ in fused)
     scores = score_rankings({"q": {"dense": ours, "lexical": ours, "hybrid": ours}}, {"q": {ours[0]: 1}})

@@ -108,13 +108,13 @@ def test_outlet_title_and_date_are_searchable(tmp_path):
 def test_filters_render_the_same_predicate_as_chroma(components):
     day = datetime(2025, 3, 1, tzinfo=UTC)
     components.ingester.ingest([
-        make_article("dated", "The Ostrava bridge opened. Traffic flowed.", published_at=day, source="A Wire"),
-        make_article("undated", "The Ostrava bridge opened. Traffic flowed slowly.", published_at=None, source="B Wire"),
+        make_article("dated", "The Ostrava bridge opened. Traffic flowed.", published_at=day, outlet="A Wire"),
+        make_article("undated", "The Ostrava bridge opened. Traffic flowed slowly.", published_at=None, outlet="B Wire"),
     ])
     index = components.lexical.current()
-    for filters in (Filters(published_after=datetime(2025, 1, 1, tzinfo=UTC)), Filters(sources=("A Wire",)),
+    for filters in (Filters(published_after=datetime(2025, 1, 1, tzinfo=UTC)), Filters(outlets=("A Wire",)),
                     Filters(published_before=datetime(2026, 1, 1, tzinfo=UTC)), Filters(article_ids=("dated",)),
-                    Filters(sources=("B Wire",)), Filters(published_after=datetime(2025, 6, 1, tzinfo=UTC))):
+                    Filters(outlets=("B Wire",)), Filters(published_after=datetime(2025, 6, 1, tzinfo=UTC))):
         lexical = {c.metadata["article_id"] for c, _ in index.search("Ostrava bridge", 10, filters)}
         where = filters.to_where()
         dense = {m["article_id"] for m in components.store.chunks.get(where=where, include=["metadatas"])["metadatas"]}

@@ -32,16 +32,16 @@ def results(components: Components) -> list:
     """Everything a reader could see from retrieval: fused ranking, chunk texts, both scores."""
     out = []
     for question in QUESTIONS:
-        for filters in (Filters(), Filters(sources=("Harbour Post",))):
-            fused, chunks, dense, lexical = components.retriever.search(question, filters)
-            out.append([(cid, round(score, 9), chunks[cid].text, round(dense.get(cid, -1), 6),
-                         round(lexical.get(cid, -1), 4)) for cid, score in fused])
+        for filters in (Filters(), Filters(outlets=("Harbour Post",))):
+            found = components.retriever.search(question, filters)
+            out.append([(cid, round(score, 9), found.chunks[cid].text, round(found.dense_scores.get(cid, -1), 6),
+                         round(found.lexical_scores.get(cid, -1), 4)) for cid, score in found.fused])
     return out
 
 
 def article_ids(components: Components, question: str) -> set[str]:
-    fused, chunks, _, _ = components.retriever.search(question)
-    return {chunks[cid].metadata["article_id"] for cid, _ in fused}
+    found = components.retriever.search(question)
+    return {found.chunks[cid].metadata["article_id"] for cid, _ in found.fused}
 
 
 def test_ingest_update_and_delete_on_a_are_what_b_returns(settings, embedder, chroma_server, tmp_path):
@@ -53,14 +53,14 @@ def test_ingest_update_and_delete_on_a_are_what_b_returns(settings, embedder, ch
     assert results(b) == results(a)  # b copies the collection once, then follows
 
     ferry = make_article("ferry", "The Quillon ferry operator announced a new route. Tickets go on sale in May.",
-                         source="Harbour Post")
+                         outlet="Harbour Post")
     a.ingester.ingest([ferry])
     assert "ferry" in article_ids(b, "What did the Quillon ferry operator announce?")
     assert results(b) == results(a)
 
     # updated on a: the old version's chunks never come back from b's lexical path
     corrected = make_article("ferry", "The Marrowind ferry operator cancelled the route. No tickets will be sold.",
-                             source="Harbour Post")
+                             outlet="Harbour Post")
     a.ingester.ingest([corrected])
     assert b.lexical.current().search("Quillon", 10) == []
     assert [c.metadata["article_id"] for c, _ in b.lexical.current().search("Marrowind", 10)] == ["ferry"]

@@ -34,7 +34,7 @@ def test_txt_title_and_dateline(tmp_path):
 def test_markdown_front_matter_and_heading(tmp_path):
     path = write(tmp_path, "a.md", "---\nid: m1\nsource: Bayline Tech\nauthor: Ana Ruiz\nurl: https://b.example/m1\npublished_at: 2025-02-14T09:30:00Z\n---\n# Headline here\n\nBody text.")
     [article], _ = load_file(path)
-    assert (article.article_id, article.title, article.source, article.author) == ("m1", "Headline here", "Bayline Tech", "Ana Ruiz")
+    assert (article.article_id, article.title, article.outlet, article.author) == ("m1", "Headline here", "Bayline Tech", "Ana Ruiz")
     assert article.published_at == datetime(2025, 2, 14, 9, 30, tzinfo=UTC)
     assert article.text.startswith("# Headline here")
 
@@ -59,7 +59,7 @@ def test_html_extraction(tmp_path):
     [article], errors = load_file(write(tmp_path, "s.html", html))
     assert not errors
     assert article.title == "Mistral ships a small model"
-    assert article.author == "Jane Roe" and article.source == "Glasshouse"
+    assert article.author == "Jane Roe" and article.outlet == "Glasshouse"
     assert article.url == "https://g.example/story"
     assert article.published_at.date().isoformat() == "2025-03-11"
     assert "single GPU" in article.text and "Subscribe" not in article.text

@@ -11,15 +11,15 @@ ARTICLES = [
     make_article("harbour", title="Harbour dredging approved",
                  text="The port authority approved a 40 million euro dredging plan for the old harbour on Tuesday. "
                       "Work starts in March and should let container ships of 14,000 TEU dock by 2027.",
-                 source="Coast Courier", url="https://coast.example/harbour"),
+                 outlet="Coast Courier", url="https://coast.example/harbour"),
     make_article("orchard", title="Cider orchards recover",
                  text="Apple growers in the valley said the cider harvest recovered to 9,200 tonnes after two poor years. "
                       "A wet spring and fewer late frosts helped the blossom set.",
-                 source="Valley Times"),
+                 outlet="Valley Times"),
     make_article("tramline", title="Tram line opens",
                  text="The new eastern tram line opened on Saturday with twelve stops between the station and the hospital. "
                       "The city expects 18,000 riders a day once the timetable is complete.",
-                 source="Coast Courier"),
+                 outlet="Coast Courier"),
 ]
 
 

@@ -110,7 +110,7 @@ def http_client(key: str | None = None) -> httpx2.AsyncClient:
 def second_collection(mcp_index):
     """Another collection in the same store, for per-call `collection`."""
     second = Components(mcp_index.settings, mcp_index.embedder, mcp_index.client, "mcp-second")
-    second.ingester.ingest([make_article("ferry", title="Ferry timetable changes", source="Island Post",
+    second.ingester.ingest([make_article("ferry", title="Ferry timetable changes", outlet="Island Post",
                                          text="The island ferry will run every forty minutes from June. "
                                               "The operator said the new timetable adds six crossings a day.")])
     return second

@@ -10,7 +10,7 @@ from service.slack import blocks
 
 
 def citation(n=1, quote="Nvidia reported record revenue.", url="https://news.example/a", **kw) -> Citation:
-    values = dict(n=n, article_id=f"a{n}", title=f"Title {n}", source="Test Wire",
+    values = dict(n=n, article_id=f"a{n}", title=f"Title {n}", outlet="Test Wire",
                   url=url, published_at="2025-02-01T00:00:00+00:00", quote=quote, start=0, end=len(quote), score=1.0)
     values.update(kw)
     return Citation(**values)
@@ -66,7 +66,7 @@ def test_disagreeing_sources_are_called_out_and_an_ordinary_answer_is_not():
 
 def test_a_source_without_url_is_listed_unlinked_and_each_source_once():
     cites = [citation(1, quote="First claim here."), citation(1, quote="Second claim here."),
-             citation(2, url=None, title="No link", source=None, published_at=None)]
+             citation(2, url=None, title="No link", outlet=None, published_at=None)]
     message = blocks.answer_blocks(answer("A [1]. B [1]. C [2].", citations=cites))
     sources = [b["text"]["text"] for b in message if b["type"] == "section" and b["text"]["text"].startswith("*[")]
     assert len(sources) == 2

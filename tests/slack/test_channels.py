@@ -32,7 +32,7 @@ channels:
     markets = config.for_channel("C0MARKETS")
     assert markets.collection == "markets" and markets.mentions_only
     filters = markets.filters.to_filters()
-    assert filters.sources == ("Meridian Press Agency",)
+    assert filters.outlets == ("Meridian Press Agency",)
     assert filters.published_after == datetime(2025, 1, 1, tzinfo=UTC)
     assert filters.published_before == datetime(2025, 6, 30, 12, tzinfo=UTC)
     other = config.for_channel("C0OTHER")

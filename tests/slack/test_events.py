@@ -354,7 +354,7 @@ def test_channel_settings_choose_filters_and_top_k(driver, fake_slack, sample_in
     fake_slack.wait_updates(2)
     by_question = {c["question"]: c for c in engine.calls}
     markets = by_question["What revenue did Nvidia report?"]
-    assert markets["filters"].sources == ("Meridian Press Agency",)
+    assert markets["filters"].outlets == ("Meridian Press Agency",)
     assert markets["filters"].published_after.year == 2025 and markets["top_k"] == 3
     assert by_question[QUESTION]["filters"].empty and by_question[QUESTION]["top_k"] == 4
 
@@ -377,7 +377,7 @@ def test_a_channel_can_answer_from_its_own_collection(driver, fake_slack, compon
     components.ingester.ingest([make_article("nv1")])
     markets = Components(components.settings, components.embedder, components.client, "markets")
     markets.ingester.ingest([make_article(
-        "fed1", title="Fed holds rates", url="https://markets.example/fed-holds", source="Markets Wire",
+        "fed1", title="Fed holds rates", url="https://markets.example/fed-holds", outlet="Markets Wire",
         text="The Federal Reserve held its benchmark interest rate steady at 4.5 percent on Wednesday. "
              "Officials said inflation remained too high to justify a cut this spring.",
     )])

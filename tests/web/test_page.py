@@ -174,8 +174,8 @@ def test_a_refusal_is_marked_and_cites_nothing(page, extractive_server):
 def test_a_conflict_is_marked_and_each_side_opens_its_own_article(page, llm_server, respx_mock, sample_index, artifacts):
     # The source numbers retrieval gives each side (the passage that holds the figure).
     sources = sample_index.engine.ask(OPENAI_Q).sources
-    ledger = next(s["n"] for s in sources if "ledger" in s["article_id"] and "$6.6 billion" in s["text"])
-    northgate = next(s["n"] for s in sources if "northgate" in s["article_id"] and "$6.5 billion" in s["text"])
+    ledger = next(s.n for s in sources if "ledger" in s.article_id and "$6.6 billion" in s.text)
+    northgate = next(s.n for s in sources if "northgate" in s.article_id and "$6.5 billion" in s.text)
     answer = (f"The sources disagree: The Ledger Wire reported that OpenAI raised $6.6 billion at a post-money "
               f"valuation of $157 billion [{ledger}], while Northgate reported $6.5 billion at $150 billion [{northgate}].")
     respx_mock.post(CHAT_URL).mock(side_effect=llm_reply([answer]))

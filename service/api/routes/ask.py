@@ -115,7 +115,7 @@ def sse_event(name: str, data: str) -> str:
 
 def encode(event: AnswerEvent) -> str:
     if isinstance(event, events.SourcesEvent):
-        data = SourcesEvent(sources=event.sources, request_id=event.request_id).model_dump_json()
+        data = SourcesEvent(sources=[s.to_dict() for s in event.sources], request_id=event.request_id).model_dump_json()
     elif isinstance(event, events.DeltaEvent):
         data = DeltaEvent(text=event.text, replace=event.replace).model_dump_json()
     elif isinstance(event, events.DoneEvent):
