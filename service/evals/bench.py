@@ -199,8 +199,9 @@ def _print_query_report(console, folder: Path, components, n_docs: int, retrieva
     bare50, bare95 = _percentiles(retrieval["bare"])
     table = Table(title=f"bench query: {folder.name} ({n_docs} documents, {components.store.count_chunks()} chunks, "
                         f"{len(retrieval['full'])} questions)")
-    for column, justify in (("retrieval", "left"), ("p50 ms", "right"), ("p95 ms", "right")):
-        table.add_column(column, justify=justify)
+    table.add_column("retrieval", justify="left")
+    for column in ("p50 ms", "p95 ms"):
+        table.add_column(column, justify="right")
     table.add_row("full pipeline: retrieve(q, top_k=8) (embed, Chroma 50, BM25 50, rerank, merge, budget)",
                   f"{full50:.1f}", f"{full95:.1f}")
     table.add_row("bare: embed(q) + Chroma query(n=10)", f"{bare50:.1f}", f"{bare95:.1f}")

@@ -109,7 +109,7 @@ class Served:
     """`newsdesk serve` on a free loopback port with extra NEWSDESK_* settings; its index
     directory starts empty, so it indexes the sample corpus first."""
 
-    def __init__(self, index_dir, log_path, **settings: str) -> None:
+    def __init__(self, index_dir, log_path, **settings: object) -> None:
         import os
         import subprocess
         import sys
