@@ -85,6 +85,11 @@ def test_both_files_say_the_same_from_one_model():
     assert "refusal llm: precision 3/3 (95% CI 0.44–1.00), recall 3/4 (95% CI 0.30–0.95), false refusals 0/0" \
         in view.summary[0]
     assert view.summary[-1] == "LLM-mode figures are replays: scripted 1"
+    # The HTML says everything the Markdown says: the same header, sections and counts.
+    for said in ("embedder test-embedder", "today = 2025-11-01", "What is computed and what is replayed",
+                 "Refusal, mutations, injections", "planted flaws not caught: m-2", "Failed cases: llm (0 of 2)"):
+        assert said in markdown and said in page
+    assert view.summary[0] in page and "<p>None.</p>" in page
 
 
 def test_a_sparse_report_leaves_its_sections_out(tmp_path):
