@@ -36,15 +36,30 @@ class Candidates:
     dense_scores: dict[str, float] = field(default_factory=dict)  # cosine of each dense hit
     lexical_scores: dict[str, float] = field(default_factory=dict)  # BM25 of each lexical hit
 
+    vector: np.ndarray | None = None  # the question's, when the dense path ran
+
     @property
     def best_dense(self) -> float:
         return max(self.dense_scores.values(), default=0.0)
+
+
+def _top_articles(scores: Mapping[str, float], chunks: Mapping[str, StoredChunk], k: int = 10) -> list[str]:
+    """The distinct articles of the best-scored chunks, best first, up to `k`."""
+    ranked = sorted(scores, key=lambda cid: -scores[cid])
+    return list(dict.fromkeys(str(chunks[c].metadata.get("article_id", "")) for c in ranked if c in chunks))[:k]
 
 
 @dataclass
 class RetrievalResult:
     passages: list[Passage]  # numbered sources, [1] first
     best_dense: float  # cosine similarity of the best dense hit (the refusal signal)
+    # What the answer's assessment reads without another embedding or store read: the
+    # question's vector, and the chosen passages' chunks (their sentence vectors).
+    vector: np.ndarray | None = None
+    chunks: dict[str, StoredChunk] = field(default_factory=dict)
+    # The articles each path ranked first (up to ten): how far the two paths agree.
+    dense_articles: list[str] = field(default_factory=list)
+    lexical_articles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,6 +124,7 @@ class HybridRetriever:
         # resolved from it; only chunks it has not caught up with are fetched from Chroma.
         index = self.lexical.current()
         vector = self.embedder.embed([question])[0] if mode in ("hybrid", "dense") else None
+        found.vector = vector
         bm25_of_dense: dict[str, float] = {}  # what the rerank needs of the dense hits, read with them
         if vector is not None:
             ranking, bm25_of_dense = self._dense(question, vector, n, filters, index, found,
@@ -203,4 +219,8 @@ class HybridRetriever:
         self._token_counts.remember(passages, chunks)
         if not self.chunk_tokens or self._token_counts.upper_bound(passages, self.chunk_tokens) > self.token_budget:
             passages = fit_budget(passages, self.token_budget, self._token_counts)  # else all fit
-        return RetrievalResult(passages=passages, best_dense=found.best_dense)
+        chosen = {cid for p in passages for cid in p.chunk_ids}
+        return RetrievalResult(passages=passages, best_dense=found.best_dense, vector=found.vector,
+                               chunks={cid: chunks[cid] for cid in chosen if cid in chunks},
+                               dense_articles=_top_articles(found.dense_scores, chunks),
+                               lexical_articles=_top_articles(found.lexical_scores, chunks))

@@ -200,6 +200,13 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self.index.searcher().num_docs
 
+    def outlets(self) -> dict[str, int]:
+        """Every outlet in the index and how many chunks carry its name, from the term
+        dictionary of the raw `source` field (no document is read). Counts may include
+        chunks deleted since the last merge; an outlet whose chunks all went can linger
+        until then."""
+        return {name: int(count) for name, count in self.index.searcher().terms_with_prefix("source", "") if name}
+
     def _filter(self, filters: Filters):
         """`Filters.clauses()` rendered as tantivy queries: the same predicate as Chroma's
         `where` on the dense path (an undated article, published_ts -1, fails any date bound)."""

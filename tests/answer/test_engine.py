@@ -145,6 +145,9 @@ def test_extractive_skips_headlines_and_subheads():
     text = ("Microsoft unveils MAI-1-preview, its first homegrown model\n\n"
             "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house.\n\n"
             "What the model means for OpenAI")
+    from service.answer.assessment import assess
+
     passage = Passage(["x#0"], ArticleRef("x", "MAI"), text, 0, len(text))
-    answer = Extractor().answer("What model did Microsoft release?", [passage])
-    assert answer == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."
+    a = assess("What model did Microsoft release?", [passage], chunks={}, vector=None, best_dense=0.5,
+               outlets_in_archive={})
+    assert Extractor().answer(a).claims == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."

@@ -1,0 +1,154 @@
+"""The answerability gate: a small model the project trains itself (`newsdesk eval train-gate`,
+service/evals/gate_training.py), shipped as one JSON file and read with numpy.
+
+Two parts, both fitted on the data listed in evals/gate/datasets.yaml:
+
+- a sentence model (logistic regression): the probability that a retrieved sentence holds the
+  answer, from its cosine with the question, its rank, what it holds of the question's answer
+  type, focus, names and words (`assessment.sentence_features`); the extractive answer ranks
+  sentences by it;
+- a question model (gradient-boosted trees): the probability that the sources answer the
+  question at all, from the best sentences' scores and cosines, coverage of the question's
+  names and outlets, agreement of the dense and lexical paths (`assessment.question_features`).
+
+The thresholds are chosen by the training script on out-of-fold predictions and kept in the
+file: with no LLM the gate refuses below `extractive`; with an LLM configured it refuses only
+off-topic questions and those it is nearly sure of (below `llm`), and leaves the rest to the
+model, whose prompt tells it to say when the sources do not hold the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.errors import ConfigError
+
+DEFAULT_MODEL_PATH = Path(__file__).with_name("gate_model.json")
+FORMAT = 1
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Logistic regression over standardised features."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LinearModel:
+        return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
+                   np.asarray(data["scale"], dtype=np.float64), np.asarray(data["coef"], dtype=np.float64),
+                   float(data["intercept"]))
+
+    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        return np.array([[row.get(f, 0.0) for f in self.features] for row in rows], dtype=np.float64).reshape(
+            len(rows), len(self.features))
+
+    def predict(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        z = (self.matrix(rows) - self.mean) / self.scale
+        return _sigmoid(z @ self.coef + self.intercept)
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Gradient-boosted regression trees on the log-odds (sklearn's HistGradientBoosting,
+    exported node by node): the baseline plus each tree's leaf value, through a sigmoid."""
+
+    features: tuple[str, ...]
+    baseline: float
+    # One array per field, all trees' nodes end to end; a tree's root is at `roots[t]`, and
+    # `left`/`right` are absolute node indexes.
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    leaf: np.ndarray
+    missing_left: np.ndarray
+    roots: np.ndarray
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TreeEnsemble:
+        nodes = data["nodes"]
+        return cls(tuple(data["features"]), float(data["baseline"]),
+                   np.asarray(nodes["feature"], dtype=np.int64), np.asarray(nodes["threshold"], dtype=np.float64),
+                   np.asarray(nodes["left"], dtype=np.int64), np.asarray(nodes["right"], dtype=np.int64),
+                   np.asarray(nodes["value"], dtype=np.float64), np.asarray(nodes["leaf"], dtype=bool),
+                   np.asarray(nodes["missing_left"], dtype=bool), np.asarray(data["roots"], dtype=np.int64))
+
+    def predict(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """P(positive) for each row: every tree walked for all rows at once."""
+        if not rows:
+            return np.zeros(0)
+        x = np.array([[row.get(f, 0.0) for f in self.features] for row in rows], dtype=np.float64)
+        at = np.tile(self.roots, (len(rows), 1))  # (rows, trees): the node each row has reached in each tree
+        index = np.arange(len(rows))[:, None]
+        while not self.leaf[at].all():
+            values = x[index, self.feature[at]]
+            go_left = np.where(np.isnan(values), self.missing_left[at], values <= self.threshold[at])
+            step = np.where(go_left, self.left[at], self.right[at])
+            at = np.where(self.leaf[at], at, step)
+        return _sigmoid(self.baseline + self.value[at].sum(axis=1))
+
+
+@dataclass(frozen=True)
+class GateModel:
+    sentence: LinearModel
+    question: TreeEnsemble
+    thresholds: Mapping[str, float]  # mode ("extractive", "llm") -> refuse below this probability
+    info: Mapping[str, Any]  # what it was trained on, and its cross-validated figures
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateModel:
+        if data.get("format") != FORMAT:
+            raise ConfigError(f"gate model format {data.get('format')!r}; this newsdesk reads format {FORMAT}: "
+                              "run `newsdesk eval train-gate`")
+        return cls(LinearModel.from_dict(data["sentence"]), TreeEnsemble.from_dict(data["question"]),
+                   dict(data["thresholds"]), dict(data.get("info", {})))
+
+    def score_sentences(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        return self.sentence.predict(rows)
+
+    def answerability(self, features: Mapping[str, float]) -> float:
+        return float(self.question.predict([features])[0])
+
+
+@lru_cache(maxsize=4)
+def load_gate_model(path: Path = DEFAULT_MODEL_PATH) -> GateModel:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the gate model {path}: {exc}") from exc
+    return GateModel.from_dict(data)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Whether to refuse before any model is called. Off-topic: no source, or the best dense
+    cosine under `relevance_threshold`. Otherwise the model's answerability under the mode's
+    threshold."""
+
+    model: GateModel
+    relevance_threshold: float
+
+    def off_topic(self, best_dense: float, n_sources: int) -> bool:
+        return n_sources == 0 or best_dense < self.relevance_threshold
+
+    def refuses(self, answerability: float, best_dense: float, n_sources: int, mode: str) -> bool:
+        return self.off_topic(best_dense, n_sources) or answerability < self.model.thresholds[mode]
