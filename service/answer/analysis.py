@@ -241,7 +241,8 @@ _CAPITALISED_RUN = re.compile(r"[A-Z][\w&.'’-]*(?:\s+(?:[A-Z][\w&.'’-]*|of|t
 # What makes a run an outlet: "a Bloomberg report", "The Verge's article", "according to Reuters".
 _OUTLET_AFTER = re.compile(r"\s*(?:['’]s\s+)?(?:[\w-]+\s+){0,2}?(?:article|report|piece|review|story|coverage|"
                            r"analysis|post|blog|column|editorial|feature|interview|investigation|op-ed)s?\b", re.I)
-_OUTLET_BEFORE = re.compile(r"\b(?:according to|reported by|published by|carried by|by|from)\s+(?:the\s+)?$", re.I)
+# Not "according to" or a bare "by": people are quoted and write ("according to Megan Grey in The Age").
+_OUTLET_BEFORE = re.compile(r"\b(?:reported by|published by|carried by|from)\s+(?:the\s+)?$", re.I)
 _OUTLET_NOISE = frozenset({"the", "a", "an", "news", "com", "and", "of", "&", "|", "-"})
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,8 @@ class GateModel:
     question: TreeEnsemble
     thresholds: Mapping[str, float]  # mode ("extractive", "llm") -> refuse below this probability
     info: Mapping[str, Any]  # what it was trained on, and its cross-validated figures
+    # Platt scaling of the trees' probability, fitted out of fold: p' = sigmoid(a logit(p) + b).
+    platt: Mapping[str, float] = field(default_factory=lambda: {"a": 1.0, "b": 0.0})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateModel:
@@ -120,13 +122,15 @@ class GateModel:
             raise ConfigError(f"gate model format {data.get('format')!r}; this newsdesk reads format {FORMAT}: "
                               "run `newsdesk eval train-gate`")
         return cls(LinearModel.from_dict(data["sentence"]), TreeEnsemble.from_dict(data["question"]),
-                   dict(data["thresholds"]), dict(data.get("info", {})))
+                   dict(data["thresholds"]), dict(data.get("info", {})), dict(data.get("platt", {"a": 1.0, "b": 0.0})))
 
     def score_sentences(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         return self.sentence.predict(rows)
 
     def answerability(self, features: Mapping[str, float]) -> float:
-        return float(self.question.predict([features])[0])
+        """The calibrated probability that the sources answer the question."""
+        p = float(np.clip(self.question.predict([features])[0], 1e-6, 1 - 1e-6))
+        return float(_sigmoid(np.array(self.platt["a"] * np.log(p / (1 - p)) + self.platt["b"])))
 
 
 @lru_cache(maxsize=4)

@@ -53,21 +53,25 @@ def build_examples(args, settings: Settings, console) -> list:
     return examples
 
 
-def _summary(examples, p, thresholds, relevance) -> dict[str, Any]:
+def _summary(examples, p, thresholds, relevance, platt) -> dict[str, Any]:
     from service.evals import gate_training as gt
 
     y = np.array([e.label for e in examples])
+    real = np.array(["synthetic" not in e.dataset for e in examples])
     info: dict[str, Any] = {
         "trained_on": {d: {"questions": sum(e.dataset == d for e in examples),
                            "answerable": sum(e.dataset == d and e.label == 1 for e in examples)}
                        for d in sorted({e.dataset for e in examples})},
         "thresholds": thresholds,
         "out_of_fold": gt.rates_by_dataset(examples, p, thresholds, relevance),
-        "reliability": gt.reliability(p, y),
+        # Real questions only: the perturbed copies are a training device, not a population.
+        "reliability": gt.reliability(p[real], y[real]),
+        "platt": platt,
     }
     for held in ("multihop-dev", "eval", "squad2-excerpt"):
         if any(e.dataset == held for e in examples):
             idx, q = gt.left_out(examples, held)
+            q = gt.calibrate(q, platt)
             part = [examples[i] for i in idx]
             info.setdefault("left_out", {})[held] = gt.rates_by_dataset(part, q, thresholds, relevance)
     return info
@@ -90,12 +94,14 @@ def cmd_train_gate(args, settings: Settings, *, console=None) -> int:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps(examples))
     relevance = settings.relevance_threshold
-    p = gt.out_of_fold(examples)
+    raw = gt.out_of_fold(examples)
+    platt = gt.calibration(raw, examples)
+    p = gt.calibrate(raw, platt)
     thresholds = {mode: gt.choose_threshold(examples, p, relevance, limit)
                   for mode, limit in gt.MAX_FALSE_REFUSALS.items()}
-    info = _summary(examples, p, thresholds, relevance)
+    info = _summary(examples, p, thresholds, relevance, platt)
     models = gt.fit(examples)
-    Path(args.out).write_text(gt.model_file(models, thresholds, info), encoding="utf-8")
+    Path(args.out).write_text(gt.model_file({**models, "platt": platt}, thresholds, info), encoding="utf-8")
     write_report(Path(args.report), info)
     print_report(console, info)
     console.print(f"model written: {args.out}; report: {args.report}")

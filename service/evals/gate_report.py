@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from service.evals.gate_training import Rate
+from service.evals.gate_training import MAX_FALSE_REFUSALS, NEWS, Rate
 
 INTRO = """# The answerability gate: training report
 
@@ -38,13 +38,15 @@ def report_text(info: dict[str, Any]) -> str:
     lines = [INTRO, "## Trained on", "", "| dataset | questions | answerable |", "|---|---|---|"]
     lines += [f"| {d} | {c['questions']} | {c['answerable']} |" for d, c in info["trained_on"].items()]
     t = info["thresholds"]
-    lines += ["", f"Thresholds (refuse below): extractive {t['extractive']:.4f}, with an LLM {t['llm']:.4f}; "
-              "each the highest that keeps out-of-fold false refusals of answerable news questions "
-              "(multihop-dev, eval, newsset) at or under 4% and 1%.", "", "## Out of fold", ""]
+    lines += ["", f"Thresholds (refuse below the calibrated probability): extractive {t['extractive']:.4f}, with an "
+              f"LLM {t['llm']:.4f}; each the highest that keeps out-of-fold false refusals of answerable news "
+              f"questions ({', '.join(NEWS)}) at or under {MAX_FALSE_REFUSALS['extractive']:.0%} and "
+              f"{MAX_FALSE_REFUSALS['llm']:.0%}.", "", "## Out of fold", ""]
     lines += _rates(info["out_of_fold"])
     for held, rows in info.get("left_out", {}).items():
         lines += ["", f"## Trained without {held}", ""] + _rates(rows)
-    lines += ["", "## Reliability (out of fold, all questions)", "", "| predicted | questions | mean predicted | observed |",
+    lines += ["", "## Reliability (out of fold, the real questions: perturbed copies left out)", "",
+              "| predicted | questions | mean predicted | observed |",
               "|---|---|---|---|"]
     lines += [f"| {r['bin']} | {r['n']} | {r['predicted']:.3f} | {r['observed']:.3f} |" for r in info["reliability"]]
     return "\n".join(lines) + "\n"

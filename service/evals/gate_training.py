@@ -27,7 +27,7 @@ FOLDS = 5
 # Chosen on out-of-fold predictions: the most refusals of unanswerable questions while false
 # refusals of answerable news questions stay under these (issue 19: 5% extractive, 2% with an
 # LLM), with a margin for the held-out data the figures will be measured on.
-MAX_FALSE_REFUSALS = {"extractive": 0.04, "llm": 0.01}
+MAX_FALSE_REFUSALS = {"extractive": 0.03, "llm": 0.01}
 NEWS = ("multihop-dev", "eval", "newsset")  # the answerable questions thresholds are held to
 TREES = {"max_depth": 3, "max_iter": 150, "learning_rate": 0.05, "l2_regularization": 1.0, "min_samples_leaf": 20}
 
@@ -124,7 +124,9 @@ def fit(examples: Sequence[Example], *, folds: int = FOLDS) -> dict[str, Any]:
 
 
 def predict(models: dict[str, Any], examples: Sequence[Example]) -> np.ndarray:
-    gate = GateModel.from_dict({"format": FORMAT, **models, "thresholds": {}})
+    """The trees' raw probabilities (before calibration)."""
+    gate = GateModel.from_dict({"format": FORMAT, **{k: v for k, v in models.items() if k != "platt"},
+                                "thresholds": {}})
     q_names = list(models["question"]["features"])
     x = _with_scores(examples, _sentence_scores(models["sentence"], examples), q_names)
     return gate.question.predict([dict(zip(q_names, row, strict=True)) for row in x])
@@ -230,6 +232,23 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]
     return value
+
+
+def calibration(p: np.ndarray, examples: Sequence[Example]) -> dict[str, float]:
+    """Platt scaling of the out-of-fold probabilities on the real questions (the perturbed
+    ones are weighted down in training, which shifts the raw probabilities): p' = sigmoid(a
+    logit(p) + b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    real = np.array(["synthetic" not in e.dataset for e in examples])
+    x = np.log(np.clip(p[real], 1e-6, 1 - 1e-6) / np.clip(1 - p[real], 1e-6, 1))[:, None]
+    fitted = LogisticRegression(C=100.0).fit(x, np.array([e.label for e in examples])[real])
+    return {"a": float(fitted.coef_[0][0]), "b": float(fitted.intercept_[0])}
+
+
+def calibrate(p: np.ndarray, platt: dict[str, float]) -> np.ndarray:
+    logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
+    return 1.0 / (1.0 + np.exp(-(platt["a"] * logit + platt["b"])))
 
 
 def model_file(models: dict[str, Any], thresholds: dict[str, float], info: dict[str, Any]) -> str:

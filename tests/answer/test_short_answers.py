@@ -48,14 +48,14 @@ def test_no_yes_when_a_side_is_missing_or_weak():
     assert short_answer(a, s, ["Northgate Business Review"]) is None
 
 
-def test_consistency_follows_the_figures_of_both_sides():
+def test_inconsistency_is_read_from_differing_figures():
     question = ("Between The Ledger Wire report and the Northgate Business Review report, was there "
                 "consistency in the size of OpenAI's funding round?")
     agree = [("OpenAI closed a funding round of $6.6 billion on Wednesday.", "The Ledger Wire", "2024-10-02", 0.8),
              ("OpenAI raised $6.6 billion in a funding round, the company said.", "Northgate Business Review",
               "2024-10-03", 0.8)]
     a, s = scenario(question, agree)
-    assert short_answer(a, s, []) == "Yes"
+    assert short_answer(a, s, []) is None  # both found is not both agreeing: nothing reads that extractively
     differ = [agree[0], ("OpenAI raised $6.5 billion in a funding round, the company said.",
                          "Northgate Business Review", "2024-10-03", 0.8)]
     a, s = scenario(question, differ)
