@@ -262,10 +262,10 @@ def outlet_mentions(question: str, outlets: Iterable[str]) -> list[OutletMention
     known = [(o, _outlet_tokens(o)) for o in outlets]
     found: list[OutletMention] = []
     for match in _CAPITALISED_RUN.finditer(question):
-        words = match.group(0).strip(" -|&'’").split()
-        while words and words[0].lower() in _LEADING_WORDS:
-            words = words[1:]  # "After the Verge report": the run starts at a sentence's first word
-        phrase = " ".join(words)
+        run = match.group(0).strip(" -|&'’").split()
+        while run and run[0].lower() in _LEADING_WORDS:
+            run = run[1:]  # "After the Verge report": the run starts at a sentence's first word
+        phrase = " ".join(run)
         words = _outlet_tokens(phrase)
         if not words or words <= _DATE_WORDS:
             continue

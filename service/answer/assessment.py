@@ -116,11 +116,16 @@ def _idf_share(terms: set[str], words: Sequence[set[str]]) -> list[float]:
 
 
 def sentence_features(q: QuestionAnalysis, c: Candidate, ev: Evidence, cosine: float, top: float, rank: int,
-                      lexical: float, passage: Passage) -> dict[str, float]:
+                      lexical: float, passage: Passage, named_outlets: frozenset[str] = frozenset()) -> dict[str, float]:
     """What the sentence model weighs. `factoid`: the question asks for a count, an amount, a
-    name or a date, whose presence matters only then."""
+    name or a date, whose presence matters only then. `named_outlets`: the archive's outlets
+    the question names ("reported by TechCrunch"): a sentence one of them published."""
     factoid = float(q.kind != "open")
+    outlets = {passage.outlet, *(x.outlet for x in passage.corroborated_by)}
+    title_words = set(tokenize(passage.title))
     return {
+        "outlet_named": float(bool(named_outlets & outlets)),
+        "title_cov": len(q.terms & title_words) / len(q.terms) if q.terms else 0.0,
         "cos": cosine, "cos_gap": cosine - top, "cos_rank": math.log1p(rank), "src": math.log(c.n),
         "src_dense": passage.dense_score or 0.0, "typed": float(ev.typed), "focused": float(ev.focused),
         "ent": ev.entities, "support": ev.support, "lex": lexical, "has_num": float(bool(_DIGIT.search(c.text))),
@@ -130,7 +135,7 @@ def sentence_features(q: QuestionAnalysis, c: Candidate, ev: Evidence, cosine: f
 
 
 def assess_sentences(q: QuestionAnalysis, passages: Sequence[Passage], chunks: Mapping[str, StoredChunk],
-                     vector: np.ndarray | None) -> list[AssessedSentence]:
+                     vector: np.ndarray | None, named_outlets: frozenset[str] = frozenset()) -> list[AssessedSentence]:
     found = candidates(passages)
     cosines = sentence_cosines(found, passages, chunks, vector)
     lexical = _idf_share(set(tokenize(q.text)) - QUESTION_STEMS, [set(tokenize(c.text)) for c in found])
@@ -140,7 +145,8 @@ def assess_sentences(q: QuestionAnalysis, passages: Sequence[Passage], chunks: M
     for i, c in enumerate(found):
         ev = evidence(q, c.text, c.context, c.outlet)
         out.append(AssessedSentence(c, cosines[i], ev, lexical[i],
-                                    sentence_features(q, c, ev, cosines[i], top, rank[i], lexical[i], passages[c.n - 1])))
+                                    sentence_features(q, c, ev, cosines[i], top, rank[i], lexical[i], passages[c.n - 1],
+                                                      named_outlets)))
     return out
 
 
@@ -212,9 +218,9 @@ def assess(question: str, passages: Sequence[Passage], *, chunks: Mapping[str, S
     order of their evidence and the question counts as answerable."""
     q = analyse(question)
     parts = tuple(analyse(c) for c in clauses(question))
-    sentences = assess_sentences(q, passages, chunks, vector)
-    a = Assessment(question, q, parts if len(parts) > 1 else (q,), passages, sentences,
-                   outlet_mentions(question, outlets_in_archive), best_dense)
+    mentions = outlet_mentions(question, outlets_in_archive)
+    sentences = assess_sentences(q, passages, chunks, vector, frozenset(m.outlet for m in mentions if m.outlet))
+    a = Assessment(question, q, parts if len(parts) > 1 else (q,), passages, sentences, mentions, best_dense)
     if scorer is not None:
         scored = scorer.score_sentences([s.features for s in sentences])
         a.sentences = [AssessedSentence(s.candidate, s.cosine, s.evidence, s.lexical, s.features, float(p))

@@ -3,10 +3,10 @@ service/evals/gate_training.py), shipped as one JSON file and read with numpy.
 
 Two parts, both fitted on the data listed in evals/gate/datasets.yaml:
 
-- a sentence model (logistic regression): the probability that a retrieved sentence holds the
-  answer, from its cosine with the question, its rank, what it holds of the question's answer
-  type, focus, names and words (`assessment.sentence_features`); the extractive answer ranks
-  sentences by it;
+- a sentence model (gradient-boosted trees): the probability that a retrieved sentence holds
+  the answer, from its cosine with the question, its rank, what it holds of the question's
+  answer type, focus, names and words (`assessment.sentence_features`); the extractive answer
+  ranks sentences by it, with the sentence's own evidence;
 - a question model (gradient-boosted trees): the probability that the sources answer the
   question at all, from the best sentences' scores and cosines, coverage of the question's
   names and outlets, agreement of the dense and lexical paths (`assessment.question_features`).
@@ -36,33 +36,6 @@ FORMAT = 1
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
-
-
-@dataclass(frozen=True)
-class LinearModel:
-    """Logistic regression over standardised features."""
-
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LinearModel:
-        return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
-                   np.asarray(data["scale"], dtype=np.float64), np.asarray(data["coef"], dtype=np.float64),
-                   float(data["intercept"]))
-
-    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        return np.array([[row.get(f, 0.0) for f in self.features] for row in rows], dtype=np.float64).reshape(
-            len(rows), len(self.features))
-
-    def predict(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        if not rows:
-            return np.zeros(0)
-        z = (self.matrix(rows) - self.mean) / self.scale
-        return _sigmoid(z @ self.coef + self.intercept)
 
 
 @dataclass(frozen=True)
@@ -109,7 +82,7 @@ class TreeEnsemble:
 
 @dataclass(frozen=True)
 class GateModel:
-    sentence: LinearModel
+    sentence: TreeEnsemble
     question: TreeEnsemble
     thresholds: Mapping[str, float]  # mode ("extractive", "llm") -> refuse below this probability
     info: Mapping[str, Any]  # what it was trained on, and its cross-validated figures
@@ -121,7 +94,7 @@ class GateModel:
         if data.get("format") != FORMAT:
             raise ConfigError(f"gate model format {data.get('format')!r}; this newsdesk reads format {FORMAT}: "
                               "run `newsdesk eval train-gate`")
-        return cls(LinearModel.from_dict(data["sentence"]), TreeEnsemble.from_dict(data["question"]),
+        return cls(TreeEnsemble.from_dict(data["sentence"]), TreeEnsemble.from_dict(data["question"]),
                    dict(data["thresholds"]), dict(data.get("info", {})), dict(data.get("platt", {"a": 1.0, "b": 0.0})))
 
     def score_sentences(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:

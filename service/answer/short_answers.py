@@ -48,9 +48,26 @@ def short_answer(a: Assessment, picked: Sequence[AssessedSentence], missing: Seq
         return yes_or_no(a, picked)
     if q.kind in ("count", "money"):
         return figure(a, picked)
-    if q.kind in ("person", "name") or _ASKS_FOR_A_NAME.match(q.text):
+    if (q.kind in ("person", "name") or _ASKS_FOR_A_NAME.match(q.text)) and not asks_for_several(q.text):
         return name(a, picked)
     return None
+
+
+_VERBS = frozenset("is are was were has have had did does do can could will would should that which who".split())
+
+
+def asks_for_several(question: str) -> bool:
+    """"Which senior leaders left ...?", "Which non-OpenAI models has it tested?": the noun after
+    which/what is plural, so several names are asked for, not one."""
+    words = re.findall(r"[\w'’-]+", question.lower())
+    if len(words) < 2 or words[0] not in ("which", "what"):
+        return False
+    nouns = []
+    for word in words[1:4]:
+        if word in _VERBS:
+            break
+        nouns.append(word)
+    return any(n.endswith("s") and not n.endswith(("ss", "us", "is", "news")) for n in nouns)
 
 
 # "Which rugby team ...", "What company is ...", "What are the entities that ...": a name is
@@ -62,19 +79,20 @@ _ASKS_FOR_A_NAME = re.compile(r"\s*(?:which\s+\w+|what\s+(?!is\b|are\b|was\b|wer
 # -- yes / no -----------------------------------------------------------------------------------
 
 def _sides(a: Assessment, picked: Sequence[AssessedSentence]) -> list[AssessedSentence | None]:
-    """For each outlet the question names, in the order it names them, its best sentence among
-    the picked and top-scored ones (None: that side is not found)."""
-    pool = list(picked) + sorted(a.sentences, key=lambda s: -s.score)[:12]
+    """For each outlet the question names, in the order it names them, its best sentence (None:
+    that side is not found). An outlet named twice ("between the TechCrunch report on X and the
+    TechCrunch report on Y") is two of its articles."""
     out: list[AssessedSentence | None] = []
+    used: set[str] = set()
     for mention in a.outlets:
-        if mention.outlet is None:
-            out.append(None)
-            continue
-        mine = [s for s in pool if a.passages[s.n - 1].outlet == mention.outlet
-                or any(c.outlet == mention.outlet for c in a.passages[s.n - 1].corroborated_by)]
+        mine = [s for s in a.sentences if mention.outlet is not None and a.passages[s.n - 1].article_id not in used
+                and (a.passages[s.n - 1].outlet == mention.outlet
+                     or any(c.outlet == mention.outlet for c in a.passages[s.n - 1].corroborated_by))]
         best = max(mine, key=lambda s: s.score, default=None)
         found = best is not None and (best.score >= SIDE_SUPPORT or best.cosine >= SIDE_COSINE)
         out.append(best if found else None)
+        if best is not None and found:
+            used.add(a.passages[best.n - 1].article_id)
     return out
 
 
@@ -87,8 +105,9 @@ def yes_or_no(a: Assessment, picked: Sequence[AssessedSentence]) -> str | None:
         return _in_order(sides, after=bool(_AFTER.search(text)) and not _BEFORE.search(text))
     if _SAME.search(text) or _DIFFERENT.search(text):
         return _consistent(a, [s for s in sides if s] or list(picked[:2]), text)
-    supported = [s for s in sides if s] or [picked[0]]
-    return "Yes" if all(s.evidence.entities >= 0.5 for s in supported) else None
+    if not sides:  # no outlet named: the question's own named things must be in the answering sentence
+        return "Yes" if picked[0].score >= SIDE_SUPPORT and picked[0].evidence.entities >= 0.5 else None
+    return "Yes"  # every side the question names has a sentence that speaks to it
 
 
 def _in_order(sides: Sequence[AssessedSentence | None], *, after: bool) -> str | None:
@@ -168,7 +187,9 @@ def name(a: Assessment, picked: Sequence[AssessedSentence]) -> str | None:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0])))
     top, times = ranked[0]
     rivals = [n for n, t in ranked[1:] if t == times and n.split()[-1] != top.split()[-1]]
-    if times < 2 or rivals:
+    # ... and the sentence that answers best names it too (or its short form).
+    lead = mentions[0] if mentions else set()
+    if times < 2 or rivals or not any(m == top or m.split()[-1] == top.split()[-1] for m in lead):
         return None
     return top
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from service.answer.gate import DEFAULT_MODEL_PATH, Gate, GateModel, LinearModel, TreeEnsemble, load_gate_model
+from service.answer.gate import DEFAULT_MODEL_PATH, Gate, GateModel, TreeEnsemble, load_gate_model
 from service.errors import ConfigError
 from service.evals.gate_training import export_trees, fit_sentences
 
@@ -27,17 +27,17 @@ def test_exported_trees_give_sklearns_probabilities():
     assert np.allclose(ours, theirs, atol=1e-5)
 
 
-def test_linear_model_reads_features_by_name():
+def test_the_sentence_model_reads_features_by_name():
     from service.evals.gate_data import Example
 
     rng = np.random.RandomState(1)
     examples = []
-    for i in range(60):
+    for i in range(120):
         rows = [{"cos": float(c), "typed": float(t)} for c, t in zip(rng.rand(5), rng.rand(5) > 0.5, strict=True)]
         examples.append(Example("d", str(i), str(i), "q", 1, 1.0, "", {}, rows,
                                 [int(r["cos"] > 0.6 and r["typed"]) for r in rows]))
-    linear = LinearModel.from_dict(fit_sentences(examples, ["cos", "typed"]))
-    p = linear.predict([{"typed": 1.0, "cos": 0.9}, {"cos": 0.1, "typed": 0.0}])
+    trees = TreeEnsemble.from_dict(fit_sentences(examples, ["cos", "typed"]))
+    p = trees.predict([{"typed": 1.0, "cos": 0.9}, {"cos": 0.1, "typed": 0.0}])
     assert p[0] > 0.5 > p[1]
 
 

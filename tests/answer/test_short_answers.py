@@ -11,14 +11,15 @@ from service.models import ArticleRef, Passage
 OUTLETS = ["The Ledger Wire", "Northgate Business Review"]
 
 
-def scenario(question: str, sentences: list[tuple[str, str, str, float]]) -> tuple[Assessment, list[AssessedSentence]]:
-    """(text, outlet, date, score) per sentence, one source each."""
+def scenario(question: str, sentences: list[tuple]) -> tuple[Assessment, list[AssessedSentence]]:
+    """(text, outlet, date, score[, cosine]) per sentence, one source each."""
     q = analyse(question)
     passages, assessed = [], []
-    for n, (text, outlet, date, score) in enumerate(sentences, start=1):
+    for n, (text, outlet, date, score, *rest) in enumerate(sentences, start=1):
+        cosine = rest[0] if rest else 0.6
         passages.append(Passage([f"a{n}#0"], ArticleRef(f"a{n}", f"Report {n}", outlet, None, date), text, 0, len(text)))
         c = Candidate(n, 0, len(text), text, f"Report {n}. ", date, outlet)
-        assessed.append(AssessedSentence(c, 0.6, evidence(q, text, c.context, outlet), 0.5, {}, score))
+        assessed.append(AssessedSentence(c, cosine, evidence(q, text, c.context, outlet), 0.5, {}, score))
     a = Assessment(question, q, (q,), passages, assessed, outlet_mentions(question, OUTLETS), 0.6)
     return a, assessed
 
@@ -36,15 +37,18 @@ def test_which_came_first_is_read_from_the_two_reports_dates():
 
 
 def test_no_yes_when_a_side_is_missing_or_weak():
-    question = "Do both The Ledger Wire and Northgate Business Review report that OpenAI raised $6.6 billion?"
+    question = "Did The Ledger Wire and Northgate Business Review report that OpenAI raised $6.6 billion?"
     a, s = scenario(question, [("OpenAI raised $6.6 billion in its latest funding round.", "The Ledger Wire", "2024-10-02",
                                 0.8)])
     assert short_answer(a, s, []) is None  # Northgate's side is not among the sources: no answer, not "no"
     a, s = scenario(question, [("OpenAI raised $6.6 billion in its latest funding round.", "The Ledger Wire", "2024-10-02",
                                 0.8),
                                ("Shares of chipmakers fell sharply on Monday in Asian trading.",
-                                "Northgate Business Review", "2024-10-03", 0.05)])
+                                "Northgate Business Review", "2024-10-03", 0.05, 0.2)])
     assert short_answer(a, s, []) is None
+    a, s = scenario(question, [(x.text, x.candidate.outlet, x.candidate.published, 0.8) for x in s[:1]]
+                    + [("OpenAI raised $6.6 billion, Northgate reported.", "Northgate Business Review", "2024-10-03", 0.7)])
+    assert short_answer(a, s, []) == "Yes"  # each side found
     assert short_answer(a, s, ["Northgate Business Review"]) is None
 
 
