@@ -35,6 +35,7 @@ import limits
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from service.config import Settings
 from service.errors import ConfigError, NewsdeskError, RateLimitedError, UnauthorizedError
 from service.keys import SCOPES, ApiKey, KeyStore
 
@@ -138,7 +139,7 @@ class Door:
         self.on_limited = on_limited
 
     @classmethod
-    def from_settings(cls, settings: Any, client: Any, *, required: bool, **hooks: Callable[[str], None]) -> Door:
+    def from_settings(cls, settings: Settings, client: Any, *, required: bool, **hooks: Callable[[str], None]) -> Door:
         """The door of a serving process: keys in `settings.keys_collection` of the store
         `client` (the bootstrap key registered once), limits from the settings."""
         keys = KeyStore(client, settings.keys_collection, ttl_s=settings.key_cache_ttl_s)

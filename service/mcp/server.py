@@ -14,6 +14,7 @@ e.g. `article-not-found: no article with id 'x'`, translated here and only here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -47,14 +48,16 @@ Collection = Annotated[str | None, Field(min_length=1, max_length=200,
                                          description="The collection to use (default: the server's).")]
 
 
+def _date(name: str, value: str | None) -> datetime | None:
+    try:
+        return parse_date(value)
+    except (ValueError, OverflowError, OSError):  # the message quotes the value: not echoed
+        raise ToolError(f"bad-filter: {name}: unrecognised date; use ISO 8601, e.g. 2025-03-10") from None
+
+
 def _filters(after: str | None, before: str | None, outlets: list[str] | None) -> Filters:
-    dates = {}
-    for name, value in (("published_after", after), ("published_before", before)):
-        try:
-            dates[name] = parse_date(value)
-        except (ValueError, OverflowError, OSError):  # the message quotes the value: not echoed
-            raise ToolError(f"bad-filter: {name}: unrecognised date; use ISO 8601, e.g. 2025-03-10") from None
-    return Filters(**dates, outlets=tuple(outlets or ()))
+    return Filters(published_after=_date("published_after", after), published_before=_date("published_before", before),
+                   outlets=tuple(outlets or ()))
 
 
 class _Server(MCPServer):
