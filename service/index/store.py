@@ -13,8 +13,9 @@ feed search (`chunks_of` and `iter_chunk_pages`, which every replica's lexical i
 from, and `get_chunks`, which resolves dense hits that index has not caught up with) return
 no chunk whose record is missing or of another version. So a write killed midway (its chunks
 in, its records not) or a version being replaced never yields a source whose citation
-`GET /v1/articles/{id}` cannot check. A write puts the records in before announcing, so a
-replica that reads the announcement finds them (`write`).
+`GET /v1/articles/{id}` cannot check. A write announces the articles it replaces before
+their records change, and all of them once the records are in, so a replica following the
+feed never keeps an old version beside a new record and finds the new one whole (`write`).
 """
 
 from __future__ import annotations
