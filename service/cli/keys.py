@@ -23,7 +23,7 @@ def key_store(settings: Settings):
 
 
 def cmd_keys_create(args, settings: Settings) -> int:
-    from service.api.limits import parse_rate
+    from service.access import parse_rate
     from service.keys import parse_list
 
     if args.rate_limit:

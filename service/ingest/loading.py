@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -31,6 +32,7 @@ _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f\\<>\"]")  # whitespace, controls, and what breaks out of markup
 
 
 def normalise_whitespace(text: str) -> str:
@@ -78,6 +80,9 @@ def build_article(record: dict[str, Any], *, origin: str, max_chars: int = MAX_A
     except (ValueError, OverflowError, OSError) as exc:
         raise ValueError(f"published_at: {exc}") from None
     url = _clean(record.get("url"))
+    if url is not None and not is_web_url(url):
+        # Readers follow it from every citation: `javascript:` and the like must never get in.
+        raise ValueError("url must be an http:// or https:// URL")
     article_id = _clean(record.get("id")) or url or text_article_id(text)
     return Article(
         article_id=article_id,
@@ -89,6 +94,15 @@ def build_article(record: dict[str, Any], *, origin: str, max_chars: int = MAX_A
         published_at=published_at,
         origin=origin,
     )
+
+
+def is_web_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL: the only kind newsdesk stores and links."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not _UNSAFE_URL.search(url)
 
 
 def _clean(value: Any) -> str | None:
@@ -280,7 +294,8 @@ def _load_html(content: str, where: str, max_chars: int) -> Article:
         {
             "title": doc.title,
             "text": "\n\n".join(paragraphs),
-            "url": doc.url,
+            # The page's own canonical link may be relative: then the article has none.
+            "url": doc.url if doc.url and is_web_url(doc.url) else None,
             "source": doc.sitename,
             "author": doc.author,
             "published_at": doc.date,
