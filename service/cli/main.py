@@ -38,9 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index article files and folders (.txt .md .html .json .jsonl)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--collection")
-    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="parse, chunk and embed on Ray (pip install 'newsdesk[ray]'): a new local Ray when no "
-                        "ADDRESS (or RAY_ADDRESS), else `auto`, HOST:PORT or ray://HOST:10001; put it after the paths")
+    p.add_argument("--ray", action="store_true",
+                   help="parse, chunk and embed on Ray (pip install 'newsdesk[ray]'): a new local Ray, or RAY_ADDRESS")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="the Ray cluster to use (implies --ray): `auto`, HOST:PORT or ray://HOST:10001")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("list", help="list indexed articles")
