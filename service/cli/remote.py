@@ -5,32 +5,33 @@ CLI's one-line errors."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
-
-from service.cli.discovery import RunningServer
+from service.cli.discovery import OPENER, RunningServer
 from service.errors import IngestError, NewsdeskError, UnauthorizedError
 from service.ingest.pipeline import IngestReport
 from service.models import Article, iso
 
 BATCH_CHARS = 2_000_000  # of article text a request: well under NEWSDESK_MAX_BODY_BYTES
 BATCH_ARTICLES = 64
-TIMEOUT = httpx.Timeout(600.0, connect=5.0)  # a batch is embedded before the server answers
+TIMEOUT_S = 600.0  # a batch is embedded before the server answers
 
 
 class ServerClient:
     """One running server, for one collection, authenticated with NEWSDESK_API_KEY if set."""
 
-    def __init__(self, server: RunningServer, *, collection: str, api_key: str | None = None,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(self, server: RunningServer, *, collection: str, api_key: str | None = None):
         self.server = server
         self.collection = collection
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=server.url, headers=headers, timeout=TIMEOUT, transport=transport)
+        self.headers = {"Accept": "application/json"}
+        if api_key:
+            self.headers["Authorization"] = f"Bearer {api_key}"
 
     def ask(self, question: str, filters: dict[str, Any], top_k: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {"question": question, "stream": False, "collection": self.collection}
@@ -38,47 +39,50 @@ class ServerClient:
             body["filters"] = filters
         if top_k is not None:
             body["top_k"] = top_k
-        return self._send("POST", "/v1/ask", json=body)
+        return self._checked(*self._request("POST", "/v1/ask", body))
 
     def delete(self, article_id: str) -> dict[str, Any]:
-        return self._send("DELETE", f"/v1/articles/{quote(article_id, safe='')}", params=self._in_collection())
+        return self._checked(*self._request("DELETE", f"/v1/articles/{quote(article_id, safe='')}?{self._query()}"))
 
     def post_articles(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """The server's ingest summary; a batch whose every article failed comes back as a
         422/413 problem, whose `results` say the same."""
-        response = self._request("POST", "/v1/articles", json=records, params=self._in_collection())
-        body = _json(response)
-        if response.status_code in (413, 422) and isinstance(body.get("results"), list):
+        status, body = self._request("POST", f"/v1/articles?{self._query()}", records)
+        if status in (413, 422) and isinstance(body.get("results"), list):
             return {"results": body["results"], "chunks_written": 0}
-        return self._checked(response, body)
+        return self._checked(status, body)
 
-    def _in_collection(self) -> dict[str, str]:
-        return {"collection": self.collection}
+    def _query(self) -> str:
+        return urlencode({"collection": self.collection})
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._request(method, path, **kwargs)
-        return self._checked(response, _json(response))
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, payload: Any = None) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body of one call; an HTTP error status is returned, not raised."""
+        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        headers = {**self.headers, **({"Content-Type": "application/json"} if data is not None else {})}
+        request = urllib.request.Request(self.server.url + path, data=data, headers=headers, method=method)
         try:
-            return self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+            with OPENER.open(request, timeout=TIMEOUT_S) as response:
+                return response.status, _json(response.read())
+        except urllib.error.HTTPError as exc:  # 4xx and 5xx: a problem body
+            with exc:
+                return exc.code, _json(exc.read())
+        except OSError as exc:  # refused, reset, timed out
             raise NewsdeskError(f"newsdesk serve at {self.server.url} did not answer ({type(exc).__name__}); "
                                 f"is it still running?") from None
 
-    def _checked(self, response: httpx.Response, body: dict[str, Any]) -> dict[str, Any]:
-        if response.status_code == 401:
+    def _checked(self, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        if status == 401:
             raise UnauthorizedError(
                 f"newsdesk serve at {self.server.url} requires an API key: set NEWSDESK_API_KEY to one "
                 f"(`newsdesk keys create --name cli --scopes ask,write`)")
-        if response.is_error:
-            raise NewsdeskError(str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}"))
+        if status >= 400:
+            raise NewsdeskError(str(body.get("detail") or body.get("title") or f"HTTP {status}"))
         return body
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(raw: bytes) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = json.loads(raw)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
