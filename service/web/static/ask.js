@@ -5,6 +5,7 @@ import { renderSources } from "./citations.js";
 import { $ } from "./dom.js";
 import { readEvents } from "./events.js";
 import { askForKey, headers } from "./keys.js";
+import { outletProblem, unknownOutlets } from "./outlets.js";
 import { Problem, needsKey, problemOf } from "./problems.js";
 import { state } from "./state.js";
 
@@ -33,6 +34,16 @@ async function ask(question, chosenFilters, chosenCollection) {
   state.text = "";
   resetResult();
   setBusy(true, "Searching the articles…");
+  if (chosenFilters && chosenFilters.sources) {
+    const unknown = await unknownOutlets(chosenFilters.sources, chosenCollection);
+    if (state.controller !== controller) return; // asked again meanwhile
+    if (unknown.length) {
+      state.controller = null;
+      setBusy(false, "");
+      showProblem(outletProblem(unknown));
+      return;
+    }
+  }
 
   const body = { question, stream: true };
   if (chosenFilters) body.filters = chosenFilters;
@@ -83,10 +94,18 @@ function handleEvent(name, payload) {
   }
 }
 
+// An empty question is said next to the box (the API would refuse it with a 422).
+function questionMissing(missing) {
+  $("question").setAttribute("aria-invalid", missing ? "true" : "false");
+  $("question-error").hidden = !missing;
+}
+
 export function initAsk() {
+  $("question").addEventListener("input", () => questionMissing(false));
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const question = $("question").value.trim();
+    questionMissing(!question);
     if (!question) {
       $("question").focus();
       return;
