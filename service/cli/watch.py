@@ -102,8 +102,9 @@ def cmd_watch(args, settings: Settings) -> int:
         watcher = build_watcher(settings, Components.build(settings), feeds_file)
     if args.once:
         counts = watcher.poll_due(force=args.force)
-        print(", ".join(f"{name} {value}" for name, value in sorted(counts.items()))
-              or "no feed was due (--force polls every feed now)")
+        print(", ".join(f"{name} {value}" for name, value in sorted(counts.items())) or "no feed was due")
+        if not counts:
+            print("newsdesk: `newsdesk watch --once --force` polls every feed now", file=sys.stderr)
         return 1 if counts["feeds_failed"] else 0
     stop = threading.Event()
     try:
