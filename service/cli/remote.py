@@ -18,7 +18,7 @@ from service.errors import IngestError, NewsdeskError, UnauthorizedError
 from service.ingest.pipeline import IngestReport
 from service.models import Article, iso
 
-BATCH_CHARS = 2_000_000  # of article text a request: well under NEWSDESK_MAX_BODY_BYTES
+BATCH_CHARS = 1_000_000  # of article text a request: at most 3 bytes a character, well under NEWSDESK_MAX_BODY_BYTES
 BATCH_ARTICLES = 64
 TIMEOUT_S = 600.0  # a batch is embedded before the server answers
 
@@ -57,7 +57,7 @@ class ServerClient:
 
     def _request(self, method: str, path: str, payload: Any = None) -> tuple[int, dict[str, Any]]:
         """The status and JSON body of one call; an HTTP error status is returned, not raised."""
-        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        data = None if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {**self.headers, **({"Content-Type": "application/json"} if data is not None else {})}
         request = urllib.request.Request(self.server.url + path, data=data, headers=headers, method=method)
         try:
