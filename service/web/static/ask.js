@@ -24,6 +24,19 @@ function collection() {
   return $("collection").value.trim();
 }
 
+// False, with the problem shown, when the outlet filter names an outlet the collection lacks
+// (or when another question was asked meanwhile).
+async function outletsKnown(chosenFilters, chosenCollection, controller) {
+  if (!chosenFilters || !chosenFilters.sources) return true;
+  const unknown = await unknownOutlets(chosenFilters.sources, chosenCollection);
+  if (state.controller !== controller) return false;
+  if (!unknown.length) return true;
+  state.controller = null;
+  setBusy(false, "");
+  showProblem(outletProblem(unknown));
+  return false;
+}
+
 async function ask(question, chosenFilters, chosenCollection) {
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
@@ -34,16 +47,7 @@ async function ask(question, chosenFilters, chosenCollection) {
   state.text = "";
   resetResult();
   setBusy(true, "Searching the articles…");
-  if (chosenFilters && chosenFilters.sources) {
-    const unknown = await unknownOutlets(chosenFilters.sources, chosenCollection);
-    if (state.controller !== controller) return; // asked again meanwhile
-    if (unknown.length) {
-      state.controller = null;
-      setBusy(false, "");
-      showProblem(outletProblem(unknown));
-      return;
-    }
-  }
+  if (!(await outletsKnown(chosenFilters, chosenCollection, controller))) return;
 
   const body = { question, stream: true };
   if (chosenFilters) body.filters = chosenFilters;
