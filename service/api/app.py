@@ -26,7 +26,7 @@ from service.api.auth import AUTH_RESPONSES, AuthMiddleware, require_for_method
 from service.api.limits import AskGate
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, ShedMiddleware
 from service.api.problems import install_problem_handlers
-from service.api.routes import articles, ask, chat, feedback, health, keys, search
+from service.api.routes import articles, ask, chat, feedback, health, keys, outlets, search
 from service.api.tracing import Tracer
 from service.collections import Collections
 from service.components import Components
@@ -97,4 +97,5 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
     app.include_router(feedback.router)
     app.include_router(articles.router, dependencies=[Depends(require_for_method)], responses=AUTH_RESPONSES)
     app.include_router(keys.router)
+    app.include_router(outlets.router)
     return app

@@ -200,6 +200,13 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self.index.searcher().num_docs
 
+    def outlets(self) -> dict[str, int]:
+        """Every outlet in the index and how many chunks carry it (the names filters match
+        exactly), from the term dictionary; deleted chunks do not count."""
+        searcher = self.index.searcher()
+        terms = searcher.terms_with_prefix("source", "", filter_query=self._tantivy.Query.all_query())
+        return {name: count for name, count in terms if name and count > 0}
+
     def _filter(self, filters: Filters):
         """`Filters.clauses()` rendered as tantivy queries: the same predicate as Chroma's
         `where` on the dense path (an undated article, published_ts -1, fails any date bound)."""

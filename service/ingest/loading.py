@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -298,11 +299,38 @@ def _load_html(content: str, where: str, max_chars: int) -> Article:
             "url": doc.url if doc.url and is_web_url(doc.url) else None,
             "source": doc.sitename,
             "author": doc.author,
-            "published_at": doc.date,
+            "published_at": _published_time(content, doc.date),
         },
         origin=where,
         max_chars=max_chars,
     )
+
+
+class _PublishedTime(HTMLParser):
+    """The `article:published_time` meta tag's content (Open Graph), if the page has one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and self.value is None and found.get("property") == "article:published_time":
+            self.value = (found.get("content") or "").strip() or None
+
+
+def _published_time(content: str, extracted: str | None) -> str | None:
+    """The page's publication time with its time of day: trafilatura gives the date only
+    (YYYY-MM-DD), `article:published_time` the instant. The meta tag wins when it parses."""
+    finder = _PublishedTime()
+    finder.feed(content)
+    if finder.value:
+        try:
+            parse_date(finder.value)
+            return finder.value
+        except ValueError:
+            pass
+    return extracted
 
 
 def parse_records(records: list[dict[str, Any]], origin: str = "request", *,

@@ -87,7 +87,8 @@ function reveal(node) {
   const panel = $("article");
   if (panel.scrollHeight > panel.clientHeight + 1 && getComputedStyle(panel).overflowY !== "visible") {
     const frame = panel.getBoundingClientRect();
-    const top = Math.max(frame.top, 0);
+    // Below the sticky bar (headline and Close article), which covers the panel's top.
+    const top = Math.max(frame.top, 0) + $("article").querySelector(".article-bar").offsetHeight;
     const bottom = Math.min(frame.bottom, window.innerHeight);
     const box = node.getBoundingClientRect();
     panel.scrollTop += box.top - (top + Math.max(0, (bottom - top - box.height) / 3));
