@@ -44,7 +44,7 @@ function renderArticle(article, source, spans, quoteCount) {
   const meta = [article.source, article.author, article.published_at ? article.published_at.slice(0, 10) : null]
     .filter(Boolean).join(" · ");
   $("article-meta").replaceChildren(meta);
-  if (article.url) {
+  if (article.url && /^https?:\/\//i.test(article.url)) {  // only http(s) is ever linked
     $("article-meta").append(meta ? " · " : "", el("a", { href: article.url, rel: "noopener noreferrer" }, "original"));
   }
   $("article-note").textContent = quoteCount
