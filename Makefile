@@ -25,8 +25,9 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "chromium is not installed and cannot be (not root?): the browser tests will be skipped"
 
+# `make serve PORT=8001 HOST=0.0.0.0` (default: NEWSDESK_PORT / NEWSDESK_HOST, else 127.0.0.1:8000).
 serve: install
-	$(BIN)/newsdesk serve
+	$(BIN)/newsdesk serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # The lint and type gate: ruff (pyflakes, bugbear with B905, complexity over 10) and mypy on
 # service/ (settings in pyproject.toml).

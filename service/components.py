@@ -73,9 +73,10 @@ class Components:
                               follow_interval_s=self.settings.lexical_follow_ms / 1000)
 
     def served_elsewhere(self) -> bool:
-        """True when another process (a running `serve`) answers from this embedded index.
-        Its dense path cannot see this process's writes until it restarts: embedded Chroma
-        keeps each process's vector index in memory. Its lexical index follows the feed."""
+        """True when another process (a running `serve`, `newsdesk mcp`) answers from this
+        embedded index. Its dense path cannot see this process's writes until it restarts:
+        embedded Chroma keeps each process's vector index in memory. Its lexical index follows
+        the feed. (The CLI writes through a `serve` that left its address instead: docs/cli.md.)"""
         return not self.settings.chroma_host and held_elsewhere(self.lexical_dir)
 
     @cached_property

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     ask_queue: int | None = Field(None, ge=0, le=10_000)  # waiting beyond those (default 4x); past it, 503 at once
     # Registered at start-up as the key "bootstrap" (scopes ask, write, admin), e.g. for docker-compose.
     bootstrap_key: SecretStr | None = None
+    # What the CLI sends when it goes through a running `serve` that requires keys (docs/cli.md).
+    api_key: SecretStr | None = None
     # OpenTelemetry traces over OTLP (OTEL_EXPORTER_OTLP_* variables); needs `newsdesk[otel]`.
     otel_traces: bool = False
 

@@ -14,6 +14,7 @@
     ├── ForbiddenError                 forbidden, 403
     ├── CollectionNotFoundError        collection-not-found, 404
     ├── ApiKeyError                    invalid-api-key-spec, 422
+    ├── KeyNotFoundError               key-not-found, 404
     ├── RateLimitedError               rate-limited, 429 (Retry-After)
     ├── OverloadedError                overloaded, 503 (Retry-After)
     └── EvalError                      eval-error, 1 (CLI only)
@@ -122,6 +123,12 @@ class ApiKeyError(NewsdeskError):
     type_slug = "invalid-api-key-spec"
     status = 422
     title = "Invalid API key specification"
+
+
+class KeyNotFoundError(NewsdeskError):
+    type_slug = "key-not-found"
+    status = 404
+    title = "API key not found"
 
 
 class RateLimitedError(NewsdeskError):

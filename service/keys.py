@@ -26,7 +26,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from service.errors import ApiKeyError, StoreUnavailableError
+from service.errors import ApiKeyError, KeyNotFoundError, StoreUnavailableError
 from service.index.client import NO_VECTOR, VectorsGiven, open_records
 
 SCOPES = ("ask", "write", "admin")
@@ -155,7 +155,7 @@ class KeyStore:
         hits = [(rid, meta) for rid, meta in zip(found["ids"], found["metadatas"], strict=True)
                 if not meta.get("revoked_at") and name_or_id in (meta.get("name"), rid[:12])]
         if not hits:
-            raise ApiKeyError(f"no active key named {name_or_id!r} or with that key id (see `newsdesk keys list`)")
+            raise KeyNotFoundError(f"no active key named {name_or_id!r} or with that key id (see `newsdesk keys list`)")
         now = _now()
         records.update(ids=[rid for rid, _ in hits], metadatas=[{**meta, "revoked_at": now} for _, meta in hits])
         self._forget()

@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: `newsdesk ask` through a server never needs it
+    import numpy as np
 
 SCHEMA_VERSION = 1
 
@@ -176,6 +177,8 @@ class Filters:
 
     def mask(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """The same clauses over column arrays (field -> one value per row)."""
+        import numpy as np
+
         size = len(next(iter(columns.values()))) if columns else 0
         keep = np.ones(size, dtype=bool)
         for c in self.clauses():

@@ -3,8 +3,8 @@
 The lifespan builds `Components` once (unless given) and, before the first request, loads
 the answer prompt, builds the LLM client and the engine, opens the store and builds the
 lexical index, so a bad prompt or an unreachable store stops start-up instead of failing
-requests later. It also builds the access control (API keys from the shared store, per-key
-rate limits), the ask gate and the per-collection cache, and meters the LLM client.
+requests later. It also builds the key door (API keys from the shared store, their rate
+limits), the ask gate and the per-collection cache, and meters the LLM client.
 
 `require_keys=True` (what `serve` passes on a non-loopback address) makes every request
 need a key even while none exists; otherwise keys are required once one exists.
@@ -20,17 +20,17 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from service.access import Door
 from service.api import metrics
-from service.api.auth import AUTH_RESPONSES, Access, AuthMiddleware, require_for_method
-from service.api.limits import AskGate, KeyRateLimiter
+from service.api.auth import AUTH_RESPONSES, AuthMiddleware, require_for_method
+from service.api.limits import AskGate
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, ShedMiddleware
 from service.api.problems import install_problem_handlers
-from service.api.routes import articles, ask, chat, feedback, health, keys, search
+from service.api.routes import articles, ask, chat, feedback, health, keys, outlets, search
 from service.api.tracing import Tracer
 from service.collections import Collections
 from service.components import Components
 from service.config import Settings
-from service.keys import SCOPES, KeyStore
 
 logger = logging.getLogger("newsdesk.api")
 
@@ -48,11 +48,11 @@ def warm_up(components: Components) -> None:
     components.lexical.current()  # opens the store (IndexMismatchError, StoreUnavailableError)
 
 
-def build_access(settings: Settings, components: Components, *, require_keys: bool) -> Access:
-    keys = KeyStore(components.client, settings.keys_collection, ttl_s=settings.key_cache_ttl_s)
-    if settings.bootstrap_key is not None:
-        keys.ensure(settings.bootstrap_key.get_secret_value(), "bootstrap", SCOPES)
-    return Access(keys, KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage_uri), required=require_keys)
+def build_door(settings: Settings, components: Components, *, require_keys: bool) -> Door:
+    """The key door (`service.access`), counting its refusals in the metrics."""
+    return Door.from_settings(settings, components.client, required=require_keys,
+                              on_failure=lambda reason: metrics.AUTH_FAILURES.labels(reason).inc(),
+                              on_limited=lambda name: metrics.RATE_LIMITED.labels(name).inc())
 
 
 def create_app(settings: Settings, components: Components | None = None, *, require_keys: bool = False,
@@ -64,7 +64,7 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
         built = components if components is not None else await run_in_threadpool(Components.build, settings)
         await run_in_threadpool(warm_up, built)
         metrics.meter_chat(built.chat)
-        app.state.access = await run_in_threadpool(lambda: build_access(settings, built, require_keys=require_keys))
+        app.state.door = await run_in_threadpool(lambda: build_door(settings, built, require_keys=require_keys))
         app.state.components = built
         app.state.collections = collections if collections is not None else Collections(built)
         assert settings.ask_queue is not None  # Settings fills it in: 4 x ask_concurrency unless set
@@ -97,4 +97,5 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
     app.include_router(feedback.router)
     app.include_router(articles.router, dependencies=[Depends(require_for_method)], responses=AUTH_RESPONSES)
     app.include_router(keys.router)
+    app.include_router(outlets.router)
     return app

@@ -4,8 +4,9 @@
   and no `Content-Type` at all, is a 415 `unsupported-media-type` problem: a client that
   forgot the header learns it at once instead of having its body guessed at.
 - The bytes must be UTF-8 (RFC 8259 section 8.1) and valid JSON, nested at most
-  `MAX_DEPTH` levels (Python's parser would otherwise recurse into a RecursionError).
-  Each failure is a 422 `validation-error` problem naming the byte offset.
+  `MAX_DEPTH` levels (Python's parser would otherwise recurse into a RecursionError), with
+  no integer longer than Python converts (4,300 digits). Each failure is a 422
+  `validation-error` problem (naming the byte offset where there is one).
 
 Routers whose operations take a body use `JSONBodyRoute` as their route class; the route
 then reads the checked payload with `await request.json()`.
@@ -14,6 +15,7 @@ then reads the checked payload with `await request.json()`.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -59,6 +61,11 @@ def parse_json_body(raw: bytes) -> Any:
         raise body_error("json_invalid", f"JSON decode error: {exc.msg}", exc.pos) from None
     except RecursionError:
         raise body_error("json_too_deep", f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        # Python's int-string limit (sys.get_int_max_str_digits, 4,300 digits by default):
+        # no field takes a number that long, and its digits are not echoed.
+        raise body_error("json_number_too_long", "JSON number too long: integers are limited to "
+                         f"{sys.get_int_max_str_digits():,} digits") from None
     if depth_of(payload) > MAX_DEPTH:
         raise body_error("json_too_deep", f"JSON nested deeper than {MAX_DEPTH} levels")
     return payload

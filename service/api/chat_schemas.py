@@ -20,9 +20,9 @@ from service.api.schemas import (
     CitationPublic,
     Public,
     SourcePublic,
+    TopK,
 )
 from service.keys import COLLECTION_NAME
-from service.models import MAX_TOP_K
 
 MODEL_ID = "newsdesk"
 MODEL_CREATED = 1767225600  # 2026-01-01: when the model id was first served; fixed, as OpenAI's are
@@ -57,7 +57,7 @@ class ChatRequest(BaseModel):
     stream: bool = False
     n: int = Field(1, ge=1, le=1, description="One answer per request.")
     filters: AskFilters | None = Field(None, description="newsdesk extension: the filters of POST /v1/ask.")
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="newsdesk extension: sources to retrieve.")
+    top_k: TopK | None = Field(None, description="newsdesk extension: sources to retrieve.")
     collection: str | None = Field(None, pattern=COLLECTION_NAME.pattern,
                                    description="newsdesk extension: the collection to ask, as in POST /v1/ask.")
 

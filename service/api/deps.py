@@ -50,7 +50,8 @@ async def collection_components(request: Request, collections: Annotated[Collect
                                 key: Annotated[ApiKey | None, Depends(require_for_method)],
                                 collection: CollectionQuery = None) -> Components:
     name = collections.choose(collection, key)
-    return await run_in_threadpool(lambda: collections.get(name, create=request.method not in ("GET", "HEAD")))
+    # Only an ingest makes a collection: a read, or a delete in one that does not exist, is a 404.
+    return await run_in_threadpool(lambda: collections.get(name, create=request.method == "POST"))
 
 
 def get_store(components: Annotated[Components, Depends(collection_components)]) -> ArticleStore:

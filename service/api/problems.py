@@ -16,17 +16,19 @@ and 5xx response of every operation is `application/problem+json` with the `Prob
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+from service.access import refusal_headers
 from service.api.schemas import Problem
-from service.errors import NewsdeskError, OverloadedError, RateLimitedError, UnauthorizedError
+from service.errors import NewsdeskError, OverloadedError
 
 PROBLEM_BASE = "https://newsdesk.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -100,12 +102,10 @@ def internal_problem(scope: Scope) -> dict[str, Any]:
 # -- handlers -------------------------------------------------------------------------------------
 
 def problem_headers(exc: NewsdeskError) -> dict[str, str]:
-    """Headers a domain error's response carries: Retry-After (rate limit, overload) and
-    WWW-Authenticate (a missing or wrong key)."""
-    headers: dict[str, str] = {}
-    if isinstance(exc, UnauthorizedError):
-        headers["WWW-Authenticate"] = 'Bearer realm="newsdesk"'
-    if isinstance(exc, RateLimitedError | OverloadedError):
+    """Headers a domain error's response carries: the key door's (WWW-Authenticate after a
+    401, Retry-After after a 429) and Retry-After for an overload."""
+    headers = refusal_headers(exc)
+    if isinstance(exc, OverloadedError):
         headers["Retry-After"] = str(exc.retry_after_s)
     return headers
 
@@ -134,13 +134,27 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Pr
 
 
 async def _http_exception(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         detail = f"no route matches {request.method} {request.url.path}"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
+        headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.scope)) or headers.get("Allow", "")
     else:
         detail = str(exc.detail)
-    return http_problem(exc.status_code, detail, request.scope, headers=dict(exc.headers or {}))
+    return http_problem(exc.status_code, detail, request.scope, headers=headers)
+
+
+_METHODS_TRIED = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
+    """Every method some route takes on this path. Starlette's own Allow names only the
+    first route whose path matched, and one path has a route per method (GET and POST
+    /v1/articles), so it would list one of them. Each method is tried against the router,
+    the way a request with it would be routed."""
+    return [method for method in _METHODS_TRIED
+            if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)]
 
 
 async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:

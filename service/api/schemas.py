@@ -16,11 +16,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
 
 from service.dates import parse_date
+from service.ingest.loading import is_web_url
 from service.models import MAX_TOP_K, Answer, Filters
 
 MAX_QUESTION_CHARS = 2000
@@ -46,10 +48,21 @@ def _when(value: Any) -> Any:
         return parse_date(value)
     except (OverflowError, OSError):  # epoch seconds beyond the years 1-9999
         raise ValueError("date out of range (years 1 to 9999)") from None
+    except ValueError:  # its message quotes the value: validation errors never echo input
+        raise ValueError("unrecognised date; use ISO 8601, e.g. 2025-03-10") from None
+
+
+def _web_url(value: Any) -> Any:
+    # Only http(s) URLs get in (`build_article`); one stored before that rule is not shown,
+    # so no client (the reading page among them) links a `javascript:` URL from the API.
+    return value if not isinstance(value, str) or is_web_url(value) else None
 
 
 When = Annotated[datetime, BeforeValidator(_when)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+WebUrl = Annotated[str | None, BeforeValidator(_web_url)]
+# Strict: "5" and true are not integers (lax pydantic would take them as 5 and 1).
+TopK = Annotated[StrictInt, Field(ge=1, le=MAX_TOP_K)]
 
 
 # -- ask ----------------------------------------------------------------------------------------
@@ -73,7 +86,7 @@ class AskFilters(Schema):
 class AskRequest(Schema):
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
     filters: AskFilters | None = None
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="How many sources to retrieve (default from settings).")
+    top_k: TopK | None = Field(None, description="How many sources to retrieve (default from settings).")
     stream: bool | None = Field(
         None, description="Answer with Server-Sent Events. When absent, `Accept: text/event-stream` asks for a stream."
     )
@@ -88,7 +101,7 @@ class CitationPublic(Public):
     article_id: str
     title: str
     source: str | None
-    url: str | None
+    url: WebUrl
     published_at: str | None
     quote: str = Field(description="Verbatim text of the article: article_text[start:end] == quote.")
     start: int
@@ -100,7 +113,7 @@ class SourceRef(Public):
     article_id: str
     title: str
     source: str | None
-    url: str | None
+    url: WebUrl
     published_at: str | None
 
 
@@ -109,7 +122,7 @@ class SourcePublic(Public):
     article_id: str
     title: str
     source: str | None
-    url: str | None
+    url: WebUrl
     published_at: str | None
     score: float
     dense_score: float | None
@@ -194,7 +207,7 @@ class ArticlePublic(Public):
     title: str
     source: str | None
     author: str | None
-    url: str | None
+    url: WebUrl
     published_at: str | None
     content_hash: str | None
     n_chunks: int | None

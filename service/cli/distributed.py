@@ -1,9 +1,7 @@
-"""`newsdesk ingest PATH... --ray [ADDRESS]`: the same ingest, parsed, chunked and embedded
+"""`newsdesk ingest PATH... --ray [--ray-address ADDRESS]`: the same ingest, parsed, chunked and embedded
 on a Ray cluster (service/ingest/distributed.py), written to the configured Chroma."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from service.config import Settings
 
@@ -14,9 +12,7 @@ def cmd_ingest_on_ray(args, settings: Settings, components) -> int:
     from service.ingest.distributed import WorkerSpec, ingest_on_ray, start_ray
     from service.ingest.run import run_reported
 
-    paths, address = list(args.paths), args.ray or None
-    if address and Path(address).exists():  # `ingest --ray corpus/ more/`: the "address" was a path
-        paths, address = [address, *paths], None
+    paths, address = list(args.paths), args.ray_address or None
     console = Console(stderr=False)
     ray = start_ray(address)
     cpus = ray.cluster_resources().get("CPU", 0)

@@ -23,7 +23,7 @@ def key_store(settings: Settings):
 
 
 def cmd_keys_create(args, settings: Settings) -> int:
-    from service.api.limits import parse_rate
+    from service.access import parse_rate
     from service.keys import parse_list
 
     if args.rate_limit:
@@ -45,16 +45,21 @@ def cmd_keys_list(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps([k.to_dict() for k in keys], indent=2))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
+    from service.cli.tables import print_whole, whole_column
+
     table = Table(title=f"{sum(k.active for k in keys)} active API keys")
-    for column in ("name", "key id", "scopes", "collections", "rate limit", "created", "revoked"):
-        table.add_column(column)
+    whole_column(table, "name", [k.name for k in keys])
+    whole_column(table, "key id", [k.key_id for k in keys])
+    for column in ("scopes", "collections", "rate limit"):
+        table.add_column(column, overflow="fold")
+    whole_column(table, "created", [k.created_at for k in keys])
+    whole_column(table, "revoked", [k.revoked_at or "" for k in keys])
     for k in keys:
         table.add_row(k.name, k.key_id, ",".join(sorted(k.scopes)), ",".join(k.collections) or "all",
                       k.rate_limit or "default", k.created_at, k.revoked_at or "")
-    Console().print(table)
+    print_whole(table)
     return 0
 
 

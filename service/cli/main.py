@@ -31,16 +31,23 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--article", action="append", help="only this article id (repeatable)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = frozenset({"ingest", "list", "delete", "reindex", "ask", "serve"})
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; for one of the core commands in `argv`, only theirs: the other
+    interfaces' modules (evals, Slack, MCP) take a quarter of a second to import, which
+    `newsdesk ask` through a running server should not pay."""
     parser = argparse.ArgumentParser(prog="newsdesk", description="Grounded answers over news articles, with checkable citations.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index article files and folders (.txt .md .html .json .jsonl)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--collection")
-    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="parse, chunk and embed on Ray (pip install 'newsdesk[ray]'): a new local Ray when no "
-                        "ADDRESS (or RAY_ADDRESS), else `auto`, HOST:PORT or ray://HOST:10001; put it after the paths")
+    p.add_argument("--ray", action="store_true",
+                   help="parse, chunk and embed on Ray (pip install 'newsdesk[ray]'): a new local Ray, or RAY_ADDRESS")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="the Ray cluster to use (implies --ray): `auto`, HOST:PORT or ray://HOST:10001")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("list", help="list indexed articles")
@@ -75,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--insecure-no-auth", action="store_true",
                    help="serve a non-loopback address without API keys (anyone who reaches it may change articles)")
     p.set_defaults(func=cmd_serve)
+    if argv is not None and next((a for a in argv if not a.startswith("-")), None) in CORE_COMMANDS:
+        return parser
 
     from service.cli.keys import register as register_keys
     from service.cli.mcp import register as register_mcp
@@ -94,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         settings = get_settings()
         return int(args.func(args, settings) or 0)

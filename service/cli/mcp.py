@@ -36,8 +36,8 @@ def cmd_mcp(args, settings: Settings) -> int:
     import uvicorn
     from starlette.applications import Starlette
 
+    from service.access import Door
     from service.cli.commands import is_loopback, refuse_without_keys
-    from service.keys import SCOPES, KeyStore
     from service.mcp.http import mount_mcp
 
     host = args.host or settings.host
@@ -45,10 +45,7 @@ def cmd_mcp(args, settings: Settings) -> int:
     required = not is_loopback(host)
     if required:
         refuse_without_keys(settings, components, host)
-    keys = KeyStore(components.client, settings.keys_collection, ttl_s=settings.key_cache_ttl_s)
-    if settings.bootstrap_key is not None:
-        keys.ensure(settings.bootstrap_key.get_secret_value(), "bootstrap", SCOPES)
     app = Starlette()
-    mount_mcp(app, collections, host=host, verify=keys.verify, open_now=lambda: not required and not keys.any_active())
+    mount_mcp(app, collections, host=host, door=Door.from_settings(settings, components.client, required=required))
     uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
     return 0

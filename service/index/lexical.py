@@ -201,11 +201,11 @@ class LexicalIndex:
         return self.index.searcher().num_docs
 
     def outlets(self) -> dict[str, int]:
-        """Every outlet in the index and how many chunks carry its name, from the term
-        dictionary of the raw `source` field (no document is read). Counts may include
-        chunks deleted since the last merge; an outlet whose chunks all went can linger
-        until then."""
-        return {name: int(count) for name, count in self.index.searcher().terms_with_prefix("source", "") if name}
+        """Every outlet in the index and how many chunks carry it (the names filters match
+        exactly), from the term dictionary; deleted chunks do not count."""
+        searcher = self.index.searcher()
+        terms = searcher.terms_with_prefix("source", "", filter_query=self._tantivy.Query.all_query())
+        return {name: count for name, count in terms if name and count > 0}
 
     def _filter(self, filters: Filters):
         """`Filters.clauses()` rendered as tantivy queries: the same predicate as Chroma's

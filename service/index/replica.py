@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,7 @@ class LexicalReplica:
         self._followed: tuple[float, int] | None = None  # (monotonic time, feed.appended_here())
         self._lock = threading.Lock()
         self._opened: tuple[LexicalIndex, ReplicaState] | None = None
+        self._private: Path | None = None  # the private copy this process made, removed at close or exit
         self.copies = 0  # full copies of the corpus made by this process (a fresh index)
         self.applied = 0  # feed entries applied
 
@@ -81,18 +84,24 @@ class LexicalReplica:
         except ValueError as exc:  # tantivy: the directory's writer lock is held
             if "lock" not in str(exc).lower():
                 raise
-            # Another process (a running `serve`, say) owns this directory. A private copy
-            # is correct, only slower to start: say how to avoid it.
-            fallback = Path(tempfile.mkdtemp(prefix="newsdesk-lexical-"))
-            logger.warning("lexical index %s is in use by another process; using a private copy in %s "
-                           "(set NEWSDESK_LEXICAL_DIR per process to keep one on disk)", self.directory, fallback)
-            return LexicalIndex(fallback, head_weight=self.head_weight)
+            # Another process (a running `serve`, `newsdesk mcp`) owns this directory. A
+            # private copy is correct, only slower to start; it lives as long as this process.
+            private = private_copy_dir()
+            self._private = private
+            weakref.finalize(self, shutil.rmtree, private, True)  # at exit, if close() was not called
+            logger.info("lexical index %s is in use by another process; searching a private copy in %s until "
+                        "this process exits (NEWSDESK_LEXICAL_DIR per process keeps one on disk)",
+                        self.directory, private)
+            return LexicalIndex(private, head_weight=self.head_weight)
 
     def close(self) -> None:
         with self._lock:
             if self._opened is not None:
                 self._opened[0].close()
                 self._opened = None
+            if self._private is not None:
+                shutil.rmtree(self._private, ignore_errors=True)
+                self._private = None
 
     def current(self) -> LexicalIndex:
         with self._lock:
@@ -132,6 +141,32 @@ class LexicalReplica:
             index.commit()
             state.save(position=entries[-1].seq)
             self.applied += len(entries)
+
+
+PRIVATE_PREFIX = "newsdesk-lexical-"
+STALE_AFTER_S = 60.0  # a copy this young may still be opening, its writer lock not yet taken
+
+
+def private_copy_dir(root: Path | None = None) -> Path:
+    """A new directory (in the temp folder) for a private copy. Copies left behind by
+    processes that were killed before they could remove theirs go first."""
+    remove_stale_copies(root)
+    return Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=root))
+
+
+def remove_stale_copies(root: Path | None = None) -> int:
+    """Remove private copies no process searches any more: a copy in use holds its writer
+    lock (flock, released by the kernel when its process dies). Returns how many went."""
+    removed = 0
+    for path in Path(root or tempfile.gettempdir()).glob(PRIVATE_PREFIX + "*"):
+        try:
+            young = time.time() - path.stat().st_mtime < STALE_AFTER_S
+        except OSError:
+            continue
+        if path.is_dir() and not young and not held_elsewhere(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def held_elsewhere(directory: Path) -> bool:

@@ -7,15 +7,26 @@ sharing the store (embedded or a `chroma run` server) can bring its derived stat
 lexical index) up to date. The article collection keeps each article's full text and
 metadata, which is what citations quote from, what `list` pages through and what `reindex`
 rebuilds from.
+
+A chunk is searchable only while its article's record holds its version: the reads that
+feed search (`chunks_of` and `iter_chunk_pages`, which every replica's lexical index is made
+from, and `get_chunks`, which resolves dense hits that index has not caught up with) return
+no chunk whose record is missing or of another version. So a write killed midway (its chunks
+in, its records not) or a version being replaced never yields a source whose citation
+`GET /v1/articles/{id}` cannot check. A write announces the articles it replaces before
+their records change, and all of them once the records are in, so a replica following the
+feed never keeps an old version beside a new record and finds the new one whole (`write`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from cachetools import TTLCache
 
 from service.errors import ArticleNotFoundError, IndexMismatchError, StoreUnavailableError
 from service.index import sentence_vectors
@@ -34,6 +45,11 @@ from service.index.paging import KEYED_FLAG, iter_pages, ordered_ids
 from service.index.settling import settle_versions
 from service.index.writer import UNFINISHED, ChunkRows, ChunkWriter
 from service.models import SCHEMA_VERSION, Article, Chunk
+
+# On an article record from its write until the change-feed entry announcing it is in: a
+# run killed in between is not "unchanged" when repeated (`existing_chunk_ids`).
+UNANNOUNCED = "unannounced"
+ORPHAN_TTL_S = 10.0  # how long `get_chunks` trusts that a chunk has no record
 
 
 class ArticleStore:
@@ -61,6 +77,8 @@ class ArticleStore:
         self.hnsw = apply_hnsw(self.chunks, hnsw)
         self.feed = ChangeFeed(open_records(client, f"{name}-feed", "change feed of chunk writes"), vector=NO_VECTOR)
         self.writer = ChunkWriter(self.chunks, self.feed, max_batch=client.get_max_batch_size(), name=name)
+        self._orphans: TTLCache[str, bool] = TTLCache(maxsize=10_000, ttl=ORPHAN_TTL_S)  # see get_chunks
+        self._orphans_lock = threading.Lock()  # TTLCache is not thread-safe
 
     @property
     def max_batch(self) -> int:
@@ -102,7 +120,7 @@ class ArticleStore:
 
     def existing_chunk_ids(self, article_ids: Sequence[str]) -> dict[str, set[str]]:
         """Each article's stored chunk ids. An article whose last write did not finish (its
-        chunks are there but its record, written last, is missing or older) also gets
+        chunks are there but its record is missing, older, or not yet announced) also gets
         `UNFINISHED`, so it never looks unchanged: rewriting it announces it in the feed."""
         found: dict[str, set[str]] = {a: set() for a in article_ids}
         if not article_ids:
@@ -114,9 +132,10 @@ class ArticleStore:
             hashes[meta["article_id"]] = meta.get("content_hash", "")
         if hashes:
             records = self.articles.get(ids=sorted(hashes), include=["metadatas"])
-            recorded = {a: (m or {}).get("content_hash") for a, m in zip(records["ids"], records["metadatas"], strict=True)}
+            recorded = {a: m or {} for a, m in zip(records["ids"], records["metadatas"], strict=True)}
             for article_id, content_hash in hashes.items():
-                if recorded.get(article_id) != content_hash:
+                record = recorded.get(article_id, {})
+                if record.get("content_hash") != content_hash or record.get(UNANNOUNCED):
                     found[article_id].add(UNFINISHED)
         return found
 
@@ -128,16 +147,31 @@ class ArticleStore:
         sentences: Sequence[str] | None = None,
     ) -> None:
         """Upsert the chunks of `items` (rows of `embeddings` in order) and delete the `stale`
-        chunk ids, announced in the change feed (one entry), then write their article
-        records. Each step is idempotent and the record goes last, so a run killed anywhere
-        and repeated converges on the state of a clean run, announced. Then
-        `settle_versions` resolves writers that raced on one article. `sentences` (one
-        `sentence_vectors` string per chunk, in order) go into the chunks' metadata."""
+        chunk ids; announce the articles whose old chunks went (an update); write the
+        records, marked unannounced; append one change-feed entry naming every article; then
+        clear the mark. Each step is idempotent, so a run killed anywhere and repeated
+        converges on the state of a clean run, announced: until the mark is cleared the
+        article is `UNFINISHED`, and rewritten. No chunk is searchable before its record (the
+        reads filter by it), and the last entry comes after the records, so a replica
+        following the feed finds the new version whole. Then `settle_versions` resolves
+        writers that raced on one article. `sentences` (one `sentence_vectors` string per
+        chunk, in order) go into the chunks' metadata."""
         rows = ChunkRows.of(items, embeddings, sentences)
-        self.writer.apply("write", [a.article_id for a, _ in items], upsert=rows, delete=sorted(stale - {UNFINISHED}))
+        stale_ids = sorted(stale - {UNFINISHED})
+        self.writer.write_rows(upsert=rows, delete=stale_ids)
+        replaced = sorted({article_of(cid) for cid in stale_ids})
+        if replaced:
+            # Other replicas may hold these articles' old version, whose record is about to
+            # change: told first, each drops it (its chunks are gone, the new ones not yet
+            # recorded), so none serves old text beside a new record, even if this process dies.
+            self.writer.announce("write", replaced)
         with store_errors(f"writing to collection {self.name!r}"):
             self._write_records(items)
-            settle_versions(self.articles, self.writer, {a.article_id: a.content_hash for a, _ in items}, rows)
+        self.writer.announce("write", [a.article_id for a, _ in items])
+        written = {a.article_id: a.content_hash for a, _ in items}
+        with store_errors(f"writing to collection {self.name!r}"):
+            self._mark_announced(written)
+            settle_versions(self.articles, self.writer, written, rows)
 
     def _write_records(self, items: Sequence[tuple[Article, list[Chunk]]]) -> None:
         for part in self.writer.batches(len(items)):
@@ -147,9 +181,21 @@ class ArticleStore:
                 ids=[a.article_id for a, _ in group],
                 embeddings=[[1.0]] * len(group),
                 documents=[a.text for a, _ in group],
-                metadatas=[{**chunk_metadata(a, c[0], len(c)), "ingested_at": now, "origin": a.origin or ""}
-                           for a, c in group],
+                metadatas=[{**chunk_metadata(a, c[0], len(c)), "ingested_at": now, "origin": a.origin or "",
+                            UNANNOUNCED: True} for a, c in group],
             )
+
+    def _mark_announced(self, written: dict[str, str]) -> None:
+        """Clear the unannounced mark of the records that still hold the version this writer
+        wrote (article id -> content hash): a racing writer's newer record keeps its mark
+        until that writer announces it."""
+        ids = sorted(written)
+        for part in self.writer.batches(len(ids)):
+            stored = self.articles.get(ids=ids[part], include=["metadatas"])
+            mine = [a for a, m in zip(stored["ids"], stored["metadatas"], strict=True)
+                    if (m or {}).get(UNANNOUNCED) and (m or {}).get("content_hash") == written[a]]
+            if mine:
+                self.articles.update(ids=mine, metadatas=[{UNANNOUNCED: None}] * len(mine))  # None removes the key
 
     def set_sentence_vectors(self, chunks: Sequence[StoredChunk], blobs: Sequence[str]) -> None:
         """Store sentence vectors for chunks written without them, and announce their
@@ -229,24 +275,49 @@ class ArticleStore:
         yield from read_articles(self.client, self.name)
 
     def iter_chunk_pages(self) -> Iterator[list[StoredChunk]]:
-        """Every chunk's text and metadata, a page at a time (a fresh lexical index's copy)."""
+        """Every searchable chunk's text and metadata, a page at a time (a fresh lexical
+        index's copy): those whose article record holds their version."""
         for result in iter_pages(self.chunks, ["documents", "metadatas"]):
-            yield [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
+            yield self._recorded([stored_chunk(i, d, m) for i, d, m in
+                                  zip(result["ids"], result["documents"], result["metadatas"], strict=True)])
 
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
-        """The current chunks of these articles (a change feed entry's articles)."""
+        """The current searchable chunks of these articles (a change feed entry's articles):
+        those of the version their records hold."""
         out: list[StoredChunk] = []
         for begin in range(0, len(article_ids), 500):
             result = self.chunks.get(where={"article_id": {"$in": list(article_ids[begin: begin + 500])}},
                                      include=["documents", "metadatas"])
-            out.extend(stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True))
+            out.extend(self._recorded([stored_chunk(i, d, m) for i, d, m in
+                                       zip(result["ids"], result["documents"], result["metadatas"], strict=True)]))
         return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
-        if not chunk_ids:
+        """Those of these chunks that are searchable (dense hits the lexical index has not
+        caught up with). A chunk found without its record is remembered for `ORPHAN_TTL_S`,
+        so a killed write's chunks cost no read per query while they rank."""
+        with self._orphans_lock:
+            wanted = [c for c in chunk_ids if c not in self._orphans]
+        if not wanted:
             return []
-        result = self.chunks.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
+        result = self.chunks.get(ids=wanted, include=["documents", "metadatas"])
+        found = [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
+        kept = self._recorded(found)
+        with self._orphans_lock:
+            for orphan in {c.chunk_id for c in found} - {c.chunk_id for c in kept}:
+                self._orphans[orphan] = True
+        return kept
+
+    def _recorded(self, chunks: list[StoredChunk]) -> list[StoredChunk]:
+        """Those of `chunks` whose article record holds their version (content hash): the
+        text their offsets index is what `get_article` returns. One read of the records."""
+        article_ids = sorted({str(c.metadata.get("article_id", "")) for c in chunks})
+        if not article_ids:
+            return []
+        records = self.articles.get(ids=article_ids, include=["metadatas"])
+        version = {a: (m or {}).get("content_hash") for a, m in zip(records["ids"], records["metadatas"], strict=True)}
+        return [c for c in chunks if c.metadata.get("content_hash") is not None
+                and version.get(str(c.metadata.get("article_id", ""))) == c.metadata["content_hash"]]
 
     def query_ids(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         """(chunk id, cosine distance) of the `n` nearest chunks: ids only, a third of the cost
@@ -256,6 +327,11 @@ class ArticleStore:
                 query_embeddings=[np.asarray(embedding, dtype=np.float32)], n_results=n, where=where, include=["distances"],
             )
         return list(zip(result["ids"][0], result["distances"][0], strict=True))
+
+
+def article_of(chunk_id: str) -> str:
+    """The article id in a chunk id (`service.models.chunk_id`: `<article id>#<index>:<hash>`)."""
+    return chunk_id.rsplit("#", 1)[0]
 
 
 def read_articles(client, name: str) -> list[Article]:

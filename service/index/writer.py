@@ -1,4 +1,4 @@
-"""Where a chunk is written: every chunk row that reaches Chroma goes through `ChunkWriter.apply`.
+"""Where a chunk is written: every chunk row that reaches Chroma goes through `ChunkWriter`.
 
 Its callers: `ArticleStore.write` (an ingest group's chunks, and the stale ones it
 replaces), `ArticleStore.set_sentence_vectors` (sentence vectors for chunks written without
@@ -8,12 +8,14 @@ place too: `LexicalIndex.replace_articles` (service/index/lexical.py).
 
 One policy for them all:
 - rows go to Chroma in batches of at most its largest batch (`max_batch`);
-- upserts, then metadata updates, then deletes, then one change-feed entry naming the
-  articles touched: the entry comes after the data it announces (service/index/feed.py);
+- upserts, then metadata updates, then deletes (`write_rows`), then one change-feed entry
+  naming the articles touched (`announce`): the entry comes after the data it announces
+  (service/index/feed.py). `apply` does both; `ArticleStore.write` writes its article
+  records between the two, so a replica that reads the entry finds the records too;
 - a failure is a `StoreUnavailableError`, raised before the entry, so a replica never reads
   an announcement of rows that are not there. A write killed before announcing leaves its
-  article `UNFINISHED` (its record, written last, does not match), so repeating it writes and
-  announces it again.
+  article `UNFINISHED` (its record is missing, older, or still marked unannounced), so
+  repeating it writes and announces it again.
 """
 
 from __future__ import annotations
@@ -79,9 +81,15 @@ class ChunkWriter:
 
     def apply(self, op: str, article_ids: Iterable[str], *, upsert: ChunkRows | None = None,
               update: Mapping[str, dict[str, Any]] | None = None, delete: Sequence[str] = ()) -> None:
+        """`write_rows`, then one `op` entry ("write" or "delete") naming `article_ids` in
+        the change feed."""
+        self.write_rows(upsert=upsert, update=update, delete=delete)
+        self.announce(op, article_ids)
+
+    def write_rows(self, *, upsert: ChunkRows | None = None, update: Mapping[str, dict[str, Any]] | None = None,
+                   delete: Sequence[str] = ()) -> None:
         """Upsert `upsert`, merge `update` (chunk id -> metadata keys to set) into stored
-        chunks, delete the chunk ids `delete`, then append one `op` entry ("write" or
-        "delete") naming `article_ids` to the change feed."""
+        chunks and delete the chunk ids `delete`, unannounced: `announce` must follow."""
         with store_errors(f"writing to collection {self.name!r}"):
             if upsert is not None:
                 for part in self.batches(len(upsert.ids)):
@@ -93,6 +101,10 @@ class ChunkWriter:
                     self.chunks.update(ids=ids[part], metadatas=metas[part])  # Chroma merges an update's metadata
             for part in self.batches(len(delete)):
                 self.chunks.delete(ids=list(delete[part]))
+
+    def announce(self, op: str, article_ids: Iterable[str]) -> None:
+        """One change-feed entry naming `article_ids`, after everything it announces."""
+        with store_errors(f"writing to collection {self.name!r}"):
             self.feed.append(op, article_ids)
 
     def batches(self, n: int) -> Iterable[slice]:

@@ -1,4 +1,4 @@
-"""`newsdesk ingest --ray [ADDRESS]`: reading, parsing, chunking and embedding on a Ray
+"""`newsdesk ingest --ray [--ray-address ADDRESS]`: reading, parsing, chunking and embedding on a Ray
 cluster with Ray Data; this process decides what changed and writes to Chroma.
 
 Ray Data runs two stages on the cluster's workers:

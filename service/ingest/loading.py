@@ -11,8 +11,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -31,6 +33,7 @@ _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\f\v]+")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_UNSAFE_URL = re.compile(r"[\s\x00-\x1f\x7f\\<>\"]")  # whitespace, controls, and what breaks out of markup
 
 
 def normalise_whitespace(text: str) -> str:
@@ -78,6 +81,9 @@ def build_article(record: dict[str, Any], *, origin: str, max_chars: int = MAX_A
     except (ValueError, OverflowError, OSError) as exc:
         raise ValueError(f"published_at: {exc}") from None
     url = _clean(record.get("url"))
+    if url is not None and not is_web_url(url):
+        # Readers follow it from every citation: `javascript:` and the like must never get in.
+        raise ValueError("url must be an http:// or https:// URL")
     article_id = _clean(record.get("id")) or url or text_article_id(text)
     return Article(
         article_id=article_id,
@@ -89,6 +95,15 @@ def build_article(record: dict[str, Any], *, origin: str, max_chars: int = MAX_A
         published_at=published_at,
         origin=origin,
     )
+
+
+def is_web_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL: the only kind newsdesk stores and links."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not _UNSAFE_URL.search(url)
 
 
 def _clean(value: Any) -> str | None:
@@ -280,14 +295,42 @@ def _load_html(content: str, where: str, max_chars: int) -> Article:
         {
             "title": doc.title,
             "text": "\n\n".join(paragraphs),
-            "url": doc.url,
+            # The page's own canonical link may be relative: then the article has none.
+            "url": doc.url if doc.url and is_web_url(doc.url) else None,
             "source": doc.sitename,
             "author": doc.author,
-            "published_at": doc.date,
+            "published_at": _published_time(content, doc.date),
         },
         origin=where,
         max_chars=max_chars,
     )
+
+
+class _PublishedTime(HTMLParser):
+    """The `article:published_time` meta tag's content (Open Graph), if the page has one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and self.value is None and found.get("property") == "article:published_time":
+            self.value = (found.get("content") or "").strip() or None
+
+
+def _published_time(content: str, extracted: str | None) -> str | None:
+    """The page's publication time with its time of day: trafilatura gives the date only
+    (YYYY-MM-DD), `article:published_time` the instant. The meta tag wins when it parses."""
+    finder = _PublishedTime()
+    finder.feed(content)
+    if finder.value:
+        try:
+            parse_date(finder.value)
+            return finder.value
+        except ValueError:
+            pass
+    return extracted
 
 
 def parse_records(records: list[dict[str, Any]], origin: str = "request", *,

@@ -119,13 +119,14 @@ class Watcher:
                 wake = self.clock() + 30
             stop.wait(max(idle_s, min(wake - self.clock(), 60.0)))
 
-    def poll_due(self) -> Counter[str]:
-        """One pass: every feed whose time has come. Returns this pass's counters."""
+    def poll_due(self, *, force: bool = False) -> Counter[str]:
+        """One pass: every feed whose time has come (every feed, with `force`). Returns this
+        pass's counters."""
         before = self.stats.copy()
         for feed in self.feeds:
             try:
                 record = self.state.feed(feed.url)
-                if record.not_before > self.clock():
+                if record.not_before > self.clock() and not force:
                     continue
                 self.poll(feed, record)
             except NewsdeskError as exc:  # the store itself: stop this pass, try again later

@@ -1,36 +1,30 @@
 """Keys and scopes on the MCP edge.
 
 Over streamable HTTP the key is checked at the door, before the MCP session sees the
-request: by the API's own key middleware when the endpoint is mounted in `serve` (it
-answers 401/429 problems and leaves the key's record in the request state under
-`api_key`), or by `BearerKeys` when `newsdesk mcp --http` serves it alone. Each tool then
-checks that the key grants its scope and may use the collection (a `forbidden:` tool
-error otherwise). With no key in the request state the server is open (loopback, no keys
-configured), and over stdio there is no request at all: the process runs with the rights
-of whoever started it, like the CLI.
-
-A key store is passed in as a `KeyVerifier`: the presented key -> its record
-(`service.keys.ApiKey`: what the key may do), or None when the key is unknown or revoked.
-`service.keys.KeyStore.verify` is one.
+request, by the one key door (`service.access.Door`): through the API's key middleware when
+the endpoint is mounted in `serve`, or through `DoorMiddleware` when `newsdesk mcp --http`
+serves it alone. Either way the same rules hold (the Bearer header, the open rule, the key's
+rate limit, the limit on unknown keys per client address), a refusal is a 401 or 429
+problem, and the key's record is left in the request state under `api_key`. Each tool then
+checks that the key grants its scope and may use the collection (a `forbidden:` tool error
+otherwise). With no key in the request state the server is open (no key exists, on
+loopback), and over stdio there is no request at all: the process runs with the rights of
+whoever started it, like the CLI.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import ForbiddenError, UnauthorizedError
+from service.access import Door, refusal_headers
+from service.errors import ForbiddenError, NewsdeskError
 from service.keys import ApiKey
 
-STATE_KEY = "api_key"  # where the API's key middleware leaves the request's key record
+STATE_KEY = "api_key"  # where the door leaves the request's key record (the API's middleware too)
 PROBLEM_BASE = "https://newsdesk.example/problems/"
-
-
-KeyVerifier = Callable[[str], ApiKey | None]
 
 
 def request_key(request: Any) -> ApiKey | None:
@@ -48,41 +42,36 @@ def check_access(key: ApiKey | None, scope: str, collection: str) -> None:
         raise ForbiddenError(f"the key {key.name!r} may not use collection {collection!r}")
 
 
-def bearer_token(header: str | None) -> str | None:
-    scheme, _, token = (header or "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+class DoorMiddleware:
+    """ASGI middleware for the endpoint served alone: the request goes through `door`; a
+    refusal is answered as problem+json with the door's headers (WWW-Authenticate,
+    Retry-After), else the key's record (None when open) goes in the request state. The
+    key never reaches a log or a response."""
 
-
-class BearerKeys:
-    """ASGI middleware for the endpoint served alone: 401 problem+json for a missing or
-    unknown key, else the key's record in the request state. `open_now()` true lets a
-    request without a key through (loopback, no key exists yet: the API's rule). The key
-    never reaches a log or a response. Both callables may block (a store read): they run
-    in a worker thread."""
-
-    def __init__(self, app: ASGIApp, verify: KeyVerifier, *, open_now: Callable[[], bool] = lambda: False):
+    def __init__(self, app: ASGIApp, door: Door):
         self.app = app
-        self.verify = verify
-        self.open_now = open_now
+        self.door = door
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"), None)
-        if header is None and await anyio.to_thread.run_sync(self.open_now):
-            await self.app(scope, receive, send)
+        client = scope.get("client")
+        try:
+            key = await self.door.admit(header, str(client[0]) if client else None)
+        except NewsdeskError as exc:
+            await _refuse(exc, scope, send)
             return
-        token = bearer_token(header)
-        key = await anyio.to_thread.run_sync(self.verify, token) if token else None
-        if key is None:
-            exc = UnauthorizedError("send a valid API key as 'Authorization: Bearer <key>'")
-            body = json.dumps({"type": PROBLEM_BASE + exc.type_slug, "title": exc.title, "status": exc.status,
-                               "detail": exc.message, "instance": scope.get("path", "")}).encode()
-            await send({"type": "http.response.start", "status": exc.status, "headers": [
-                (b"content-type", b"application/problem+json"), (b"www-authenticate", b'Bearer realm="newsdesk"'),
-                (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        scope.setdefault("state", {})[STATE_KEY] = key
+        if key is not None:
+            scope.setdefault("state", {})[STATE_KEY] = key
         await self.app(scope, receive, send)
+
+
+async def _refuse(exc: NewsdeskError, scope: Scope, send: Send) -> None:
+    body = json.dumps({"type": PROBLEM_BASE + exc.type_slug, "title": exc.title, "status": exc.status,
+                       "detail": exc.message, "instance": scope.get("path", "")}).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in refusal_headers(exc).items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

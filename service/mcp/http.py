@@ -9,25 +9,25 @@ lifespan, wrapped around whatever lifespan the app already has.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.routing import Route
 
+from service.access import Door
 from service.collections import Collections
-from service.mcp.access import BearerKeys, KeyVerifier
+from service.mcp.access import DoorMiddleware
 from service.mcp.server import build_server
 
 MCP_PATH = "/mcp"
 
 
 def mount_mcp(app, collections: Collections, *, path: str = MCP_PATH, host: str = "127.0.0.1",
-              verify: KeyVerifier | None = None, open_now: Callable[[], bool] = lambda: False):
+              door: Door | None = None):
     """Add the MCP endpoint at `path` to the Starlette/FastAPI `app`; returns the MCPServer.
     `host` is the address served: on loopback the SDK refuses other Host headers (DNS
-    rebinding protection). `verify` checks keys at this endpoint (401 without a valid one);
-    leave it None when the host app checks them already (the API's key middleware does).
-    `open_now()` true admits requests without a key (see `BearerKeys`)."""
+    rebinding protection). `door` checks keys at this endpoint (`service.access.Door`);
+    leave it None when the host app checks them already (the API's key middleware does)."""
     server = build_server(collections)
     # The transport logs a line per stateless request ("Terminating session: None"): noise in
     # the API's access log, which already has a line for each request.
@@ -39,7 +39,7 @@ def mount_mcp(app, collections: Collections, *, path: str = MCP_PATH, host: str 
     sub = server.streamable_http_app(streamable_http_path=path, host=host, max_request_body_size=1_000_000,
                                      stateless_http=True)
     endpoint = next(r.endpoint for r in sub.routes if isinstance(r, Route) and r.path == path)
-    app.router.routes.append(Route(path, endpoint=BearerKeys(endpoint, verify, open_now=open_now) if verify else endpoint,
+    app.router.routes.append(Route(path, endpoint=DoorMiddleware(endpoint, door) if door else endpoint,
                                    name="mcp", include_in_schema=False))
     outer = app.router.lifespan_context
 

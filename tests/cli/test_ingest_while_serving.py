@@ -1,9 +1,11 @@
 """Issue 11, fault 3: `newsdesk ingest` into the embedded index a running process serves.
 
 Embedded Chroma keeps each process's vector index in memory, so the serving process's dense
-path cannot see another process's writes until it restarts (README, Decisions). Its lexical
-index follows the change feed, so the articles are found by keyword at once, and the CLI
-says so instead of leaving the user to wonder."""
+path cannot see another process's writes until it restarts (README, Decisions). A `serve`
+that left its address beside the index is written through instead (tests/cli/test_first_hour.py);
+here the holder left none (an older `serve`, `newsdesk mcp`): its lexical index follows the
+change feed, so the articles are found by keyword at once, and the CLI warns that they are
+not found by meaning until it restarts."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ import pytest
 
 from service.components import Components
 from service.errors import IndexMismatchError
+from service.index.writer import ChunkRows
 from service.models import SCHEMA_VERSION
 from tests.conftest import make_article
 
@@ -141,3 +142,82 @@ def test_concurrent_versions_on_a_chroma_server_leave_exactly_one(chroma_server,
     )
     versions = _race_versions(remote)
     _assert_exactly_one_version(remote, versions)
+
+
+# -- a write killed midway: nothing searchable without its record (issue 20) --------------------
+
+def _checkable(components, found) -> set[str]:
+    """The articles of `found`'s chunks, each chunk checked against its article record: a
+    citation of it can be verified with `get_article`."""
+    articles = set()
+    for chunk in found.chunks.values():
+        article_id = chunk.metadata["article_id"]
+        article, _ = components.store.get_article(article_id)  # ArticleNotFoundError: an orphan was served
+        assert article.text[chunk.metadata["char_start"]:chunk.metadata["char_end"]] == chunk.text
+        articles.add(article_id)
+    return articles
+
+
+def test_chunks_written_without_their_records_are_never_searchable(components, settings, embedder, tmp_path):
+    from dataclasses import replace
+
+    ferry = make_article("ferry", "The Quillon ferry carried 400 passengers. It sailed at dawn from the old pier.")
+    components.ingester.ingest([ferry, make_article("a0")])
+    drone = make_article("drone", "The Zyxoplane drone was unveiled on Monday. It flies 300 kilometres on one charge.")
+    corrected = replace(ferry, text="The Quillon ferry carried 900 passengers. It sailed at noon from the new pier.")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    components.store._write_records = killed  # chunks in (the ferry's old ones deleted), records not
+    with pytest.raises(KeyboardInterrupt):
+        components.ingester.ingest([drone, corrected])
+    del components.store._write_records
+    assert components.store.chunks.get(where={"article_id": "drone"})["ids"]  # the orphans are there
+
+    replica = Components.build(settings.model_copy(update={"lexical_dir": tmp_path / "b"}), embedder=embedder)
+    for process in (components, replica):  # the writer's own process and a fresh replica's copy
+        for question in ("Zyxoplane drone range", "How many passengers did the Quillon ferry carry?"):
+            assert "drone" not in _checkable(process, process.retriever.search(question))
+    drone_chunks = components.store.chunks.get(where={"article_id": "drone"})["ids"]
+    assert components.store.get_chunks(drone_chunks) == []
+
+    report = components.ingester.ingest([drone, corrected])  # the documented recovery: run it again
+    assert report.counts()["added"] + report.counts()["updated"] == 2  # neither taken for unchanged
+    for process in (components, replica):
+        assert [c.metadata["article_id"] for c, _ in process.lexical.current().search("Zyxoplane", 5)] == ["drone"]
+        found = process.retriever.search("How many passengers did the Quillon ferry carry?")
+        assert "ferry" in _checkable(process, found)
+        assert all("900" in c.text for c in found.chunks.values() if c.metadata["article_id"] == "ferry")
+
+
+def test_the_feed_entry_comes_after_the_records_it_announces(components):
+    store = components.store
+    seen = []
+    announce = store.writer.announce
+
+    def check(op, article_ids):
+        ids = sorted(article_ids)
+        records = store.articles.get(ids=ids, include=["metadatas"])
+        seen.append((op, ids, sorted(records["ids"])))
+        announce(op, article_ids)
+
+    store.writer.announce = check
+    components.ingester.ingest([make_article("a1"), make_article("a2", "Another story. About chips.")])
+    assert seen == [("write", ["a1", "a2"], ["a1", "a2"])]
+    # and once announced, the records carry no mark: a repeat is "unchanged"
+    assert components.ingester.ingest([make_article("a1")]).counts()["unchanged"] == 1
+
+
+def test_a_dense_hit_without_its_record_costs_one_read_per_ttl(components):
+    store = components.store
+    components.ingester.ingest([make_article("a1")])
+    orphan = make_article("orphan", "The Zyxoplane drone was unveiled. It flies far.")
+    chunks = components.chunker.chunk("orphan", orphan.text)
+    rows = ChunkRows.of([(orphan, chunks)], components.embedder.embed([c.text for c in chunks]))
+    store.writer.write_rows(upsert=rows)  # a killed write's chunks: no record, no entry
+    reads = []
+    get = store.chunks.get
+    store.chunks.get = lambda **kw: reads.append(kw) or get(**kw)
+    assert store.get_chunks(rows.ids) == [] and len(reads) == 1
+    assert store.get_chunks(rows.ids) == [] and len(reads) == 1  # remembered: no read

@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from service.access import Door, RateLimits
 from service.cli.commands import build_server_app
 from service.collections import Collections
 from service.components import Components
@@ -126,7 +127,7 @@ def served_with_keys(mcp_index, kind: str):
     if kind == "serve":
         return build_server_app(settings, mcp_index), issued
     app = FastAPI()
-    mount_mcp(app, Collections(mcp_index), verify=keys.verify, open_now=lambda: not keys.any_active())
+    mount_mcp(app, Collections(mcp_index), door=Door(keys, RateLimits("120/minute")))
     return app, issued
 
 

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from service.access import parse_rate
 from service.api.auth import AUTH_RESPONSES, require
 from service.api.bodies import JSONBodyRoute
-from service.api.limits import parse_rate
 from service.api.problems import Responses
 from service.api.schemas import Problem, Public, Schema
 from service.errors import ApiKeyError, ConfigError
@@ -50,7 +50,7 @@ class KeysPage(Public):
 
 
 def key_store(request: Request) -> KeyStore:
-    return request.app.state.access.keys
+    return request.app.state.door.keys
 
 
 KeyStoreDep = Annotated[KeyStore, Depends(key_store)]
@@ -74,6 +74,6 @@ async def list_keys(keys: KeyStoreDep):
 
 
 @router.delete("/{name_or_id}", response_model=KeysPage, summary="Revoke the active key with this name or key id",
-               responses=_INVALID)
+               responses={404: {"model": Problem, "description": "No active key with this name or key id (key-not-found)"}})
 async def revoke_key(name_or_id: str, keys: KeyStoreDep):
     return KeysPage(items=[KeyPublic(**k.to_dict()) for k in await run_in_threadpool(keys.revoke, name_or_id)])

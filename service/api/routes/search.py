@@ -22,9 +22,10 @@ from service.api.schemas import (
     Public,
     Schema,
     SourcePublic,
+    TopK,
 )
 from service.keys import ApiKey
-from service.models import MAX_TOP_K, Filters
+from service.models import Filters
 
 router = APIRouter(prefix="/v1", tags=["search"], route_class=JSONBodyRoute)
 
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/v1", tags=["search"], route_class=JSONBodyRoute)
 class SearchRequest(Schema):
     query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
     filters: AskFilters | None = None
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="How many sources (default from settings).")
+    top_k: TopK | None = Field(None, description="How many sources (default from settings).")
     collection: str | None = Field(
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
         description="The collection to search (default: the server's, or the API key's first collection).",

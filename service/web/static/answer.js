@@ -58,7 +58,8 @@ function markAnswer(answer) {
   if (answer.answerable && (answer.conflicts || []).length) {
     mark("conflict", "Sources disagree.", answer.conflicts.join(" "));
   }
-  const corroborated = answer.sources.filter((s) => s.corroborations > 0);
+  // A refusal lists no sources, so nothing it could say is corroborated.
+  const corroborated = answer.answerable ? answer.sources.filter((s) => s.corroborations > 0) : [];
   if (corroborated.length) {
     const copies = corroborated.reduce((sum, s) => sum + s.corroborations, 0);
     mark("corroboration", "Corroborated.", `${copies} more ${copies === 1 ? "outlet carries" : "outlets carry"} the same text as ${corroborated.length === 1 ? "one source" : `${corroborated.length} sources`}.`);

@@ -5,7 +5,8 @@
 //   answer.js     the result panel: status, problem, marks, the finished answer
 //   citations.js  [n] markers as links, the list of sources
 //   article.js    the article reader, its quoted spans highlighted
-//   feedback.js   👍/👎 -> POST /v1/feedback
+//   feedback.js   Yes/No votes -> POST /v1/feedback
+//   outlets.js    the outlet filter checked against GET /v1/outlets ("did you mean ...?")
 //   keys.js       the API key, when the server asks for one; problems.js, the API's errors
 //   dom.js        elements built from text nodes only; state.js, what the page is showing
 import { initArticle } from "./article.js";

@@ -44,7 +44,7 @@ function renderArticle(article, source, spans, quoteCount) {
   const meta = [article.source, article.author, article.published_at ? article.published_at.slice(0, 10) : null]
     .filter(Boolean).join(" · ");
   $("article-meta").replaceChildren(meta);
-  if (article.url) {
+  if (article.url && /^https?:\/\//i.test(article.url)) {  // only http(s) is ever linked
     $("article-meta").append(meta ? " · " : "", el("a", { href: article.url, rel: "noopener noreferrer" }, "original"));
   }
   $("article-note").textContent = quoteCount
@@ -87,7 +87,8 @@ function reveal(node) {
   const panel = $("article");
   if (panel.scrollHeight > panel.clientHeight + 1 && getComputedStyle(panel).overflowY !== "visible") {
     const frame = panel.getBoundingClientRect();
-    const top = Math.max(frame.top, 0);
+    // Below the sticky bar (headline and Close article), which covers the panel's top.
+    const top = Math.max(frame.top, 0) + $("article").querySelector(".article-bar").offsetHeight;
     const bottom = Math.min(frame.bottom, window.innerHeight);
     const box = node.getBoundingClientRect();
     panel.scrollTop += box.top - (top + Math.max(0, (bottom - top - box.height) / 3));

@@ -5,6 +5,7 @@ import { renderSources } from "./citations.js";
 import { $ } from "./dom.js";
 import { readEvents } from "./events.js";
 import { askForKey, headers } from "./keys.js";
+import { outletProblem, unknownOutlets } from "./outlets.js";
 import { Problem, needsKey, problemOf } from "./problems.js";
 import { state } from "./state.js";
 
@@ -23,6 +24,19 @@ function collection() {
   return $("collection").value.trim();
 }
 
+// False, with the problem shown, when the outlet filter names an outlet the collection lacks
+// (or when another question was asked meanwhile).
+async function outletsKnown(chosenFilters, chosenCollection, controller) {
+  if (!chosenFilters || !chosenFilters.sources) return true;
+  const unknown = await unknownOutlets(chosenFilters.sources, chosenCollection);
+  if (state.controller !== controller) return false;
+  if (!unknown.length) return true;
+  state.controller = null;
+  setBusy(false, "");
+  showProblem(outletProblem(unknown));
+  return false;
+}
+
 async function ask(question, chosenFilters, chosenCollection) {
   if (state.controller) state.controller.abort();
   const controller = new AbortController();
@@ -33,6 +47,7 @@ async function ask(question, chosenFilters, chosenCollection) {
   state.text = "";
   resetResult();
   setBusy(true, "Searching the articles…");
+  if (!(await outletsKnown(chosenFilters, chosenCollection, controller))) return;
 
   const body = { question, stream: true };
   if (chosenFilters) body.filters = chosenFilters;
@@ -83,10 +98,18 @@ function handleEvent(name, payload) {
   }
 }
 
+// An empty question is said next to the box (the API would refuse it with a 422).
+function questionMissing(missing) {
+  $("question").setAttribute("aria-invalid", missing ? "true" : "false");
+  $("question-error").hidden = !missing;
+}
+
 export function initAsk() {
+  $("question").addEventListener("input", () => questionMissing(false));
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const question = $("question").value.trim();
+    questionMissing(!question);
     if (!question) {
       $("question").focus();
       return;

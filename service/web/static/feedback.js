@@ -1,4 +1,4 @@
-// 👍/👎 on an answer: `POST /v1/feedback` with the question, the answer and its citations,
+// Yes/No votes on an answer: `POST /v1/feedback` with the question, the answer and its citations,
 // under an anonymous reader token that lasts as long as the tab.
 import { $ } from "./dom.js";
 import { askForKey, headers } from "./keys.js";
@@ -53,7 +53,7 @@ async function vote(choice) {
     for (const button of buttons()) {
       button.setAttribute("aria-pressed", button.dataset.vote === choice ? "true" : "false");
     }
-    $("feedback-status").textContent = `Thanks, your ${choice === "up" ? "👍" : "👎"} was recorded.`;
+    $("feedback-status").textContent = `Thanks, your “${choice === "up" ? "Yes" : "No"}” was recorded.`;
   } catch (error) {
     if (error instanceof Problem && needsKey(error)) askForKey(() => vote(choice));
     const problem = error instanceof Problem ? error.body : { title: "Network error", detail: "The vote was not sent." };
