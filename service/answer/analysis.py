@@ -241,6 +241,10 @@ _CAPITALISED_RUN = re.compile(r"[A-Z][\w&.'’-]*(?:\s+(?:[A-Z][\w&.'’-]*|of|t
 # What makes a run an outlet: "a Bloomberg report", "The Verge's article", "according to Reuters".
 _OUTLET_AFTER = re.compile(r"\s*(?:['’]s\s+)?(?:[\w-]+\s+){0,2}?(?:article|report|piece|review|story|coverage|"
                            r"analysis|post|blog|column|editorial|feature|interview|investigation|op-ed)s?\b", re.I)
+# "both articles from X", "two reports by X", "X's articles": more than one of its articles.
+_SEVERAL_FROM = re.compile(r"\b(?:both|two)\s+(?:\w+\s+){0,2}?(?:articles|reports|pieces|stories)\s+(?:from|by|in|of)\s+(?:the\s+)?$"
+                           r"|\b(?:articles|reports|pieces|stories)\s+(?:from|by|of)\s+(?:the\s+)?$", re.I)
+_SEVERAL_AFTER = re.compile(r"\s*(?:['’]s\s+)?(?:\w+\s+){0,1}?(?:articles|reports|pieces|stories)\b", re.I)
 # Not "according to" or a bare "by": people are quoted and write ("according to Megan Grey in The Age").
 _OUTLET_BEFORE = re.compile(r"\b(?:reported by|published by|carried by|from)\s+(?:the\s+)?$", re.I)
 _OUTLET_NOISE = frozenset({"the", "a", "an", "news", "com", "and", "of", "&", "|", "-"})
@@ -276,6 +280,9 @@ def outlet_mentions(question: str, outlets: Iterable[str]) -> list[OutletMention
         named = [o for o, w in known if w and (words == w or (cue and (words <= w or w <= words)))]
         if named:
             found.append(OutletMention(phrase, min(named, key=len)))
+            if _SEVERAL_FROM.search(question[max(0, match.start() - 40):match.start()]) or _SEVERAL_AFTER.match(
+                    question, match.end()):
+                found.append(OutletMention(phrase, min(named, key=len)))  # "both articles from Sporting News": two
         elif cue and phrase.split()[0].lower() not in _WH | _AUXILIARIES:
             found.append(OutletMention(phrase, None))
     return found

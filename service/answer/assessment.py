@@ -212,15 +212,17 @@ def _clauses_answered(a: Assessment) -> float:
 def assess(question: str, passages: Sequence[Passage], *, chunks: Mapping[str, StoredChunk],
            vector: np.ndarray | None, best_dense: float, outlets_in_archive: Mapping[str, int],
            dense_articles: Sequence[str] = (), lexical_articles: Sequence[str] = (),
-           scorer=None) -> Assessment:
+           scorer=None, mentions: Sequence[OutletMention] | None = None) -> Assessment:
     """The question's assessment over `passages`. `scorer` (the gate's model) gives each
     sentence its score and the question its answerability; without one, sentences keep the
-    order of their evidence and the question counts as answerable."""
+    order of their evidence and the question counts as answerable. `mentions`: the outlets the
+    question names, when the caller read them already (before retrieval)."""
     q = analyse(question)
     parts = tuple(analyse(c) for c in clauses(question))
-    mentions = outlet_mentions(question, outlets_in_archive)
+    if mentions is None:
+        mentions = outlet_mentions(question, outlets_in_archive)
     sentences = assess_sentences(q, passages, chunks, vector, frozenset(m.outlet for m in mentions if m.outlet))
-    a = Assessment(question, q, parts if len(parts) > 1 else (q,), passages, sentences, mentions, best_dense)
+    a = Assessment(question, q, parts if len(parts) > 1 else (q,), passages, sentences, list(mentions), best_dense)
     if scorer is not None:
         scored = scorer.score_sentences([s.features for s in sentences])
         a.sentences = [AssessedSentence(s.candidate, s.cosine, s.evidence, s.lexical, s.features, float(p))

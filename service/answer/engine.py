@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from service.answer.analysis import OutletMention, outlet_mentions
 from service.answer.assessment import Assessment, assess
 from service.answer.citations import check_answer, says_cannot_answer, strip_markers
 from service.answer.conflicts import find_conflicts
@@ -73,6 +74,7 @@ class _Request:
     sources: list[Source]
     timings: dict[str, float]
     assessment: Assessment | None = None
+    mentions: list[OutletMention] | None = None  # the archive outlets the question names
 
     @property
     def passages(self) -> list[Passage]:
@@ -124,7 +126,7 @@ class AnswerEngine:
         llm_deadline = self._llm_deadline(deadline)
         request = self._retrieve(question, filters, top_k, history, request_id)
         yield SourcesEvent(request_id=request.request_id, sources=request.sources, retrieval=request.retrieval)
-        assessment = request.assessment = self.assess(question, request.retrieval)
+        assessment = request.assessment = self.assess(question, request.retrieval, mentions=request.mentions)
         if self._refuses(assessment):
             yield self._finish(request, self._refusal())
             return
@@ -137,14 +139,15 @@ class AnswerEngine:
                                               stream_llm=stream_llm, deadline=llm_deadline)
         yield self._finish(request, draft, generating)
 
-    def assess(self, question: str, result: RetrievalResult) -> Assessment:
+    def assess(self, question: str, result: RetrievalResult, *,
+               mentions: Sequence[OutletMention] | None = None) -> Assessment:
         """The question's one assessment: read once, each source sentence scored once, its
         answerability by the gate's model."""
         started = time.perf_counter()
         a = assess(question, result.passages, chunks=result.chunks, vector=result.vector, best_dense=result.best_dense,
-                   outlets_in_archive=self.retriever.lexical.current().outlets(),
+                   outlets_in_archive={} if mentions is not None else self.retriever.lexical.current().outlets(),
                    dense_articles=result.dense_articles, lexical_articles=result.lexical_articles,
-                   scorer=self.gate.model)
+                   scorer=self.gate.model, mentions=mentions)
         a.features["assess_ms"] = _ms_since(started)
         return a
 
@@ -161,9 +164,18 @@ class AnswerEngine:
                   request_id: str | None) -> _Request:
         started = time.perf_counter()
         query = " ".join([*history[-2:], question]) if history else question
-        result = self.retriever.retrieve(query, filters, top_k or self.default_top_k)
+        result, mentions = self.retrieve(question, filters, top_k, query=query)
         return _Request(question, request_id or uuid.uuid4().hex, started, result, number_sources(result.passages),
-                        {"retrieve": _ms_since(started)})
+                        {"retrieve": _ms_since(started)}, mentions=mentions)
+
+    def retrieve(self, question: str, filters: Filters = Filters(), top_k: int | None = None, *,
+                 query: str | None = None) -> tuple[RetrievalResult, list[OutletMention]]:
+        """The sources for `question` (searched with `query`, the question and its follow-up
+        context), with a place for each archive outlet the question names, and those outlets."""
+        mentions = outlet_mentions(question, self.retriever.lexical.current().outlets())
+        result = self.retriever.retrieve(query or question, filters, top_k or self.default_top_k,
+                                         outlets=[m.outlet for m in mentions if m.outlet])
+        return result, mentions
 
     def _refuses(self, a: Assessment) -> bool:
         """The gate, before any model is called: off-topic (no source, or the best dense

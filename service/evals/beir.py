@@ -164,8 +164,8 @@ def gate_refusals(engine, queries: dict[str, str], *, top_k: int = 8, progress=N
     documents, so every refusal is a false one), as `engine` decides in its own mode."""
     refused: dict[str, bool] = {}
     for qid, question in queries.items():
-        result = engine.retriever.retrieve(question, top_k=top_k)
-        a = engine.assess(question, result)
+        result, mentions = engine.retrieve(question, top_k=top_k)
+        a = engine.assess(question, result, mentions=mentions)
         refused[qid] = engine.gate.refuses(a.answerability, a.best_dense, len(a.passages), engine.mode)
         if progress:
             progress()

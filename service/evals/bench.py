@@ -167,14 +167,15 @@ def _bench_retrieval(components, questions: list[str], console) -> dict[str, lis
     bare("warm-up question")
 
     extractor, engine = Extractor(), components.engine
-    retrieved: dict[str, RetrievalResult] = {}
+    retrieved: dict[str, tuple[RetrievalResult, list]] = {}
 
     def full(question: str) -> None:
-        retrieved[question] = retriever.retrieve(question, Filters(), top_k=8)
+        retrieved[question] = engine.retrieve(question, Filters(), top_k=8)
 
     def extractive(question: str) -> None:
         """Beyond retrieval: the question's assessment, the gate and the extractive answer."""
-        a = engine.assess(question, retrieved[question])
+        result, mentions = retrieved[question]
+        a = engine.assess(question, result, mentions=mentions)
         if not engine.gate.refuses(a.answerability, a.best_dense, len(a.passages), "extractive"):
             extractor.answer(a)
 

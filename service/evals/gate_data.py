@@ -207,11 +207,12 @@ def perturb(question: str, rng: random.Random, corpus_text: str, outlets: Iterab
 
 def example(components, dataset: str, item: Item, *, outlets: dict[str, int], weight: float = 1.0,
             group: str | None = None, top_k: int = 8) -> Example:
-    """One question through the real retriever and assessment (no gate model: its features)."""
-    result = components.retriever.retrieve(item.question, item.filters, top_k)
+    """One question through the real retrieval and assessment, as the engine runs them (no
+    gate model: its features)."""
+    result, mentions = components.engine.retrieve(item.question, item.filters, top_k)
     a = assess(item.question, result.passages, chunks=result.chunks, vector=result.vector,
                best_dense=result.best_dense, outlets_in_archive=outlets, dense_articles=result.dense_articles,
-               lexical_articles=result.lexical_articles)
+               lexical_articles=result.lexical_articles, mentions=mentions)
     golds = item.gold_texts if item.label else ()
     labels = [int(bool(golds) and holds(s.text, golds)
                   and (not item.gold_articles or a.passages[s.n - 1].article_id in item.gold_articles))
