@@ -218,7 +218,7 @@ def assess(question: str, passages: Sequence[Passage], *, chunks: Mapping[str, S
     order of their evidence and the question counts as answerable. `mentions`: the outlets the
     question names, when the caller read them already (before retrieval)."""
     q = analyse(question)
-    parts = tuple(analyse(c) for c in clauses(question))
+    parts = tuple(q if c == question else analyse(c) for c in clauses(question))
     if mentions is None:
         mentions = outlet_mentions(question, outlets_in_archive)
     sentences = assess_sentences(q, passages, chunks, vector, frozenset(m.outlet for m in mentions if m.outlet))

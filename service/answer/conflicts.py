@@ -7,10 +7,10 @@ answer's structured `conflicts` (what the reading page marks)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from service.answer.analysis import QuestionAnalysis, analyse
-from service.answer.evidence import CONTEXT_CREDIT, evidence
+from service.answer.evidence import CONTEXT_CREDIT, Evidence, evidence
 from service.answer.sentences import Candidate
 from service.answer.timeline import format_date
 from service.models import Passage
@@ -55,6 +55,8 @@ def quantity_words(sentence: str) -> set[str]:
 
 _RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _NOT_A_NAME = frozenset({"the", "a", "an", "it", "its", "this", "that", "in", "on", "at", "by", "for", "and", "but"})
+_DAYS_AND_MONTHS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april "
+                             "may june july august september october november december".split())
 
 
 def _names_in(text: str) -> set[str]:
@@ -64,7 +66,7 @@ def _names_in(text: str) -> set[str]:
         words = run.split()
         while words and words[0].lower() in _NOT_A_NAME:
             words = words[1:]
-        if words:
+        if words and not all(w.lower().strip(",.") in _DAYS_AND_MONTHS for w in words):  # a date names nothing
             out.add(_key(" ".join(words)))
     return out
 
@@ -234,13 +236,14 @@ LEADING_SOURCES = 4  # besides the cited ones, the sources whose spellings are c
 
 
 def find_conflicts(question: QuestionAnalysis | str, quoted: Sequence[tuple[int, str]],
-                   passages: Sequence[Passage]) -> list[str]:
+                   passages: Sequence[Passage], known: Mapping[str, Evidence] | None = None) -> list[str]:
     """Where the sources behind an answer disagree, from its cited quotes ((source number,
     quote) pairs): different figures among the quotes that answer the question, a name
     spelled differently in the cited or leading sources, a correction that supersedes a
     cited report. The same findings in both modes: an LLM's answer is checked as the
     extractive one is written. (Lower-ranked sources are left out of the name comparison:
-    there "GPT-4" meets "GPT-4o", another model.)"""
+    there "GPT-4" meets "GPT-4o", another model.) `known`: the evidence already read of
+    sentences (the question's assessment), by text."""
     if not quoted:
         return []
     q = question if isinstance(question, QuestionAnalysis) else analyse(question)
@@ -249,8 +252,9 @@ def find_conflicts(question: QuestionAnalysis | str, quoted: Sequence[tuple[int,
     # Quotes about what was asked (a figure of the kind asked for, on its focus and its named
     # things), not only full answers: an LLM may cite "values the company at $150 billion" for
     # "valuation", which shares no word with the question but is one side of the dispute.
+    known = known or {}
     answering = [(n, text) for n, text in quoted
-                 if (ev := evidence(q, text, passages[n - 1].title)).typed and ev.focused
+                 if (ev := known.get(text) or evidence(q, text, passages[n - 1].title)).typed and ev.focused
                  and ev.entities >= CONTEXT_CREDIT]
     notes = [
         figure_disagreement(answering, passages),

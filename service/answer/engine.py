@@ -244,7 +244,8 @@ class AnswerEngine:
             degraded=draft.degraded_reason is not None,
             degraded_reason=draft.degraded_reason,
             conflicts=(find_conflicts(a.analysis if a else request.question, [(c.n, c.quote) for c in checked.citations],
-                                      passages) if answerable else []),
+                                      passages, {s.text: s.evidence for s in a.sentences} if a else None)
+                       if answerable else []),
             short_answer=draft.short_answer if answerable else None,
             answerability=round(a.answerability, 4) if a else None,
         )

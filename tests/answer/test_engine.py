@@ -151,3 +151,28 @@ def test_extractive_skips_headlines_and_subheads():
     a = assess("What model did Microsoft release?", [passage], chunks={}, vector=None, best_dense=0.5,
                outlets_in_archive={})
     assert Extractor().answer(a).claims == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."
+
+
+def test_a_question_is_assessed_once_per_ask(sample_index, monkeypatch):
+    """One analysis of the question and one evidence reading per source sentence, shared by
+    the gate, the extractive answer and the conflict check."""
+    from service.answer import analysis, assessment, conflicts
+
+    calls = {"analyse": 0, "evidence": 0}
+    real_analyse, real_evidence = analysis.analyse, assessment.evidence
+
+    def counting_analyse(text):
+        calls["analyse"] += 1
+        return real_analyse(text)
+
+    def counting_evidence(*args, **kwargs):
+        calls["evidence"] += 1
+        return real_evidence(*args, **kwargs)
+
+    monkeypatch.setattr(assessment, "analyse", counting_analyse)
+    monkeypatch.setattr(assessment, "evidence", counting_evidence)
+    monkeypatch.setattr(conflicts, "evidence", counting_evidence)
+    done = engine_for(sample_index, llm=False).run("How much did Amazon invest in Anthropic in November 2024?")
+    assert done.answer.answerable and done.assessment is not None
+    assert calls["analyse"] == 1
+    assert calls["evidence"] == len(done.assessment.sentences)
