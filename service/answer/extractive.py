@@ -84,7 +84,10 @@ class Extractor:
         # leave every sentence but the first under the cutoff.
         learned = [v ** 0.5 for v in _relative([s.score for s in a.sentences])]
         own = _relative([evidence_score(s, a.analysis.kind != "open") for s in a.sentences])
-        weight = self.learned_weight
+        # A count, an amount, a date or a person asked for: the sentence that holds one on the
+        # question's focus answers, which the sentence's own evidence reads and the model
+        # barely weighs; the model's share is for open and "which" questions.
+        weight = 0.0 if a.analysis.kind in ("count", "money", "date", "person") else self.learned_weight
         out = []
         for s, recency, mine, theirs in zip(a.sentences, dates, learned, own, strict=True):
             score = weight * mine + (1 - weight) * theirs
@@ -130,11 +133,11 @@ def evidence_score(s: AssessedSentence, factoid: bool) -> float:
 
 
 def _about_the_subject(a: Assessment, s: AssessedSentence) -> bool:
-    """A figure answers a count or an amount only from a sentence about the question's named
-    things, each named whole (in it, the sentence before, or its article's title): the cost
-    of the bridge downstream is no answer about this one."""
+    """A count or an amount is answered only from sentences about the question's named things,
+    each named whole (in the sentence, the one before, or its article's title): the cost of
+    the bridge downstream, or its correction, is no answer about this one."""
     q = a.analysis
-    if q.kind not in ("count", "money") or not q.entities or not s.evidence.typed:
+    if q.kind not in ("count", "money") or not q.entities:
         return True
     where = f"{s.text} {s.candidate.context} {s.candidate.outlet}"
     return all(entity_found(e, where, whole=True) for e in q.entities)
@@ -156,7 +159,9 @@ def _cover_named(a: Assessment, relevance: list[float], chosen: list[int]) -> tu
     """A sentence for each named thing or outlet when the question names several; those no
     retrieved sentence speaks to are returned as missing."""
     chosen = list(chosen)
-    outlets = [m.outlet or m.phrase for m in a.outlets]
+    # The archive's outlets only: a phrase that merely reads like one ("the Microsoft–OpenAI
+    # article") is no side the archive lacks.
+    outlets = list(dict.fromkeys(m.outlet for m in a.outlets if m.outlet))
     named = [e for e in a.analysis.entities if not any(e.lower() in o.lower() for o in outlets)]
     if len(named) + len(outlets) < 2:
         return chosen, []

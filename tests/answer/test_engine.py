@@ -117,12 +117,17 @@ def test_injected_instruction_is_surfaced(sample_index, respx_mock, question):
     assert any("reads as instructions" in w for w in answer.warnings)
 
 
-def test_on_topic_question_the_articles_cannot_answer_is_refused_without_calling_the_llm(sample_index, respx_mock):
-    route = respx_mock.post(f"{BASE}/chat/completions")
+def test_on_topic_question_the_articles_cannot_answer_is_refused_by_mode(sample_index, respx_mock):
+    """Without an LLM the gate refuses it; with one, the gate leaves it to the model (it is not
+    nearly sure), and the model's "cannot answer" is the refusal."""
+    question = "What is the population of Abilene, Texas, where the first Stargate site is being built?"
     # The Stargate article is about Abilene, but gives no population.
-    answer = engine_for(sample_index).ask("What is the population of Abilene, Texas, where the first Stargate site is being built?")
-    assert answer.answer == NOT_FOUND and not answer.answerable
-    assert route.call_count == 0
+    extractive = engine_for(sample_index, llm=False).ask(question)
+    assert extractive.answer == NOT_FOUND and not extractive.answerable
+    route = respx_mock.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("I cannot answer this from the indexed articles.")))
+    with_llm = engine_for(sample_index).ask(question)
+    assert route.call_count == 1 and not with_llm.answerable and with_llm.citations == []
     assert engine_for(sample_index, llm=False).ask("How many transistors does Nvidia's Blackwell B200 chip have?").answerable
 
 
