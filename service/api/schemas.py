@@ -127,6 +127,22 @@ class SourcePublic(Public):
         return data
 
 
+class TimelineStepPublic(Public):
+    date: str = Field(description="YYYY-MM-DD: the event's date when its sentence gives one, else its article's.")
+    dated_by: Literal["event", "article"]
+    kind: Literal["report", "correction"]
+    text: str = Field(description="The cited sentence (the citation's quote).")
+    citation: CitationPublic
+    copies: list[SourceRef] = Field(description="Wire copies of the article, folded under it.")
+    corrects: SourceRef | None = Field(None, description="For a correction: the report it corrects.")
+    note: str | None = Field(None, description="What a correction changed, e.g. 'Corrected: $5 → $3'.")
+
+
+class TimelinePublic(Public):
+    topic: str
+    steps: list[TimelineStepPublic] = Field(description="Oldest first.")
+
+
 class Timings(Public):
     retrieve: float
     generate: float
@@ -150,6 +166,8 @@ class AskResponse(Public):
     conflicts: list[str] = Field(default_factory=list, description="Where the cited sources disagree: different "
                                  "figures or names for one thing, or a correction that supersedes a cited report; "
                                  "each note cites both sides by source number")
+    timeline: TimelinePublic | None = Field(None, description="For 'how did X develop?', 'what happened with X?' "
+                                            "and 'timeline of X': the dated steps the answer lists")
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AskResponse:

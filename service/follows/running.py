@@ -60,3 +60,34 @@ def build_follows(settings: Settings, collections: Collections, *, notifiers: Ma
     follower = Follower(lambda name: collections.get(name), store, notices, FollowIndex(store, default.embedder),
                         deliveries, positions, settle_s=settings.lexical_follow_ms / 1000, on_batch=on_batch)
     return FollowService(FollowDesk(collections, store, notices, allowed), follower, deliveries)
+
+
+class FollowsOnDemand:
+    """An edge's follows, built on first use: an API that nobody follows anything on opens
+    no follow collections. With `run`, built and started at once (`serve`)."""
+
+    def __init__(self, settings: Settings, collections: Collections, *,
+                 notifiers: Mapping[str, Notifier] | None = None, run: bool = False):
+        self.settings = settings
+        self.collections = collections
+        self.notifiers = notifiers
+        self._service: FollowService | None = None
+        self._lock = threading.Lock()
+        if run:
+            self.service.start(settings.follow_poll_ms / 1000)
+
+    @property
+    def service(self) -> FollowService:
+        with self._lock:
+            if self._service is None:
+                self._service = build_follows(self.settings, self.collections, notifiers=self.notifiers)
+            return self._service
+
+    @property
+    def desk(self) -> FollowDesk:
+        return self.service.desk
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._service is not None:
+                self._service.stop()
