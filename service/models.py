@@ -364,5 +364,6 @@ class Answer:
         data = asdict(replace(self, citations=[], sources=[], timeline=None))
         data["citations"] = [c.to_dict() for c in self.citations]
         data["sources"] = [s.to_dict() for s in self.sources]
-        data["timeline"] = self.timeline.to_dict() if self.timeline else None
+        if self.timeline is not None:  # only timelines carry one: other answers keep their shape
+            data["timeline"] = self.timeline.to_dict()
         return data

@@ -16,7 +16,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -168,6 +170,14 @@ class AskResponse(Public):
                                  "each note cites both sides by source number")
     timeline: TimelinePublic | None = Field(None, description="For 'how did X develop?', 'what happened with X?' "
                                             "and 'timeline of X': the dated steps the answer lists")
+
+    @model_serializer(mode="wrap")
+    def _timeline_only_when_there_is_one(self, handler: SerializerFunctionWrapHandler):  # unannotated: the schema stays the model's
+        # Every other answer keeps the shape it always had (clients may check its keys).
+        data = handler(self)
+        if data.get("timeline") is None:
+            data.pop("timeline", None)
+        return data
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AskResponse:

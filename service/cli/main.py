@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve a non-loopback address without API keys (anyone who reaches it may change articles)")
     p.set_defaults(func=cmd_serve)
 
+    from service.cli.follow import register as register_follow
     from service.cli.keys import register as register_keys
     from service.cli.mcp import register as register_mcp
     from service.cli.watch import register as register_watch
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_mcp(sub)
     register_keys(sub)
     register_watch(sub)
+    register_follow(sub)
     register_eval(sub)
     return parser
 

@@ -6,14 +6,18 @@
 //   citations.js  [n] markers as links, the list of sources
 //   article.js    the article reader, its quoted spans highlighted
 //   feedback.js   👍/👎 -> POST /v1/feedback
+//   follow.js     follow the question -> POST /v1/follows; its notices
+//   timeline.js   a "how did X develop?" answer as a vertical timeline
 //   keys.js       the API key, when the server asks for one; problems.js, the API's errors
 //   dom.js        elements built from text nodes only; state.js, what the page is showing
 import { initArticle } from "./article.js";
 import { initAsk } from "./ask.js";
 import { initFeedback } from "./feedback.js";
+import { initFollow } from "./follow.js";
 import { initKeys } from "./keys.js";
 
 initKeys();
 initAsk();
 initArticle();
 initFeedback();
+initFollow();
