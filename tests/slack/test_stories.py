@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from service.collections import Collections
 from service.components import Components
 from service.follows.running import build_follows
-from service.collections import Collections
 from service.slack import blocks
 from service.slack.notices import slack_notifiers
 from service.slack.stories import subcommand
