@@ -371,6 +371,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", help="also write the figures to this file")
     c.set_defaults(func=cmd_calibrate)
 
-    from service.evals import timelines
+    from service.evals import follows, timelines
 
     timelines.register(kinds)
+    follows.register(kinds)

@@ -123,16 +123,21 @@ class Follower:
                 self.on_batch(batch)
         return batches
 
-    def process(self, components: Components, articles: list[str], batch: Batch) -> None:
-        """Select the follows these written articles could affect, and re-answer them."""
-        started = time.perf_counter()
+    def affected(self, components: Components, articles: list[str]) -> list[str]:
+        """The follows these written articles could affect: their chunks' vectors and texts
+        against the saved questions (`FollowIndex.select`)."""
         chunks = components.store.chunks_of(articles)
         vectors = components.store.vectors_of([c.chunk_id for c in chunks])
         kept = [c for c in chunks if c.chunk_id in vectors]
         matrix = np.stack([vectors[c.chunk_id] for c in kept]) if kept else np.zeros((0, 1), dtype=np.float32)
         texts = [f"{c.metadata.get('title', '')}. {c.text}" for c in kept]
+        return self.index.select(components.collection, matrix, texts)
+
+    def process(self, components: Components, articles: list[str], batch: Batch) -> None:
+        """Select the follows these written articles could affect, and re-answer them."""
+        started = time.perf_counter()
         batch.articles = len(articles)
-        batch.selected = self.index.select(components.collection, matrix, texts)
+        batch.selected = self.affected(components, articles)
         batch.select_s = time.perf_counter() - started
         if batch.selected and self.settle_s:
             time.sleep(self.settle_s)  # this replica's lexical index reads the feed within this

@@ -174,11 +174,10 @@ class FollowStore:
                 offset += _PAGE
         return sorted(out, key=lambda f: (f.created_at, f.follow_id))
 
-    def index_rows(self, collection: str) -> dict[str, str]:
-        """follow id -> the model that made its vector, for one collection's follows."""
+    def ids(self, collection: str) -> set[str]:
+        """The ids of one collection's follows (ids only: a replica checks them on every write)."""
         with store_errors(f"reading collection {self.name!r}"):
-            found = self.records.get(where={"collection": collection}, include=["metadatas"])
-        return {i: str((m or {}).get("model_id", "")) for i, m in zip(found["ids"], found["metadatas"], strict=True)}
+            return set(self.records.get(where={"collection": collection}, include=[])["ids"])
 
     def vectors(self, follow_ids: list[str]) -> tuple[list[str], np.ndarray, list[Follow]]:
         """The follows named (those still present), their vectors as rows, and the follows."""

@@ -58,7 +58,7 @@ class FollowIndex:
     def refresh(self, collection: str) -> _Rows:
         """Read the follows added since the last refresh and drop the removed ones. A vector
         made by another embedder (the model was changed) is made again from the question."""
-        listed = self.store.index_rows(collection)
+        listed = self.store.ids(collection)
         with self._lock:
             rows = self._rows.get(collection, _Rows())
         keep = [i for i, fid in enumerate(rows.ids) if fid in listed]
@@ -86,6 +86,11 @@ class FollowIndex:
             out[stale] = self.embedder.embed([follows[i].question for i in stale])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
+
+    def forget(self) -> None:
+        """Drop every loaded question (the next refresh reads them all, as a new replica does)."""
+        with self._lock:
+            self._rows.clear()
 
     def select(self, collection: str, vectors: np.ndarray, texts: Sequence[str], *,
                refresh: bool = True) -> list[str]:

@@ -72,6 +72,9 @@ class Change:
 class Substance:
     answerable: bool
     cited: tuple[CitedSource, ...] = field(default_factory=tuple)
+    # Corrections among the answer's sources, cited or not: each is told once, when it first
+    # appears (an answer may go on quoting the report it corrects).
+    corrections: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, question: str, answer: Answer) -> Substance:
@@ -90,7 +93,8 @@ class Substance:
                 tuple(sorted(r.article_id for r in source.corroborated_by)) if source else (),
                 tuple(sorted(set(found) | set(known.figures if known else ()))),
                 tuple(sorted(set(names) | set(known.names if known else ()))))
-        return cls(True, tuple(sorted(cited.values(), key=lambda s: s.article_id)))
+        corrections = sorted({s.article_id for s in answer.sources if is_correction(_passage(s))})
+        return cls(True, tuple(sorted(cited.values(), key=lambda s: s.article_id)), tuple(corrections))
 
     @property
     def articles(self) -> set[str]:
@@ -115,7 +119,7 @@ class Substance:
         cited = tuple(CitedSource(c["article_id"], c.get("title", ""), c.get("outlet"), c.get("published_at"),
                                   tuple(c.get("copies", ())), tuple((str(k), str(v)) for k, v in c.get("figures", ())),
                                   tuple(c.get("names", ()))) for c in data.get("cited", ()))
-        return cls(bool(data.get("answerable")), cited)
+        return cls(bool(data.get("answerable")), cited, tuple(data.get("corrections", ())))
 
 
 def changes(old: Substance, new: Substance, answer: Answer) -> list[Change]:
@@ -147,22 +151,36 @@ def _corrections(old: Substance, answer: Answer, number: dict[str, int]) -> tupl
     cited: "Corrected: <the report's figure> → <the correction's figure> [n]"; the figure
     keys and the articles told that way (not told again as new figures and sources)."""
     passages = [_passage(s) for s in answer.sources]
+    number_cited = {c.article_id for c in answer.citations}
     out: list[Change] = []
     told: set[str] = set()
     fixes: set[str] = set()
     for fix in passages:
-        if not is_correction(fix) or fix.article_id in old.articles:  # a correction told before is not news
-            continue
-        # The same outlet's earlier report on the same thing (`corrects` knows only outlet and
-        # date: a correction of the bridge story corrects nothing about the ferry).
-        earlier = next((p for p in passages if p.article_id in old.articles and corrects(fix, p)
-                        and similarity(fix.title + ". " + fix.text, p.title + ". " + p.text) >= SIMILAR), None)
+        if not is_correction(fix) or fix.article_id in old.articles or fix.article_id in old.corrections:
+            continue  # a correction told before is not news
+        cited = fix.article_id in number_cited
+        earlier = next((p for p in passages if p.article_id in old.articles and _corrected_by(old, fix, p, cited)), None)
         if earlier is not None:
             text, keys = _corrected(old, fix, earlier, number)
             out.append(Change("corrected", text))
             told |= keys
             fixes.add(fix.article_id)
     return out, told, fixes
+
+
+def _corrected_by(old: Substance, fix: Passage, earlier: Passage, cited: bool) -> bool:
+    """Does `fix` correct the report `earlier` that the old answer cited? The same outlet,
+    later (`corrects` knows no more), and about the same thing: it names a figure the old
+    answer quoted from that report ("$21 million, not $12 million"), or the new answer cites
+    it and it shares the report's words. Another story's correction from the same outlet
+    is not one, however alike the two read."""
+    if not corrects(fix, earlier):
+        return False
+    before = {k for s in old.cited if s.article_id == earlier.article_id for k, _ in s.figures}
+    after = {k for unit in figures(fix.title + ". " + fix.text).values() for k in unit}
+    if before & after:
+        return True
+    return cited and similarity(fix.title + ". " + fix.text, earlier.title + ". " + earlier.text) >= SIMILAR
 
 
 def _corrected(old: Substance, fix: Passage, earlier: Passage, number: dict[str, int]) -> tuple[str, set[str]]:

@@ -47,6 +47,23 @@ def test_a_correction_of_a_cited_report_says_what_was_corrected():
     assert changes(Substance.of(Q, after), Substance.of(Q, after), after) == []
 
 
+def test_a_correction_among_the_sources_is_told_once_even_when_the_answer_does_not_cite_it():
+    after = answer([source(1, REPORT, REPORT_TEXT), source(2, FIX, FIX_TEXT)], [cite(1, REPORT, REPORT_TEXT)])
+    found = changes(Substance.of(Q, BEFORE), Substance.of(Q, after), after)
+    assert [c.text for c in found] == ["Corrected: $12 million → $21 million [2]"]
+    # What that notice said becomes the baseline: compared with it, the same answer is no news.
+    told = Substance.from_dict(Substance.of(Q, after).to_dict())
+    assert changes(told, Substance.of(Q, after), after) == []
+
+
+def test_another_storys_correction_from_the_same_outlet_corrects_nothing_here():
+    other_fix = ArticleRef("ferry-fix", "Correction: the ferry resumes on March 20, not March 27", "Gazette", None,
+                           "2025-03-07T09:00:00+00:00")
+    after = answer([source(1, REPORT, REPORT_TEXT), source(2, other_fix, "The ferry resumes on March 20.")],
+                   [cite(1, REPORT, REPORT_TEXT)])
+    assert changes(Substance.of(Q, BEFORE), Substance.of(Q, after), after) == []
+
+
 def test_a_new_cited_source_and_its_new_figure():
     text = "The council approved a $19.5 million contract for the repair on Friday."
     after = answer([source(1, REPORT, REPORT_TEXT), source(2, OTHER, text)],
