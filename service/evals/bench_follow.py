@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from service.config import REPO_DIR, Settings
 from service.models import Article
@@ -181,7 +182,7 @@ def _wait_ready(url: str, timeout_s: float = 180) -> None:
     raise RuntimeError(f"{url} was not ready in {timeout_s:.0f} s")
 
 
-def measure_latency(settings: Settings, work: Path, writes: int) -> dict[str, float]:
+def measure_latency(settings: Settings, work: Path, writes: int) -> dict[str, Any]:
     import httpx
 
     from service.components import Components
