@@ -80,6 +80,9 @@ class Deliveries:
             except NewsdeskError as exc:  # the store is down: try again shortly
                 logger.warning("follow deliveries: %s", exc.message)
                 stop.wait(1.0)
+            except Exception:  # a bug must not stop every delivery for good: logged, tried again
+                logger.exception("follow deliveries failed; trying again")
+                stop.wait(1.0)
             with self._wake:
                 wait = min(idle_s, max(0.0, self._due[0][0] - time.time())) if self._due else idle_s
                 self._wake.wait(wait)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,20 +52,24 @@ class Batch:
 
 
 class Positions:
-    """This replica's feed position per collection, in a JSON file."""
+    """This replica's feed position per collection, in a JSON file, with the id of the
+    collection it belongs to: a collection made again (`reindex`) has a new feed."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            self.data: dict[str, int] = json.loads(self.path.read_text(encoding="utf-8"))
+            self.data: dict[str, dict[str, Any]] = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.data = {}
 
-    def get(self, collection: str) -> int | None:
-        return self.data.get(collection)
+    def get(self, collection: str, collection_id: str) -> int | None:
+        found = self.data.get(collection)
+        if not isinstance(found, dict) or found.get("collection_id") != collection_id:
+            return None
+        return int(found.get("position", 0))
 
-    def save(self, collection: str, position: int) -> None:
-        self.data[collection] = position
+    def save(self, collection: str, collection_id: str, position: int) -> None:
+        self.data[collection] = {"position": position, "collection_id": collection_id}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(self.data), encoding="utf-8")
@@ -92,6 +97,9 @@ class Follower:
             except NewsdeskError as exc:  # the store is down: keep the thread, try again
                 logger.warning("follower: %s", exc.message)
                 stop.wait(2.0)
+            except Exception:  # a bug must not stop every follow for good: logged, tried again
+                logger.exception("follower failed; trying again")
+                stop.wait(2.0)
             stop.wait(poll_s)
 
     def poll(self) -> list[Batch]:
@@ -107,9 +115,12 @@ class Follower:
 
     def follow(self, collection: str, components: Components, since: int) -> list[Batch]:
         feed = components.store.feed
-        position = self.positions.get(collection)
+        collection_id = components.store.collection_id()
+        position = self.positions.get(collection, collection_id)
         if position is None:
             position = max(since, feed.head() - BACKLOG)
+            if since > feed.head():  # the collection was made again since: its old positions mean nothing
+                position = feed.head()
         batches = []
         while entries := feed.read(position):
             batch = Batch(collection, entries=len(entries))
@@ -117,7 +128,7 @@ class Follower:
             if articles:
                 self.process(components, articles, batch)
             position = entries[-1].seq
-            self.positions.save(collection, position)
+            self.positions.save(collection, collection_id, position)
             batches.append(batch)
             if self.on_batch is not None:
                 self.on_batch(batch)

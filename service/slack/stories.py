@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from service.answer.timelines import TimelineBuilder
@@ -57,7 +58,7 @@ class SlackStories:
 
     def follow(self, ask: SlackAsk, question: str, request_id: str) -> None:
         channel = self.bot.channels.for_channel(ask.channel)
-        reply = self.bot.replies.placeholder(SlackAsk(**{**ask.__dict__, "text": question}))
+        reply = self.bot.replies.placeholder(replace(ask, text=question))
         if reply is None:
             return
         if reply.ts is None:  # answered through the response_url: there is no thread to post notices in
@@ -67,7 +68,7 @@ class SlackStories:
         try:
             follow, answer = self.desk().add(
                 question, {"slack_channel": reply.channel, "slack_thread_ts": reply.ts},
-                filters=blocks_filters(channel.filters), collection=channel.collection)
+                filters=channel_filters(channel.filters), collection=channel.collection)
         except Exception as exc:  # the core failed, whatever the reason: say so, keep serving
             self.bot.log_failure(ask, request_id, exc)
             self.bot.replies.error(reply, request_id)
@@ -78,7 +79,7 @@ class SlackStories:
 
     def timeline(self, ask: SlackAsk, topic: str, request_id: str) -> None:
         channel = self.bot.channels.for_channel(ask.channel)
-        reply = self.bot.replies.placeholder(SlackAsk(**{**ask.__dict__, "text": f"the timeline of {topic}"}))
+        reply = self.bot.replies.placeholder(replace(ask, text=f"the timeline of {topic}"))
         if reply is None:
             return
         try:
@@ -115,7 +116,7 @@ class SlackStories:
                               f"when the answer changes (`{follow.follow_id}`).")
 
 
-def blocks_filters(filters: Any) -> dict[str, Any] | None:
+def channel_filters(filters: Any) -> dict[str, Any] | None:
     """A channel's filters as a follow keeps them (the request's shape)."""
     dumped = filters.model_dump(mode="json", exclude_defaults=True) if filters is not None else {}
     return dumped or None
