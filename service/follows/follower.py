@@ -89,6 +89,8 @@ class Follower:
         self.settle_s = settle_s  # how long the lexical replica may lag the feed
         self.lease_s = lease_s
         self.on_batch = on_batch
+        self.warm_s = 5.0  # how often an idle follower refreshes its copy of the questions
+        self._warmed: dict[str, float] = {}
 
     def run(self, stop: threading.Event, *, poll_s: float = 0.25) -> None:
         while not stop.is_set():
@@ -121,8 +123,14 @@ class Follower:
             position = max(since, feed.head() - BACKLOG)
             if since > feed.head():  # the collection was made again since: its old positions mean nothing
                 position = feed.head()
-        batches = []
-        while entries := feed.read(position):
+        batches: list[Batch] = []
+        entries = feed.read(position)
+        if not entries and time.monotonic() - self._warmed.get(collection, float("-inf")) >= self.warm_s:
+            # Idle: load the questions made since, so a write finds them loaded (10,000 of
+            # them take seconds to read; the new ones since the last look, milliseconds).
+            self.index.refresh(collection)
+            self._warmed[collection] = time.monotonic()
+        while entries:
             batch = Batch(collection, entries=len(entries))
             articles = sorted({a for e in entries if e.op == "write" for a in e.article_ids})
             if articles:
@@ -132,6 +140,7 @@ class Follower:
             batches.append(batch)
             if self.on_batch is not None:
                 self.on_batch(batch)
+            entries = feed.read(position)
         return batches
 
     def affected(self, components: Components, articles: list[str]) -> list[str]:
