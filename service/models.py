@@ -364,6 +364,7 @@ class Answer:
         data = asdict(replace(self, citations=[], sources=[], timeline=None))
         data["citations"] = [c.to_dict() for c in self.citations]
         data["sources"] = [s.to_dict() for s in self.sources]
-        if self.timeline is not None:  # only timelines carry one: other answers keep their shape
+        del data["timeline"]  # only timelines carry one: other answers keep their shape
+        if self.timeline is not None:
             data["timeline"] = self.timeline.to_dict()
         return data

@@ -16,19 +16,21 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from service.answer.timelines import TimelineBuilder
+from service.collections import Collections
+from service.components import Components
 from service.errors import NewsdeskError
 from service.follows.desk import FollowDesk
 from service.slack import blocks
 from service.slack.asks import SlackAsk
+from service.slack.channels import ChannelsConfig
 from service.slack.dedupe import command_key
 from service.slack.logs import bot_logger
 from service.slack.notices import following_blocks, timeline_blocks, timeline_text
-
-if TYPE_CHECKING:
-    from service.slack.app import NewsdeskBot
+from service.slack.replies import Replies
+from service.slack.threads import ThreadMemory
 
 log = bot_logger()
 _SUBCOMMAND = re.compile(r"^\s*(follow|timeline)\s+(\S.*)$", re.I | re.S)
@@ -40,8 +42,24 @@ def subcommand(text: str) -> tuple[str, str] | None:
     return (match.group(1).lower(), " ".join(match.group(2).split())) if match else None
 
 
+class Bot(Protocol):
+    """What these commands use of the bot (`NewsdeskBot`), which imports this module."""
+
+    channels: ChannelsConfig
+    collections: Collections
+    components: Components
+    replies: Replies
+    threads: ThreadMemory
+
+    def claim(self, ask: SlackAsk, request_id: str) -> bool: ...
+
+    def claims_once(self, key: str) -> bool: ...
+
+    def log_failure(self, ask: SlackAsk, request_id: str, exc: Exception) -> None: ...
+
+
 class SlackStories:
-    def __init__(self, bot: NewsdeskBot, desk: Callable[[], FollowDesk]):
+    def __init__(self, bot: Bot, desk: Callable[[], FollowDesk]):
         self.bot = bot
         self.desk = desk  # built on first use: most bots never follow anything
 
