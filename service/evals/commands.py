@@ -370,3 +370,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--keep", type=float, default=0.98, help="share of answerable questions to keep (default 0.98)")
     c.add_argument("--json", help="also write the figures to this file")
     c.set_defaults(func=cmd_calibrate)
+
+    from service.evals import follows, timelines
+
+    timelines.register(kinds)
+    follows.register(kinds)
