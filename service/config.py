@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     # Feeds (docs/feeds.md): `newsdesk watch` reads this file; `serve` runs the watcher when it is set.
     feeds_file: Path | None = None
 
+    # Follows (docs/follows.md): hosts a webhook may name although they resolve to private
+    # addresses (comma-separated; private networks, tests), and how often `serve` reads the
+    # change feeds of collections with follows.
+    webhook_allow_hosts: str = ""
+    follow_poll_ms: int = Field(250, ge=10, le=60_000)
+
     @field_validator("embedding_model")
     @classmethod
     def _known_embedder(cls, value: str) -> str:

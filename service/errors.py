@@ -13,6 +13,8 @@
     ├── UnauthorizedError              unauthorized, 401 (WWW-Authenticate: Bearer)
     ├── ForbiddenError                 forbidden, 403
     ├── CollectionNotFoundError        collection-not-found, 404
+    ├── FollowNotFoundError            follow-not-found, 404
+    ├── InvalidFollowError             invalid-follow, 422
     ├── ApiKeyError                    invalid-api-key-spec, 422
     ├── KeyNotFoundError               key-not-found, 404
     ├── RateLimitedError               rate-limited, 429 (Retry-After)
@@ -117,6 +119,18 @@ class CollectionNotFoundError(NewsdeskError):
     type_slug = "collection-not-found"
     status = 404
     title = "Collection not found"
+
+
+class FollowNotFoundError(NewsdeskError):
+    type_slug = "follow-not-found"
+    status = 404
+    title = "Follow not found"
+
+
+class InvalidFollowError(NewsdeskError):
+    type_slug = "invalid-follow"
+    status = 422
+    title = "Invalid follow"
 
 
 class ApiKeyError(NewsdeskError):

@@ -313,6 +313,37 @@ class Citation:
                 "score": self.score}
 
 
+@dataclass(frozen=True)
+class TimelineStep:
+    """One dated event of a story: one cited sentence, its date (the event's when the
+    sentence gives one, else its article's), the wire copies folded under it, and, for a
+    correction, the report it corrects."""
+
+    date: str  # YYYY-MM-DD, or "" for an undated article
+    dated_by: str  # "event" (the sentence says when) | "article" (its publication date)
+    citation: Citation
+    copies: tuple[ArticleRef, ...] = ()
+    corrects: ArticleRef | None = None  # set: this step is a correction of that report
+    note: str | None = None  # "Corrected: $5 → $3"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date, "dated_by": self.dated_by, "kind": "correction" if self.corrects else "report",
+                "text": self.citation.quote, "citation": self.citation.to_dict(),
+                "copies": [c.to_dict() for c in self.copies],
+                "corrects": self.corrects.to_dict() if self.corrects else None, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """How a story developed: its steps, oldest first."""
+
+    topic: str
+    steps: tuple[TimelineStep, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"topic": self.topic, "steps": [s.to_dict() for s in self.steps]}
+
+
 @dataclass
 class Answer:
     answer: str
@@ -331,10 +362,14 @@ class Answer:
     conflicts: list[str] = field(default_factory=list)  # where the cited sources disagree
     short_answer: str | None = None  # "Yes", "No", a name or a figure, when the cited sentences determine it
     answerability: float | None = None  # the gate's probability that the sources answer the question
+    timeline: Timeline | None = None  # the answer to "how did X develop?": its dated steps
 
     def to_dict(self) -> dict[str, Any]:
         """The answer's JSON: every HTTP, MCP, Slack and CLI answer has this shape."""
-        data = asdict(replace(self, citations=[], sources=[]))
+        data = asdict(replace(self, citations=[], sources=[], timeline=None))
         data["citations"] = [c.to_dict() for c in self.citations]
         data["sources"] = [s.to_dict() for s in self.sources]
+        del data["timeline"]  # only timelines carry one: other answers keep their shape
+        if self.timeline is not None:
+            data["timeline"] = self.timeline.to_dict()
         return data

@@ -2,7 +2,7 @@
 
     base   config, errors, models, dates, text             imports only base
     core   ingest/, index/, answer/, components,           base and core
-           collections, feedback, keys, access
+           collections, feedback, keys, access, follows/
     edges  api/, slack/, mcp/, interop/, web/ (and every   base and core, never another edge
            edge added later)
     evals  evals/                                           base, core, and the API it benchmarks
@@ -20,7 +20,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "service"
 BASE = {"config", "errors", "models", "dates", "text"}
-CORE = {"ingest", "index", "answer", "components", "collections", "feedback", "keys", "access"}
+CORE = {"ingest", "index", "answer", "components", "collections", "feedback", "keys", "access", "follows"}
 EVALS = {"evals"}
 CLI = {"cli"}
 

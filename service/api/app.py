@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -26,11 +26,13 @@ from service.api.auth import AUTH_RESPONSES, AuthMiddleware, require_for_method
 from service.api.limits import AskGate
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware, ShedMiddleware
 from service.api.problems import install_problem_handlers
-from service.api.routes import articles, ask, chat, feedback, health, keys, outlets, search
+from service.api.routes import articles, ask, chat, feedback, follows, health, keys, outlets, search, timeline
 from service.api.tracing import Tracer
 from service.collections import Collections
 from service.components import Components
 from service.config import Settings
+from service.follows.delivery import Notifier
+from service.follows.running import FollowsOnDemand
 
 logger = logging.getLogger("newsdesk.api")
 
@@ -56,9 +58,12 @@ def build_door(settings: Settings, components: Components, *, require_keys: bool
 
 
 def create_app(settings: Settings, components: Components | None = None, *, require_keys: bool = False,
-               collections: Collections | None = None) -> FastAPI:
+               collections: Collections | None = None, run_follower: bool = False,
+               follow_notifiers: Mapping[str, Notifier] | None = None) -> FastAPI:
     """`collections`: share the per-collection components with another edge mounted on this
-    app (MCP), so one process keeps one lexical index per collection."""
+    app (MCP), so one process keeps one lexical index per collection. `run_follower`: re-answer
+    follows when the news changes, in this process (`serve`), delivering webhooks and, through
+    `follow_notifiers`, anything else (Slack)."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = components if components is not None else await run_in_threadpool(Components.build, settings)
@@ -71,11 +76,14 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
         app.state.ask_gate = AskGate(settings.ask_concurrency, settings.ask_queue,
                                      on_shed=metrics.SHED.labels("/v1/ask").inc)
         app.state.tracer = Tracer() if settings.otel_traces else None
+        app.state.follows = await run_in_threadpool(lambda: FollowsOnDemand(
+            settings, app.state.collections, notifiers=follow_notifiers, run=run_follower))
         # What start-up built lives as long as the process: out of the collector's sight, a
         # full collection under load scans only per-request garbage (shorter event-loop stalls).
         gc.freeze()
         logger.info("newsdesk API ready: collection %r, %s mode", built.collection, built.engine.mode)
         yield
+        app.state.follows.stop()
         if app.state.tracer is not None:
             app.state.tracer.close()  # flushes the spans still in the batch
 
@@ -98,4 +106,6 @@ def create_app(settings: Settings, components: Components | None = None, *, requ
     app.include_router(articles.router, dependencies=[Depends(require_for_method)], responses=AUTH_RESPONSES)
     app.include_router(keys.router)
     app.include_router(outlets.router)
+    app.include_router(follows.router)
+    app.include_router(timeline.router)
     return app

@@ -16,8 +16,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictInt,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -140,6 +142,22 @@ class SourcePublic(Public):
         return data
 
 
+class TimelineStepPublic(Public):
+    date: str = Field(description="YYYY-MM-DD: the event's date when its sentence gives one, else its article's.")
+    dated_by: Literal["event", "article"]
+    kind: Literal["report", "correction"]
+    text: str = Field(description="The cited sentence (the citation's quote).")
+    citation: CitationPublic
+    copies: list[SourceRef] = Field(description="Wire copies of the article, folded under it.")
+    corrects: SourceRef | None = Field(None, description="For a correction: the report it corrects.")
+    note: str | None = Field(None, description="What a correction changed, e.g. 'Corrected: $5 → $3'.")
+
+
+class TimelinePublic(Public):
+    topic: str
+    steps: list[TimelineStepPublic] = Field(description="Oldest first.")
+
+
 class Timings(Public):
     retrieve: float
     generate: float
@@ -167,6 +185,16 @@ class AskResponse(Public):
                                      "sentences determine it: Yes, No, a name or a figure")
     answerability: float | None = Field(default=None, description="The gate's probability that the sources answer "
                                         "the question (a refusal below its threshold needs no model call)")
+    timeline: TimelinePublic | None = Field(None, description="For 'how did X develop?', 'what happened with X?' "
+                                            "and 'timeline of X': the dated steps the answer lists")
+
+    @model_serializer(mode="wrap")
+    def _timeline_only_when_there_is_one(self, handler: SerializerFunctionWrapHandler):  # unannotated: the schema stays the model's
+        # Every other answer keeps the shape it always had (clients may check its keys).
+        data = handler(self)
+        if data.get("timeline") is None:
+            data.pop("timeline", None)
+        return data
 
     @classmethod
     def from_answer(cls, answer: Answer) -> AskResponse:

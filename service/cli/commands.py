@@ -173,7 +173,13 @@ def build_server_app(settings: Settings, components, *, host: str | None = None,
     from service.web import router as reading_page
 
     collections = Collections(components)  # the API's, the MCP tools' and the Slack bot's alike
-    app = create_app(settings, components, require_keys=require_keys, collections=collections)
+    notifiers = {}
+    if settings.slack_bot_token is not None:  # follows' notices to Slack, by the bot's token
+        from service.slack.notices import slack_notifiers
+
+        notifiers = slack_notifiers(settings)
+    app = create_app(settings, components, require_keys=require_keys, collections=collections, run_follower=True,
+                     follow_notifiers=notifiers)
     app.include_router(reading_page)  # the page at `/`, calling the API from the browser
     if settings.slack_signing_secret is not None:
         from service.slack.http import mount_slack

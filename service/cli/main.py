@@ -85,6 +85,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     if argv is not None and next((a for a in argv if not a.startswith("-")), None) in CORE_COMMANDS:
         return parser
 
+    from service.cli.follow import register as register_follow
     from service.cli.keys import register as register_keys
     from service.cli.mcp import register as register_mcp
     from service.cli.watch import register as register_watch
@@ -98,6 +99,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     register_mcp(sub)
     register_keys(sub)
     register_watch(sub)
+    register_follow(sub)
     register_eval(sub)
     return parser
 

@@ -264,3 +264,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     from service.evals import bench_compare
 
     bench_compare.register(kinds)
+    from service.evals import bench_follow
+
+    bench_follow.register(kinds)

@@ -378,6 +378,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--json", help="also write the figures to this file")
     c.set_defaults(func=cmd_calibrate)
 
-    from service.evals import gate_command, multihop_command
+    from service.evals import follows, gate_command, multihop_command, timelines
+
+    timelines.register(kinds)
+    follows.register(kinds)
     gate_command.register(kinds)
     multihop_command.register(kinds)

@@ -26,6 +26,7 @@ from service.collections import Collections
 from service.components import Components
 from service.config import Settings
 from service.errors import ConfigError, NewsdeskError
+from service.follows.running import FollowsOnDemand
 from service.models import Answer, Filters
 from service.slack import blocks
 from service.slack.asks import SlackAsk, command_ask, mention_ask, message_ask, message_kind
@@ -34,6 +35,7 @@ from service.slack.connection import bot_token, check_settings, secret, web_clie
 from service.slack.dedupe import EventClaims
 from service.slack.logs import SECRETS, bolt_base_logger, bot_logger
 from service.slack.replies import Replies, Reply
+from service.slack.stories import SlackStories
 from service.slack.threads import ThreadMemory
 from service.slack.votes import Vote, record_vote
 
@@ -60,6 +62,7 @@ class NewsdeskBot:
         channels: ChannelsConfig | None = None,
         collections: Collections | None = None,
         engine_for: Callable[[str | None], AnswerEngine] | None = None,
+        follows: FollowsOnDemand | None = None,
         require_signing_secret: bool = True,
         max_workers: int = 8,
     ):
@@ -80,6 +83,9 @@ class NewsdeskBot:
         self._salt = signing_secret or bot_token(settings)
         self.client = web_client(settings, token)
         self.replies = Replies(self.client)
+        # `/ask follow`, `/ask timeline` and the Follow button; the API's follows when mounted beside it.
+        self.follows = follows or FollowsOnDemand(settings, self.collections)
+        self.stories = SlackStories(self, lambda: self.follows.desk)
         self.app = App(
             name="newsdesk",
             client=self.client,
@@ -120,6 +126,7 @@ class NewsdeskBot:
         app.command(COMMAND)(ack=self._ack_command, lazy=[self._on_command])
         app.action(blocks.FEEDBACK_UP)(ack=self._ack, lazy=[self._on_vote])
         app.action(blocks.FEEDBACK_DOWN)(ack=self._ack, lazy=[self._on_vote])
+        app.action(blocks.FOLLOW)(ack=self._ack, lazy=[self._on_follow])
 
     def _ack(self, ack: Ack) -> None:
         ack()
@@ -160,7 +167,11 @@ class NewsdeskBot:
         ask = command_ask(command)
         if not ask.text or self.channels.for_channel(ask.channel).mentions_only:
             return  # the ack already said why
-        self.answer(ask)
+        if not self.stories.handles(ask):  # `/ask follow ...` and `/ask timeline ...` are handled there
+            self.answer(ask)
+
+    def _on_follow(self, body: dict[str, Any]) -> None:
+        self.stories.follow_click(body)
 
     def _on_vote(self, body: dict[str, Any]) -> None:
         self.record_vote(body)
@@ -196,6 +207,20 @@ class NewsdeskBot:
                  answer.mode, ", degraded" if answer.degraded else "", len(history))
         if reply.ts is not None:  # an ephemeral answer has no thread to follow up in
             self._remember(ask, reply.ts, channel.collection, filters, answer)
+
+    def claim(self, ask: SlackAsk, request_id: str) -> bool:
+        return self._claim(ask, request_id)
+
+    def claims_once(self, key: str) -> bool:
+        """True for the one delivery of a click that acts on it (False for Slack's retries)."""
+        try:
+            return self.claims.claim(key, kind="click")
+        except NewsdeskError as exc:
+            log.warning("cannot record %s: %s", key, exc.message)
+            return True
+
+    def log_failure(self, ask: SlackAsk, request_id: str, exc: Exception) -> None:
+        self._log_failure(ask, request_id, exc)
 
     def _claim(self, ask: SlackAsk, request_id: str) -> bool:
         """False when another delivery of this question (a retry, another process) has it."""

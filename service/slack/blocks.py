@@ -22,6 +22,7 @@ EXTRACTIVE_NOTE = (
 )
 FEEDBACK_UP = "feedback_up"
 FEEDBACK_DOWN = "feedback_down"
+FOLLOW = "follow_question"
 
 Block = dict[str, Any]
 
@@ -110,6 +111,14 @@ def feedback_buttons(request_id: str) -> Block:
     }
 
 
+def follow_block(request_id: str) -> Block:
+    """🔔 Follow: notices in this thread when the answer changes (service/slack/stories.py)."""
+    return {"type": "section", "block_id": "newsdesk_follow",
+            "text": {"type": "mrkdwn", "text": "Want to know when this answer changes?"},
+            "accessory": {"type": "button", "action_id": FOLLOW, "value": request_id,
+                          "text": {"type": "plain_text", "text": "🔔 Follow", "emoji": True}}}
+
+
 def answer_blocks(answer: Answer) -> list[Block]:
     blocks: list[Block] = [section(escape(answer.answer))]
     note = mode_note(answer)
@@ -122,6 +131,7 @@ def answer_blocks(answer: Answer) -> list[Block]:
         blocks.append({"type": "divider"})
         blocks.append(section("*Sources*"))
         blocks.extend(section(source_text(g)) for g in groups)
+    blocks.append(follow_block(answer.request_id))
     blocks.append(context(f"request `{answer.request_id}`"))
     blocks.append(feedback_buttons(answer.request_id))
     return blocks

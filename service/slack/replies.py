@@ -103,6 +103,13 @@ class Replies:
         except SlackApiError as exc:
             log.warning("cannot post in %s: %s", ask.channel, _error(exc))
 
+    def note(self, channel: str, user: str, thread_ts: str | None, text: str) -> None:
+        """A short ephemeral note to one reader (a click's outcome)."""
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+        except SlackApiError as exc:
+            log.info("cannot post a note in %s: %s", channel, _error(exc))
+
     def thank(self, channel: str, user: str, thread_ts: str | None, vote: str) -> None:
         """An ephemeral note to the reader who voted, so the click is seen to count."""
         try:

@@ -54,18 +54,24 @@ def socket_mode_handler(bot: NewsdeskBot, settings: Settings) -> SocketModeHandl
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
+    from service.collections import Collections
     from service.components import Components
+    from service.follows.running import FollowsOnDemand
     from service.ingest.run import ensure_sample_corpus
     from service.slack.app import NewsdeskBot
     from service.slack.connection import check_settings, verify_token
+    from service.slack.notices import slack_notifiers
 
     mode = choose_mode(settings, socket=args.socket, http=args.http)
     check_settings(settings, http=mode == "http")
     identity = verify_token(settings)
     log.info("connected to Slack as %s in %s", identity.get("user", "?"), identity.get("team", "?"))
-    bot = NewsdeskBot(
-        settings, Components.build(settings, collection=args.collection), require_signing_secret=mode == "http"
-    )
+    components = Components.build(settings, collection=args.collection)
+    collections = Collections(components)
+    # The bot alone also sends its follows' notices (a `serve` without Slack leaves them to it).
+    follows = FollowsOnDemand(settings, collections, notifiers=slack_notifiers(settings), run=True)
+    bot = NewsdeskBot(settings, components, collections=collections, follows=follows,
+                      require_signing_secret=mode == "http")
     ensure_sample_corpus(bot.components, Console())
     if mode == "socket":
         print("newsdesk slack: Socket Mode (no public URL needed); Ctrl-C to stop")

@@ -33,6 +33,7 @@ from service.api.auth import AUTH_RESPONSES, require
 from service.api.bodies import JSONBodyRoute
 from service.api.deps import AskGateDep, CollectionsDep, RequestIdDep
 from service.api.limits import AskGate
+from service.api.routes.timeline import timeline_stream
 from service.api.schemas import (
     AskRequest,
     AskResponse,
@@ -89,9 +90,11 @@ async def ask(body: AskRequest, request: Request, collections: CollectionsDep, g
     filters = body.filters.to_filters() if body.filters else Filters()
     name = collections.choose(body.collection, key)
     async with admitted(gate, collections, name, arrived) as slot:
+        # "How did X develop?": the timeline (service/api/routes/timeline.py), else the engine.
+        timeline = timeline_stream(slot, body.question, filters, request_id)
         if wants_stream(body.stream, accept):
-            stream = slot.engine.stream(body.question, filters, body.top_k, request_id=request_id,
-                                        deadline=slot.deadline)
+            stream = timeline or slot.engine.stream(body.question, filters, body.top_k, request_id=request_id,
+                                                    deadline=slot.deadline)
             # The first step (retrieval) runs before the response starts, so its errors are
             # still proper problem responses with their own status codes.
             first = await first_event(stream, gate.run)
@@ -101,7 +104,13 @@ async def ask(body: AskRequest, request: Request, collections: CollectionsDep, g
         def answer_json() -> tuple[Answer, str]:
             # Serialized on the ask thread too: a full answer's JSON (sources with their text)
             # is milliseconds of work the event loop, which answers health checks, need not do.
-            answer = slot.engine.ask(body.question, filters, body.top_k, request_id=request_id, deadline=slot.deadline)
+            if timeline is not None:
+                *_, done = timeline
+                assert isinstance(done, events.DoneEvent)
+                answer = done.answer
+            else:
+                answer = slot.engine.ask(body.question, filters, body.top_k, request_id=request_id,
+                                         deadline=slot.deadline)
             return answer, AskResponse.from_answer(answer).model_dump_json()
 
         answer, payload = await gate.run(answer_json)

@@ -4,6 +4,8 @@ import { closeArticle } from "./article.js";
 import { answerNodes, renderSources } from "./citations.js";
 import { $, el } from "./dom.js";
 import { offerFeedback, resetFeedback } from "./feedback.js";
+import { offerFollow, resetFollow } from "./follow.js";
+import { renderTimeline, timelineHeading } from "./timeline.js";
 
 export function resetResult() {
   $("result").hidden = false;
@@ -14,6 +16,8 @@ export function resetResult() {
   $("answer").replaceChildren();
   $("sources").replaceChildren();
   resetFeedback();
+  resetFollow();
+  renderTimeline(null);
   closeArticle(false);
 }
 
@@ -69,9 +73,11 @@ function markAnswer(answer) {
 export function renderAnswer(answer) {
   $("status").textContent = "";
   markAnswer(answer);
-  $("answer").replaceChildren(...answerNodes(answer.answer, answer.sources.length));
+  $("answer").replaceChildren(...answerNodes(timelineHeading(answer), answer.sources.length));
+  renderTimeline(answer.timeline || null); // "How did X develop?": the dated steps
   for (const warning of answer.warnings) $("warnings").append(el("li", {}, warning));
   // A refusal's retrieved articles were not relevant enough to answer from: not listed.
   renderSources(answer.answerable ? answer.sources : [], answer.citations);
   offerFeedback();
+  offerFollow();
 }
