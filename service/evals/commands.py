@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from service.config import DEFAULT_EVALS_DIR, Settings
 from service.errors import EvalError
+from service.evals.progress import bar as _progress
 
 if TYPE_CHECKING:
     from service.evals.baseline import Comparison
@@ -22,19 +23,6 @@ DEFAULT_CASSETTES = DEFAULT_EVALS_DIR / "cassettes"
 DEFAULT_REPORTS = DEFAULT_EVALS_DIR / "reports"
 DEFAULT_MUTATIONS = DEFAULT_EVALS_DIR / "mutations" / "mutations.jsonl"
 DEFAULT_INJECTIONS = DEFAULT_EVALS_DIR / "injections"
-
-
-def _progress(console, label: str, total: int):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True, disable=total == 0)
 
 
 def _eval_components(settings: Settings, collection: str | None, corpus, console):

@@ -35,8 +35,8 @@ def _components_for(settings: Settings, data, console):
 
 
 def build_examples(args, settings: Settings, console) -> list:
-    from service.evals.commands import _progress
     from service.evals.gate_data import load_datasets
+    from service.evals.progress import bar as _progress
 
     datasets, synthetic = load_datasets(ROOT / "evals" / "gate" / "datasets.yaml", ROOT, Path(args.shared),
                                         only=args.only or (), warn=lambda m: console.print(f"[yellow]{m}"))

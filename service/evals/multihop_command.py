@@ -81,8 +81,8 @@ def cmd_multihop(args, settings: Settings, *, console=None) -> int:
 
     from service.components import Components
     from service.evals.cases import Corpus
-    from service.evals.commands import _progress
     from service.evals.multihop import ask_all, by_type, load, metric_values
+    from service.evals.progress import bar as _progress
     from service.evals.runner import build_engine, prepare_index
 
     console = console or Console()
