@@ -8,6 +8,7 @@ from functools import cached_property
 
 from service.answer.engine import AnswerEngine
 from service.answer.extractive import Extractor
+from service.answer.gate import load_gate_model
 from service.answer.llm import ChatModel, build_chat_model
 from service.answer.prompts import Prompt, load_prompt
 from service.answer.retrieval import HybridRetriever
@@ -105,6 +106,7 @@ class Components:
             article_texts=self.store.get_article_texts,
             extractor=Extractor(),
             relevance_threshold=self.settings.relevance_threshold,
+            gate_model=load_gate_model(self.settings.gate_model) if self.settings.gate_model else None,
             chat=self.chat,
             prompt=self.prompt,
             default_top_k=self.settings.top_k,

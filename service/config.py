@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # Calibrated with `newsdesk eval calibrate` (docs/evals.md, "Refusal threshold"): the best
     # refusal F1 that still answers 98% of answerable questions (eval cases + SciFact).
     relevance_threshold: float = 0.26
+    # The answerability gate's model (`newsdesk eval train-gate` writes one); None: the shipped one.
+    gate_model: Path | None = None
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
     answer_prompt: str = "answer.v1"
     sample_corpus_dir: Path = DEFAULT_CORPUS_DIR

@@ -360,6 +360,8 @@ class Answer:
     degraded: bool = False
     degraded_reason: str | None = None
     conflicts: list[str] = field(default_factory=list)  # where the cited sources disagree
+    short_answer: str | None = None  # "Yes", "No", a name or a figure, when the cited sentences determine it
+    answerability: float | None = None  # the gate's probability that the sources answer the question
     timeline: Timeline | None = None  # the answer to "how did X develop?": its dated steps
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,9 +7,10 @@ answer's structured `conflicts` (what the reading page marks)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from service.answer import answerability
+from service.answer.analysis import QuestionAnalysis, analyse
+from service.answer.evidence import CONTEXT_CREDIT, Evidence, evidence
 from service.answer.sentences import Candidate
 from service.answer.timeline import format_date
 from service.models import Passage
@@ -38,13 +39,55 @@ def similarity(a: str, b: str) -> float:
     return len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
 
 
+_UNIT_WORDS = frozenset(tokenize("billion million trillion thousand percent dollars euros pounds per cent"))
+_WINDOW = 5  # words either side of a figure that say what it measures
+
+
+def quantity_words(sentence: str) -> set[str]:
+    """The words near the sentence's figures ("a $4 billion credit line", "a funding round of
+    $6.5 billion"): what they are figures of, stemmed, units and figures left out."""
+    words = list(re.finditer(r"[$€£]?\d[\d,.]*%?|[A-Za-z][\w'’-]*", sentence))
+    spots = [i for i, w in enumerate(words) if _FIGURE.match(sentence, w.start())]
+    near = {j for i in spots for j in range(max(0, i - _WINDOW), min(len(words), i + _WINDOW + 1))
+            if j not in spots and not words[j].group(0)[0].isupper()}  # names say whose, not what
+    return set(tokenize(" ".join(words[j].group(0) for j in sorted(near)))) - _UNIT_WORDS
+
+
+_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+_NOT_A_NAME = frozenset({"the", "a", "an", "it", "its", "this", "that", "in", "on", "at", "by", "for", "and", "but"})
+_DAYS_AND_MONTHS = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march april "
+                             "may june july august september october november december".split())
+
+
+def _names_in(text: str) -> set[str]:
+    """Whole names (runs of capitalised words: "Elm Street Bridge" is not "Oak Street Bridge")."""
+    out = set()
+    for run in _RUN.findall(text):
+        words = run.split()
+        while words and words[0].lower() in _NOT_A_NAME:
+            words = words[1:]
+        if words and not all(w.lower().strip(",.") in _DAYS_AND_MONTHS for w in words):  # a date names nothing
+            out.add(_key(" ".join(words)))
+    return out
+
+
+def same_quantity(a: str, b: str, title_a: str = "", title_b: str = "") -> bool:
+    """Are two sentences' figures of one quantity of one thing? They must share a word of what
+    the figures measure, and a name (in the sentences or their titles): a $4 billion credit
+    line is not a $6.6 billion funding round, and one town's bridge is not another's."""
+    shared_names = (_names_in(a) | _names_in(title_a)) & (_names_in(b) | _names_in(title_b))
+    return bool(quantity_words(a) & quantity_words(b)) and bool(shared_names)
+
+
 def figure_disagreement(chosen: Sequence[tuple[int, str]], passages: Sequence[Passage]) -> str:
     """Two sentences from different articles, both answering the question (the caller
-    passes only those), that give wholly different figures in the same unit."""
+    passes only those), that give wholly different figures in the same unit for the same
+    quantity of the same thing."""
     for a in range(len(chosen)):
         for b in range(a + 1, len(chosen)):
             (na, sa), (nb, sb) = chosen[a], chosen[b]
-            if passages[na - 1].article_id == passages[nb - 1].article_id or similarity(sa, sb) < SIMILAR:
+            pa, pb = passages[na - 1], passages[nb - 1]
+            if pa.article_id == pb.article_id or similarity(sa, sb) < SIMILAR or not same_quantity(sa, sb, pa.title, pb.title):
                 continue
             fa, fb = figures(sa), figures(sb)
             for unit in fa.keys() & fb.keys():
@@ -192,24 +235,27 @@ def superseded(cited: set[int], passages: Sequence[Passage]) -> str:
 LEADING_SOURCES = 4  # besides the cited ones, the sources whose spellings are compared
 
 
-def find_conflicts(question: str, quoted: Sequence[tuple[int, str]], passages: Sequence[Passage]) -> list[str]:
+def find_conflicts(question: QuestionAnalysis | str, quoted: Sequence[tuple[int, str]],
+                   passages: Sequence[Passage], known: Mapping[str, Evidence] | None = None) -> list[str]:
     """Where the sources behind an answer disagree, from its cited quotes ((source number,
     quote) pairs): different figures among the quotes that answer the question, a name
     spelled differently in the cited or leading sources, a correction that supersedes a
     cited report. The same findings in both modes: an LLM's answer is checked as the
     extractive one is written. (Lower-ranked sources are left out of the name comparison:
-    there "GPT-4" meets "GPT-4o", another model.)"""
+    there "GPT-4" meets "GPT-4o", another model.) `known`: the evidence already read of
+    sentences (the question's assessment), by text."""
     if not quoted:
         return []
-    q = answerability.analyse(question)
+    q = question if isinstance(question, QuestionAnalysis) else analyse(question)
     chosen = [Candidate(n, 0, len(text), text, "", "") for n, text in quoted]
     cited = {n for n, _ in quoted}
     # Quotes about what was asked (a figure of the kind asked for, on its focus and its named
     # things), not only full answers: an LLM may cite "values the company at $150 billion" for
     # "valuation", which shares no word with the question but is one side of the dispute.
+    known = known or {}
     answering = [(n, text) for n, text in quoted
-                 if (ev := answerability.evidence(q, text, passages[n - 1].title)).typed and ev.focused
-                 and ev.entities >= answerability.CONTEXT_CREDIT]
+                 if (ev := known.get(text) or evidence(q, text, passages[n - 1].title)).typed and ev.focused
+                 and ev.entities >= CONTEXT_CREDIT]
     notes = [
         figure_disagreement(answering, passages),
         naming_conflict([Candidate(n, 0, len(p.text), p.text, "", "") for n, p in enumerate(passages, start=1)

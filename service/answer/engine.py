@@ -1,9 +1,10 @@
 """The answering core shared by the HTTP API, the Slack bot, the CLI and the evals.
 
-ask(question) -> retrieve -> refuse below the relevance threshold, or when no retrieved
-sentence holds what the question asks (`service.answer.answerability`; no LLM call) ->
-LLM answer (or the extractive answer when no LLM is configured, or when the LLM is
-unavailable: then marked degraded) -> citation checks -> `Answer`.
+ask(question) -> retrieve -> assess once (`service.answer.assessment`: the question read,
+every source sentence scored) -> the gate (`service.answer.gate`, no LLM call: off-topic, or
+not answerable by the learned model at the mode's threshold) -> LLM answer (or the extractive
+answer when no LLM is configured, or when the LLM is unavailable: then marked degraded) ->
+citation checks -> `Answer`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from service.answer.analysis import OutletMention, outlet_mentions
+from service.answer.assessment import Assessment, assess
 from service.answer.citations import check_answer, says_cannot_answer, strip_markers
 from service.answer.conflicts import find_conflicts
 from service.answer.events import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
 from service.answer.extractive import EXTRACTIVE_PROMPT_ID, Extractor
+from service.answer.gate import Gate, GateModel, load_gate_model
 from service.answer.llm import ChatModel
 from service.answer.prompts import Prompt, render_history, render_sources
 from service.answer.retrieval import HybridRetriever, RetrievalResult
@@ -35,18 +39,28 @@ class Draft:
     """An answer as written, before the citation checks: by the model, by the extractive
     mode, or the refusal."""
 
-    text: str
+    text: str  # the claims: every sentence of it is checked against the sources
     mode: str  # "llm" | "extractive"
     prompt_id: str | None
     model: str | None
     answerable: bool = True  # False: the gate refused, and `text` says so
     degraded_reason: str | None = None  # why the model's answer gave way to the extractive one
+    short_answer: str | None = None  # the extractive answer's opening ("Yes", "Google", "$4 billion")
+    notes: tuple[str, ...] = ()  # the system's own notes after the claims, never checked as claims
+
+    @property
+    def lead(self) -> str:
+        if not self.short_answer:
+            return ""
+        return self.short_answer if self.short_answer.endswith(".") else f"{self.short_answer}."
 
     @property
     def as_written(self) -> str | None:
         """The extractive text as written, which the evals compare with the checked answer
         (None for model text and refusals)."""
-        return self.text if self.mode == "extractive" and self.answerable else None
+        if self.mode != "extractive" or not self.answerable:
+            return None
+        return " ".join(x for x in (self.lead, self.text, *self.notes) if x)
 
 
 @dataclass
@@ -59,6 +73,8 @@ class _Request:
     retrieval: RetrievalResult
     sources: list[Source]
     timings: dict[str, float]
+    assessment: Assessment | None = None
+    mentions: list[OutletMention] | None = None  # the archive outlets the question names
 
     @property
     def passages(self) -> list[Passage]:
@@ -82,6 +98,10 @@ class AnswerEngine:
     # Seconds an answer may take, retrieval to last token; the LLM gets what is left, and
     # when it cannot finish in it the answer is the degraded extractive one. None: no limit.
     deadline_s: float | None = None
+    gate_model: GateModel | None = None  # None: the shipped model (service/answer/gate_model.json)
+
+    def __post_init__(self) -> None:
+        self.gate = Gate(self.gate_model or load_gate_model(), self.relevance_threshold)
 
     @property
     def mode(self) -> str:
@@ -106,17 +126,30 @@ class AnswerEngine:
         llm_deadline = self._llm_deadline(deadline)
         request = self._retrieve(question, filters, top_k, history, request_id)
         yield SourcesEvent(request_id=request.request_id, sources=request.sources, retrieval=request.retrieval)
-        if self._refuses(question, request.retrieval):
+        assessment = request.assessment = self.assess(question, request.retrieval, mentions=request.mentions)
+        if self._refuses(assessment):
             yield self._finish(request, self._refusal())
             return
         generating = time.perf_counter()
         if self.chat is None or self.prompt is None:
-            draft = self._extractive(question, request.passages)
-            yield DeltaEvent(draft.text)
+            draft = self._extractive(assessment)
+            yield DeltaEvent(draft.as_written or "")
         else:
-            draft = yield from self._generate(self.chat, self.prompt, question, history, request.passages,
+            draft = yield from self._generate(self.chat, self.prompt, assessment, history,
                                               stream_llm=stream_llm, deadline=llm_deadline)
         yield self._finish(request, draft, generating)
+
+    def assess(self, question: str, result: RetrievalResult, *,
+               mentions: Sequence[OutletMention] | None = None) -> Assessment:
+        """The question's one assessment: read once, each source sentence scored once, its
+        answerability by the gate's model."""
+        started = time.perf_counter()
+        a = assess(question, result.passages, chunks=result.chunks, vector=result.vector, best_dense=result.best_dense,
+                   outlets_in_archive={} if mentions is not None else self.retriever.lexical.current().outlets(),
+                   dense_articles=result.dense_articles, lexical_articles=result.lexical_articles,
+                   scorer=self.gate.model, mentions=mentions)
+        a.features["assess_ms"] = _ms_since(started)
+        return a
 
     def _llm_deadline(self, deadline: float | None) -> float | None:
         """When the model must stop: early enough for the extractive fallback to finish by
@@ -131,32 +164,41 @@ class AnswerEngine:
                   request_id: str | None) -> _Request:
         started = time.perf_counter()
         query = " ".join([*history[-2:], question]) if history else question
-        result = self.retriever.retrieve(query, filters, top_k or self.default_top_k)
+        result, mentions = self.retrieve(question, filters, top_k, query=query)
         return _Request(question, request_id or uuid.uuid4().hex, started, result, number_sources(result.passages),
-                        {"retrieve": _ms_since(started)})
+                        {"retrieve": _ms_since(started)}, mentions=mentions)
 
-    def _refuses(self, question: str, result: RetrievalResult) -> bool:
-        """The answerability gate, before any model is called: off-topic (best dense cosine
-        below the threshold), or on-topic with no sentence that holds what is asked."""
-        return (not result.passages or result.best_dense < self.relevance_threshold
-                or not self.extractor.answerable(question, result.passages))
+    def retrieve(self, question: str, filters: Filters = Filters(), top_k: int | None = None, *,
+                 query: str | None = None) -> tuple[RetrievalResult, list[OutletMention]]:
+        """The sources for `question` (searched with `query`, the question and its follow-up
+        context), with a place for each archive outlet the question names, and those outlets."""
+        mentions = outlet_mentions(question, self.retriever.lexical.current().outlets())
+        result = self.retriever.retrieve(query or question, filters, top_k or self.default_top_k,
+                                         outlets=[m.outlet for m in mentions if m.outlet])
+        return result, mentions
+
+    def _refuses(self, a: Assessment) -> bool:
+        """The gate, before any model is called: off-topic (no source, or the best dense
+        cosine below the threshold), or the model's answerability below the threshold of this
+        mode (with an LLM, only what it is nearly sure of: the LLM says the rest)."""
+        return self.gate.refuses(a.answerability, a.best_dense, len(a.passages), self.mode)
 
     def _refusal(self) -> Draft:
         return Draft(NOT_FOUND, self.mode, self._prompt_id(), self._model(), answerable=False)
 
-    def _extractive(self, question: str, passages: Sequence[Passage], degraded_reason: str | None = None) -> Draft:
-        return Draft(self.extractor.answer(question, passages), "extractive", EXTRACTIVE_PROMPT_ID, None,
-                     degraded_reason=degraded_reason)
+    def _extractive(self, a: Assessment, degraded_reason: str | None = None) -> Draft:
+        written = self.extractor.answer(a)
+        return Draft(written.claims, "extractive", EXTRACTIVE_PROMPT_ID, None, degraded_reason=degraded_reason,
+                     short_answer=written.short, notes=written.notes)
 
-    def _generate(self, chat: ChatModel, prompt: Prompt, question: str, history: Sequence[str],
-                  passages: Sequence[Passage], *, stream_llm: bool,
+    def _generate(self, chat: ChatModel, prompt: Prompt, a: Assessment, history: Sequence[str], *, stream_llm: bool,
                   deadline: float | None) -> Generator[DeltaEvent, None, Draft]:
         """The model's answer, as it arrives; when the model fails, the extractive answer
         replaces what it sent (degraded)."""
         messages = prompt.render(
             today=self.today().isoformat(),
-            sources=render_sources(passages),
-            question=question,
+            sources=render_sources(a.passages),
+            question=a.question,
             history=render_history(history),
         )
         parts: list[str] = []
@@ -168,8 +210,8 @@ class AnswerEngine:
             else:
                 parts.append(chat.complete(messages, deadline=deadline))
         except LLMUnavailableError as exc:
-            draft = self._extractive(question, passages, degraded_reason=exc.message)
-            yield DeltaEvent(draft.text, replace=True)
+            draft = self._extractive(a, degraded_reason=exc.message)
+            yield DeltaEvent(draft.as_written or "", replace=True)
             return draft
         return Draft("".join(parts), "llm", prompt.id, chat.model)
 
@@ -185,8 +227,10 @@ class AnswerEngine:
         warnings = checked.warnings
         if draft.degraded_reason:
             warnings = [f"LLM unavailable, answered extractively: {draft.degraded_reason}"] + warnings
+        text = " ".join(x for x in (draft.lead, checked.answer, *draft.notes) if x) if checked.answer else ""
+        a = request.assessment
         answer = Answer(
-            answer=checked.answer or NOT_FOUND,
+            answer=text or NOT_FOUND,
             answerable=answerable,
             mode=draft.mode,
             citations=checked.citations if answerable else [],
@@ -199,10 +243,13 @@ class AnswerEngine:
             timings_ms=request.timings,
             degraded=draft.degraded_reason is not None,
             degraded_reason=draft.degraded_reason,
-            conflicts=(find_conflicts(request.question, [(c.n, c.quote) for c in checked.citations], passages)
+            conflicts=(find_conflicts(a.analysis if a else request.question, [(c.n, c.quote) for c in checked.citations],
+                                      passages, {s.text: s.evidence for s in a.sentences} if a else None)
                        if answerable else []),
+            short_answer=draft.short_answer if answerable else None,
+            answerability=round(a.answerability, 4) if a else None,
         )
-        return DoneEvent(answer=answer, retrieval=request.retrieval, draft=draft.as_written)
+        return DoneEvent(answer=answer, retrieval=request.retrieval, draft=draft.as_written, assessment=a)
 
     def _prompt_id(self) -> str:
         return self.prompt.id if self.chat and self.prompt else EXTRACTIVE_PROMPT_ID

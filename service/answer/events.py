@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from service.answer.assessment import Assessment
 from service.answer.retrieval import RetrievalResult
 from service.models import Answer, Source
 
@@ -38,6 +39,7 @@ class DoneEvent:
     answer: Answer
     retrieval: RetrievalResult = field(repr=False)
     draft: str | None = None
+    assessment: Assessment | None = field(default=None, repr=False)  # None when no question was assessed
     name = "done"
 
 

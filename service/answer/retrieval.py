@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from service.index.replica import LexicalReplica
 from service.index.store import ArticleStore
 from service.models import ArticleRef, Filters, FusionMode, Passage
 
+EXTRA = 1  # sources beyond the times a named outlet is named: its second-best article is often the one asked about
 Ranking = list[tuple[str, float]]  # (chunk id, score), best first
 Features = Callable[[], list[dict[str, float]]]  # the rerank's features, made only when asked for
 Fuser = Callable[[Sequence[Ranking], Features], Ranking]  # (dense, lexical) rankings and features -> one
@@ -36,15 +38,30 @@ class Candidates:
     dense_scores: dict[str, float] = field(default_factory=dict)  # cosine of each dense hit
     lexical_scores: dict[str, float] = field(default_factory=dict)  # BM25 of each lexical hit
 
+    vector: np.ndarray | None = None  # the question's, when the dense path ran
+
     @property
     def best_dense(self) -> float:
         return max(self.dense_scores.values(), default=0.0)
+
+
+def _top_articles(scores: Mapping[str, float], chunks: Mapping[str, StoredChunk], k: int = 10) -> list[str]:
+    """The distinct articles of the best-scored chunks, best first, up to `k`."""
+    ranked = sorted(scores, key=lambda cid: -scores[cid])
+    return list(dict.fromkeys(str(chunks[c].metadata.get("article_id", "")) for c in ranked if c in chunks))[:k]
 
 
 @dataclass
 class RetrievalResult:
     passages: list[Passage]  # numbered sources, [1] first
     best_dense: float  # cosine similarity of the best dense hit (the refusal signal)
+    # What the answer's assessment reads without another embedding or store read: the
+    # question's vector, and the chosen passages' chunks (their sentence vectors).
+    vector: np.ndarray | None = None
+    chunks: dict[str, StoredChunk] = field(default_factory=dict)
+    # The articles each path ranked first (up to ten): how far the two paths agree.
+    dense_articles: list[str] = field(default_factory=list)
+    lexical_articles: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -99,7 +116,7 @@ class HybridRetriever:
         return weigh_features(features(), self.weights)
 
     def search(self, question: str, filters: Filters = Filters(), *, mode: str = "hybrid",
-               n: int | None = None) -> Candidates:
+               n: int | None = None, vector: np.ndarray | None = None) -> Candidates:
         """Up to `n` candidates a path, in one ranking. `mode`: "hybrid" (both paths, fused),
         or "dense" or "lexical" (that path's own ranking)."""
         n = n or self.candidates
@@ -108,7 +125,9 @@ class HybridRetriever:
         # The lexical index stores each chunk's text and metadata on disk, so dense hits are
         # resolved from it; only chunks it has not caught up with are fetched from Chroma.
         index = self.lexical.current()
-        vector = self.embedder.embed([question])[0] if mode in ("hybrid", "dense") else None
+        if vector is None and mode in ("hybrid", "dense"):
+            vector = self.embedder.embed([question])[0]
+        found.vector = vector
         bm25_of_dense: dict[str, float] = {}  # what the rerank needs of the dense hits, read with them
         if vector is not None:
             ranking, bm25_of_dense = self._dense(question, vector, n, filters, index, found,
@@ -181,26 +200,62 @@ class HybridRetriever:
             {c: articles.get(article_of[c], 0.0) for c in present},
         ]
 
-    def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8) -> RetrievalResult:
+    def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8, *,
+                 outlets: Sequence[str] = ()) -> RetrievalResult:
+        """The `top_k` sources for `question`. `outlets`: outlets the question names (each
+        time it names one), each of which gets a source of its own when the ranking leaves
+        it out ("does the Verge article say X, while TechCrunch says Y?")."""
         found = self.search(question, filters)
         chunks = found.chunks
-        passages = [
-            Passage(
-                chunk_ids=[cid],
-                article=ArticleRef.from_metadata(chunks[cid].metadata),
-                text=chunks[cid].text,
-                char_start=int(chunks[cid].metadata["char_start"]),
-                char_end=int(chunks[cid].metadata["char_end"]),
-                score=score,
-                dense_score=found.dense_scores.get(cid),
-                lexical_score=found.lexical_scores.get(cid),
-            )
-            for cid, score in found.fused
-        ]
+        passages = [self._passage(cid, score, found) for cid, score in found.fused]
         samples = {cid: c.shingle_sample for cid, c in chunks.items() if c.shingle_sample is not None}
         passages = collapse_duplicates(passages, limit=top_k * 4, samples=samples)
         passages = select_sources(passages, top_k, self.per_article)
+        if outlets:
+            passages = self._cover_outlets(question, filters, top_k, outlets, passages, found)
         self._token_counts.remember(passages, chunks)
         if not self.chunk_tokens or self._token_counts.upper_bound(passages, self.chunk_tokens) > self.token_budget:
             passages = fit_budget(passages, self.token_budget, self._token_counts)  # else all fit
-        return RetrievalResult(passages=passages, best_dense=found.best_dense)
+        chosen = {cid for p in passages for cid in p.chunk_ids}
+        return RetrievalResult(passages=passages, best_dense=found.best_dense, vector=found.vector,
+                               chunks={cid: chunks[cid] for cid in chosen if cid in chunks},
+                               dense_articles=_top_articles(found.dense_scores, chunks),
+                               lexical_articles=_top_articles(found.lexical_scores, chunks))
+
+    def _passage(self, cid: str, score: float, found: Candidates) -> Passage:
+        chunk = found.chunks[cid]
+        return Passage(
+            chunk_ids=[cid],
+            article=ArticleRef.from_metadata(chunk.metadata),
+            text=chunk.text,
+            char_start=int(chunk.metadata["char_start"]),
+            char_end=int(chunk.metadata["char_end"]),
+            score=score,
+            dense_score=found.dense_scores.get(cid),
+            lexical_score=found.lexical_scores.get(cid),
+        )
+
+    def _cover_outlets(self, question: str, filters: Filters, top_k: int, outlets: Sequence[str],
+                       passages: list[Passage], found: Candidates) -> list[Passage]:
+        """For each named outlet with fewer sources than the question names it, its best
+        passage from a search within that outlet (the question's vector reused), in place of
+        the lowest-ranked source from an outlet the question does not name."""
+        want = Counter(o for o in outlets if not filters.outlets or o in filters.outlets)
+        want = Counter({o: t + EXTRA for o, t in want.items()})
+        out = list(passages)
+        for outlet, times in want.items():
+            have = [p for p in out if outlet in (p.outlet, *(c.outlet for c in p.corroborated_by))]
+            if len(have) >= times:
+                continue
+            within = self.search(question, replace(filters, outlets=(outlet,)), vector=found.vector,
+                                 n=max(10, 2 * times))
+            taken = {p.article_id for p in out}
+            extra = [self._passage(cid, score, within) for cid, score in within.fused
+                     if str(within.chunks[cid].metadata.get("article_id")) not in taken][: times - len(have)]
+            for p in extra:
+                found.chunks.update({cid: within.chunks[cid] for cid in p.chunk_ids})
+                others = [i for i, q in enumerate(out) if q.outlet not in want]
+                if len(out) >= top_k and others:
+                    out.pop(others[-1])
+                out.append(p)
+        return out

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from service.answer import answerability
+from service.answer.analysis import analyse
 from service.answer.citations import verified_citations
 from service.answer.conflicts import corrects, is_correction
 from service.answer.dating import event_date, published_day
@@ -95,7 +95,7 @@ class TimelineBuilder:
         top = max((a.score for a in best), default=0.0)
         best = [a for a in best if a.score >= max(self.min_score, self.relative_score * top)]
         texts = self.article_texts([a.passage.article_id for a in best])
-        named = [set(tokenize(e)) for e in answerability.analyse(topic).entities]
+        named = [set(tokenize(e)) for e in analyse(topic).entities]
         # Every word of every name, in the headline or anywhere in the text: a name only in
         # the lede loses reports that name the story further down ("The 2023 ruling by Salt
         # Basin Water Court ..."), at the price of some that mention it in passing.

@@ -181,6 +181,10 @@ class AskResponse(Public):
     conflicts: list[str] = Field(default_factory=list, description="Where the cited sources disagree: different "
                                  "figures or names for one thing, or a correction that supersedes a cited report; "
                                  "each note cites both sides by source number")
+    short_answer: str | None = Field(default=None, description="How the extractive answer opens when its cited "
+                                     "sentences determine it: Yes, No, a name or a figure")
+    answerability: float | None = Field(default=None, description="The gate's probability that the sources answer "
+                                        "the question (a refusal below its threshold needs no model call)")
     timeline: TimelinePublic | None = Field(None, description="For 'how did X develop?', 'what happened with X?' "
                                             "and 'timeline of X': the dated steps the answer lists")
 

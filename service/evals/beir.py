@@ -159,19 +159,14 @@ def published(dataset: str, mode: str) -> str | None:
     return {"dense": known.get("all-MiniLM-L6-v2"), "lexical": known.get("bm25"), "hybrid": None}.get(mode)
 
 
-def gate_refusals(retriever, queries: dict[str, str], threshold: float, *, top_k: int = 8,
-                  progress=None) -> tuple[int, int]:
-    """How many of `queries` (each with relevant documents) the answerability gate refuses:
-    every refusal here is a false one. Returns (refused, asked)."""
-    from service.answer.extractive import Extractor
-
-    extractor = Extractor()
-    refused = 0
-    for question in queries.values():
-        result = retriever.retrieve(question, top_k=top_k)
-        if (not result.passages or result.best_dense < threshold
-                or not extractor.answerable(question, result.passages)):
-            refused += 1
+def gate_refusals(engine, queries: dict[str, str], *, top_k: int = 8, progress=None) -> dict[str, bool]:
+    """Whether the answerability gate refuses each of `queries` (each with relevant
+    documents, so every refusal is a false one), as `engine` decides in its own mode."""
+    refused: dict[str, bool] = {}
+    for qid, question in queries.items():
+        result, mentions = engine.retrieve(question, top_k=top_k)
+        a = engine.assess(question, result, mentions=mentions)
+        refused[qid] = engine.gate.refuses(a.answerability, a.best_dense, len(a.passages), engine.mode)
         if progress:
             progress()
-    return refused, len(queries)
+    return refused

@@ -50,6 +50,7 @@ def prepare_index(components, corpus: Corpus, console=None) -> None:
 def build_engine(components, chat=None, *, today: date = EVAL_TODAY):
     from service.answer.engine import AnswerEngine
     from service.answer.extractive import Extractor
+    from service.answer.gate import load_gate_model
 
     settings = components.settings
     return AnswerEngine(
@@ -57,6 +58,7 @@ def build_engine(components, chat=None, *, today: date = EVAL_TODAY):
         article_texts=components.store.get_article_texts,
         extractor=Extractor(),
         relevance_threshold=settings.relevance_threshold,
+        gate_model=load_gate_model(settings.gate_model) if settings.gate_model else None,
         chat=chat,
         prompt=components.prompt if chat else None,
         today=lambda: today,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from service.answer import answerability
+from service.answer.analysis import analyse
 from service.follows.records import Follow, FollowStore
 from service.index.embedding import Embedder
 from service.text import tokenize
@@ -34,7 +34,7 @@ HIGH = 0.55
 
 def named_words(question: str) -> tuple[frozenset[str], ...]:
     """The question's named things, each as its set of word stems."""
-    return tuple(frozenset(w) for e in answerability.analyse(question).entities if (w := tokenize(e)))
+    return tuple(frozenset(w) for e in analyse(question).entities if (w := tokenize(e)))
 
 
 @dataclass

@@ -23,7 +23,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from service.answer import answerability
+from service.answer.analysis import analyse
 from service.answer.conflicts import SIMILAR, corrects, figures, is_correction, similarity
 from service.answer.timelines import correction_note
 from service.models import Answer, Passage, Source
@@ -80,7 +80,7 @@ class Substance:
     def of(cls, question: str, answer: Answer) -> Substance:
         if not answer.answerable:
             return cls(False)
-        wants_names = answerability.analyse(question).kind in _NAME_KINDS
+        wants_names = analyse(question).kind in _NAME_KINDS
         by_n = {s.n: s for s in answer.sources}
         cited: dict[str, CitedSource] = {}
         for c in answer.citations:

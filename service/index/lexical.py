@@ -105,6 +105,8 @@ def head_text(metadata: dict) -> str:
 class LexicalIndex:
     """A tantivy index in `directory`. One writer per directory (tantivy locks it)."""
 
+    _outlets: dict[str, int] | None = None
+
     def __init__(self, directory: Path, *, head_weight: float = HEAD_WEIGHT):
         import tantivy
 
@@ -186,6 +188,7 @@ class LexicalIndex:
         self.articles.reload()
         self.writer.commit()
         self.index.reload()
+        self._outlets = None  # what was written may add or remove an outlet
 
     def close(self) -> None:
         """Release the directory's writer locks (waits for background merges); the writers
@@ -202,10 +205,13 @@ class LexicalIndex:
 
     def outlets(self) -> dict[str, int]:
         """Every outlet in the index and how many chunks carry it (the names filters match
-        exactly), from the term dictionary; deleted chunks do not count."""
-        searcher = self.index.searcher()
-        terms = searcher.terms_with_prefix("source", "", filter_query=self._tantivy.Query.all_query())
-        return {name: count for name, count in terms if name and count > 0}
+        exactly), from the term dictionary; deleted chunks do not count. Kept until the next
+        commit: every question reads it, and counting walks the postings."""
+        if self._outlets is None:
+            searcher = self.index.searcher()
+            terms = searcher.terms_with_prefix("source", "", filter_query=self._tantivy.Query.all_query())
+            self._outlets = {name: count for name, count in terms if name and count > 0}
+        return self._outlets
 
     def _filter(self, filters: Filters):
         """`Filters.clauses()` rendered as tantivy queries: the same predicate as Chroma's

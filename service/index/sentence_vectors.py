@@ -31,10 +31,15 @@ KEY = "vectors_q4"  # the chunk's vector, then its sentences'
 FLAG = "stores_vectors_q4"  # collection metadata: every chunk was written with KEY
 
 
+def row_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) in the chunk of each sentence row after the chunk's own: the sentences
+    (Punkt, per line), or the whole chunk when it has none."""
+    return sentence_spans(text) or [(0, len(text))]
+
+
 def sentences_of(text: str) -> list[str]:
-    """The chunk's sentences (Punkt, per line); the whole chunk when it has none."""
-    found = [text[s:e] for s, e in sentence_spans(text)]
-    return found or [text]
+    """The chunk's sentences, one per stored row after the chunk's own (`row_spans`)."""
+    return [text[s:e] for s, e in row_spans(text)]
 
 
 # 4-bit codes: a row is scaled so that 3 standard deviations of its components fall on ±7

@@ -109,3 +109,19 @@ def test_a_naming_note_orders_spellings_by_source_then_by_name():
     said = ["Microsoft trains MAI-1 in house today.", "Posts called it MA1 and M1 and MAI-1 in error."]
     found = [Candidate(i + 1, 0, len(t), t, "", "") for i, t in enumerate(said)]
     assert naming_conflict(found, found[:1]) == "The sources disagree on the name: MAI-1 [1], M1 [2], MA1 [2]."
+
+
+def test_a_credit_line_is_not_the_round():
+    ps = [passage("a", title="Amazon and OpenAI"), passage("b", title="OpenAI funding")]
+    chosen = [(1, "Amazon extended a $4 billion credit line to OpenAI last year, the company said."),
+              (2, "OpenAI raised $6.6 billion in a funding round that closed on Wednesday, the company said.")]
+    assert figure_disagreement(chosen, ps) == ""
+
+
+def test_two_bridges_of_one_town_are_two_things():
+    ps = [passage("a", title="Elm Street Bridge repair"), passage("b", title="Oak Street Bridge replacement")]
+    chosen = [(1, "The Elm Street Bridge repair will cost $12 million, the city said on Monday."),
+              (2, "The Oak Street Bridge replacement will cost $8 million, the city said on Monday.")]
+    assert figure_disagreement(chosen, ps) == ""
+    same = [(1, chosen[0][1]), (2, "The Elm Street Bridge repair will cost $21 million, the city said on Monday.")]
+    assert "different figures" in figure_disagreement(same, [ps[0], passage("c", title="Elm Street Bridge repair")])

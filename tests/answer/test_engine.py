@@ -117,12 +117,17 @@ def test_injected_instruction_is_surfaced(sample_index, respx_mock, question):
     assert any("reads as instructions" in w for w in answer.warnings)
 
 
-def test_on_topic_question_the_articles_cannot_answer_is_refused_without_calling_the_llm(sample_index, respx_mock):
-    route = respx_mock.post(f"{BASE}/chat/completions")
+def test_on_topic_question_the_articles_cannot_answer_is_refused_by_mode(sample_index, respx_mock):
+    """Without an LLM the gate refuses it; with one, the gate leaves it to the model (it is not
+    nearly sure), and the model's "cannot answer" is the refusal."""
+    question = "What is the population of Abilene, Texas, where the first Stargate site is being built?"
     # The Stargate article is about Abilene, but gives no population.
-    answer = engine_for(sample_index).ask("What is the population of Abilene, Texas, where the first Stargate site is being built?")
-    assert answer.answer == NOT_FOUND and not answer.answerable
-    assert route.call_count == 0
+    extractive = engine_for(sample_index, llm=False).ask(question)
+    assert extractive.answer == NOT_FOUND and not extractive.answerable
+    route = respx_mock.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, json=completion("I cannot answer this from the indexed articles.")))
+    with_llm = engine_for(sample_index).ask(question)
+    assert route.call_count == 1 and not with_llm.answerable and with_llm.citations == []
     assert engine_for(sample_index, llm=False).ask("How many transistors does Nvidia's Blackwell B200 chip have?").answerable
 
 
@@ -145,6 +150,34 @@ def test_extractive_skips_headlines_and_subheads():
     text = ("Microsoft unveils MAI-1-preview, its first homegrown model\n\n"
             "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house.\n\n"
             "What the model means for OpenAI")
+    from service.answer.assessment import assess
+
     passage = Passage(["x#0"], ArticleRef("x", "MAI"), text, 0, len(text))
-    answer = Extractor().answer("What model did Microsoft release?", [passage])
-    assert answer == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."
+    a = assess("What model did Microsoft release?", [passage], chunks={}, vector=None, best_dense=0.5,
+               outlets_in_archive={})
+    assert Extractor().answer(a).claims == "Microsoft released MAI-1-preview on Thursday, its first text model trained in-house [1]."
+
+
+def test_a_question_is_assessed_once_per_ask(sample_index, monkeypatch):
+    """One analysis of the question and one evidence reading per source sentence, shared by
+    the gate, the extractive answer and the conflict check."""
+    from service.answer import analysis, assessment, conflicts
+
+    calls = {"analyse": 0, "evidence": 0}
+    real_analyse, real_evidence = analysis.analyse, assessment.evidence
+
+    def counting_analyse(text):
+        calls["analyse"] += 1
+        return real_analyse(text)
+
+    def counting_evidence(*args, **kwargs):
+        calls["evidence"] += 1
+        return real_evidence(*args, **kwargs)
+
+    monkeypatch.setattr(assessment, "analyse", counting_analyse)
+    monkeypatch.setattr(assessment, "evidence", counting_evidence)
+    monkeypatch.setattr(conflicts, "evidence", counting_evidence)
+    done = engine_for(sample_index, llm=False).run("How much did Amazon invest in Anthropic in November 2024?")
+    assert done.answer.answerable and done.assessment is not None
+    assert calls["analyse"] == 1
+    assert calls["evidence"] == len(done.assessment.sentences)

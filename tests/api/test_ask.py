@@ -6,9 +6,11 @@ import json
 from urllib.parse import quote
 
 import pytest
+from fastapi.testclient import TestClient
 
 from service.answer.engine import NOT_FOUND
 from service.answer.extractive import EXTRACTIVE_PROMPT_ID
+from service.api.app import create_app
 from service.api.problems import PROBLEM_BASE
 from tests.api.fakes import (
     API_KEY,
@@ -21,6 +23,7 @@ from tests.api.fakes import (
     server_error,
     stream_response,
 )
+from tests.conftest import make_settings
 
 MISTRAL = "glasshouse-2025-03-18-mistral-small-3-1"
 MISTRAL_Q = "What is the context window of Mistral Small 3.1?"
@@ -84,7 +87,8 @@ def test_exact_response_fields(llm_api, respx_mock):
     respx_mock.post(CHAT_URL).mock(return_value=completion_response(GOOD_ANSWER))
     body = ask(llm_api, {"question": MISTRAL_Q}).json()
     assert set(body) == {"answer", "answerable", "mode", "citations", "sources", "warnings", "unsupported_sentences",
-                         "prompt_id", "model", "request_id", "timings_ms", "degraded", "degraded_reason", "conflicts"}
+                         "prompt_id", "model", "request_id", "timings_ms", "degraded", "degraded_reason", "conflicts",
+                         "short_answer", "answerability"}
     assert set(body["citations"][0]) == {"n", "article_id", "title", "source", "url", "published_at", "quote",
                                          "start", "end", "score"}
 
@@ -222,7 +226,7 @@ def test_off_topic_question_is_refused_without_calling_the_llm(llm_api, respx_mo
 
 def test_extractive_mode_without_an_llm(api):
     body = ask(api, {"question": "How much does Claude 3.5 Sonnet cost per million input tokens?"}).json()
-    assert body["mode"] == "extractive" and body["model"] is None and body["prompt_id"] == EXTRACTIVE_PROMPT_ID == "extractive.v2"
+    assert body["mode"] == "extractive" and body["model"] is None and body["prompt_id"] == EXTRACTIVE_PROMPT_ID == "extractive.v3"
     assert body["answerable"] is True and body["degraded"] is False
     assert_quotes_verbatim(api, body["citations"])
 
@@ -325,3 +329,61 @@ def test_a_wire_copy_is_one_source_that_names_the_other_outlet(api):
     # A later passage of the reprint stays a source only for what the original does not say.
     for extra in carrying[1:]:
         assert extra["article_id"] != original and "quarrying" in extra["text"]
+
+
+# -- the gate by mode ---------------------------------------------------------------------------------
+
+UNANSWERED = "How many employees does Mistral AI have?"  # on topic; the articles never say
+
+
+def strict_gate(tmp_path, **thresholds) -> str:
+    """The shipped gate model with other thresholds, as `NEWSDESK_GATE_MODEL` would point to."""
+    from service.answer.gate import DEFAULT_MODEL_PATH
+
+    data = json.loads(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+    path = tmp_path / "gate.json"
+    path.write_text(json.dumps({**data, "thresholds": thresholds}), encoding="utf-8")
+    return str(path)
+
+
+def test_with_an_llm_the_gate_leaves_the_question_to_the_model(sample_index, respx_mock, tmp_path):
+    """The same on-topic question: refused before any call without an LLM, passed to the model
+    with one, and its "not in the sources" reply read as a refusal."""
+    from tests.api.conftest import llm_settings, sharing
+
+    gate = strict_gate(tmp_path, extractive=0.999, llm=0.0)
+    settings = make_settings(sample_index.settings.index_dir, gate_model=gate)
+    with TestClient(create_app(settings, sharing(sample_index, settings))) as client:
+        body = ask(client, {"question": UNANSWERED}).json()
+    assert body["answerable"] is False and body["answer"] == NOT_FOUND and 0.0 <= body["answerability"] <= 1.0
+    assert len(respx_mock.calls) == 0
+
+    route = respx_mock.post(CHAT_URL).mock(return_value=completion_response(
+        "I cannot answer this from the indexed articles."))
+    settings = llm_settings(sample_index.settings.index_dir, gate_model=gate)
+    with TestClient(create_app(settings, sharing(sample_index, settings))) as client:
+        body = ask(client, {"question": UNANSWERED}).json()
+    assert route.call_count == 1
+    assert UNANSWERED in sent_messages(route)["messages"][-1]["content"]
+    assert body["answerable"] is False and body["mode"] == "llm" and body["citations"] == []
+
+
+def test_with_an_llm_an_answer_the_model_finds_is_kept(sample_index, respx_mock, tmp_path):
+    from tests.api.conftest import llm_settings, sharing
+
+    route = respx_mock.post(CHAT_URL).mock(return_value=completion_response(GOOD_ANSWER))
+    settings = llm_settings(sample_index.settings.index_dir, gate_model=strict_gate(tmp_path, extractive=0.999, llm=0.0))
+    with TestClient(create_app(settings, sharing(sample_index, settings))) as client:
+        body = ask(client, {"question": MISTRAL_Q}).json()
+        assert route.call_count == 1 and body["answerable"] is True and body["mode"] == "llm"
+        assert_quotes_verbatim(client, body["citations"])
+
+
+def test_with_an_llm_the_gate_still_refuses_what_it_is_nearly_sure_of(sample_index, respx_mock, tmp_path):
+    from tests.api.conftest import llm_settings, sharing
+
+    route = respx_mock.post(CHAT_URL).mock(return_value=completion_response(GOOD_ANSWER))
+    settings = llm_settings(sample_index.settings.index_dir, gate_model=strict_gate(tmp_path, extractive=1.0, llm=1.0))
+    with TestClient(create_app(settings, sharing(sample_index, settings))) as client:
+        body = ask(client, {"question": MISTRAL_Q}).json()
+    assert body["answerable"] is False and not route.called

@@ -182,7 +182,7 @@ def test_beir_command_indexes_once_and_scores_every_mode(tmp_path, settings, cap
     gated = build_parser().parse_args(["eval", "beir", str(folder), "--gate"])
     assert cmd_beir(gated, settings, console=console) == 0
     gate_text = console.export_text()
-    assert "answerability gate: refused" in gate_text and "of 2 queries that have relevant" in gate_text
+    assert "answerability gate, all: refused" in gate_text and "of 2 queries that have relevant" in gate_text
 
 
 def test_beir_hybrid_is_the_retrievers_own_fusion(sample_index):

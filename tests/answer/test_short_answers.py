@@ -1,0 +1,86 @@
+"""The short answer is given only when the cited sentences determine it, and never yes by
+default."""
+
+from service.answer.analysis import analyse, outlet_mentions
+from service.answer.assessment import AssessedSentence, Assessment
+from service.answer.evidence import evidence
+from service.answer.sentences import Candidate
+from service.answer.short_answers import name, short_answer
+from service.models import ArticleRef, Passage
+
+OUTLETS = ["The Ledger Wire", "Northgate Business Review"]
+
+
+def scenario(question: str, sentences: list[tuple]) -> tuple[Assessment, list[AssessedSentence]]:
+    """(text, outlet, date, score[, cosine]) per sentence, one source each."""
+    q = analyse(question)
+    passages, assessed = [], []
+    for n, (text, outlet, date, score, *rest) in enumerate(sentences, start=1):
+        cosine = rest[0] if rest else 0.6
+        passages.append(Passage([f"a{n}#0"], ArticleRef(f"a{n}", f"Report {n}", outlet, None, date), text, 0, len(text)))
+        c = Candidate(n, 0, len(text), text, f"Report {n}. ", date, outlet)
+        assessed.append(AssessedSentence(c, cosine, evidence(q, text, c.context, outlet), 0.5, {}, score))
+    a = Assessment(question, q, (q,), passages, assessed, outlet_mentions(question, OUTLETS), 0.6)
+    return a, assessed
+
+
+def test_which_came_first_is_read_from_the_two_reports_dates():
+    question = "Did The Ledger Wire report the funding round before Northgate Business Review did?"
+    a, s = scenario(question, [("OpenAI closed a funding round of $6.5 billion, the company said.", "The Ledger Wire",
+                                "2024-10-02", 0.8),
+                               ("OpenAI raised $6.6 billion in its latest funding round, people said.",
+                                "Northgate Business Review", "2024-10-03", 0.7)])
+    assert short_answer(a, s, []) == "Yes"
+    a, s = scenario(question.replace("before", "after"), [(x.text, x.candidate.outlet, x.candidate.published, x.score)
+                                                          for x in s])
+    assert short_answer(a, s, []) == "No"
+
+
+def test_no_yes_when_a_side_is_missing_or_weak():
+    question = "Did The Ledger Wire and Northgate Business Review report that OpenAI raised $6.6 billion?"
+    a, s = scenario(question, [("OpenAI raised $6.6 billion in its latest funding round.", "The Ledger Wire", "2024-10-02",
+                                0.8)])
+    assert short_answer(a, s, []) is None  # Northgate's side is not among the sources: no answer, not "no"
+    a, s = scenario(question, [("OpenAI raised $6.6 billion in its latest funding round.", "The Ledger Wire", "2024-10-02",
+                                0.8),
+                               ("Shares of chipmakers fell sharply on Monday in Asian trading.",
+                                "Northgate Business Review", "2024-10-03", 0.05, 0.2)])
+    assert short_answer(a, s, []) is None
+    a, s = scenario(question, [(x.text, x.candidate.outlet, x.candidate.published, 0.8) for x in s[:1]]
+                    + [("OpenAI raised $6.6 billion, Northgate reported.", "Northgate Business Review", "2024-10-03", 0.7)])
+    assert short_answer(a, s, []) == "Yes"  # each side found
+    assert short_answer(a, s, ["Northgate Business Review"]) is None
+
+
+def test_inconsistency_is_read_from_differing_figures():
+    question = ("Between The Ledger Wire report and the Northgate Business Review report, was there "
+                "consistency in the size of OpenAI's funding round?")
+    agree = [("OpenAI closed a funding round of $6.6 billion on Wednesday.", "The Ledger Wire", "2024-10-02", 0.8),
+             ("OpenAI raised $6.6 billion in a funding round, the company said.", "Northgate Business Review",
+              "2024-10-03", 0.8)]
+    a, s = scenario(question, agree)
+    assert short_answer(a, s, []) is None  # both found is not both agreeing: nothing reads that extractively
+    differ = [agree[0], ("OpenAI raised $6.5 billion in a funding round, the company said.",
+                         "Northgate Business Review", "2024-10-03", 0.8)]
+    a, s = scenario(question, differ)
+    assert short_answer(a, s, []) == "No"
+    a, s = scenario(question.replace("consistency", "inconsistency"), differ)
+    assert short_answer(a, s, []) == "Yes"
+
+
+def test_the_name_the_cited_sentences_agree_on():
+    question = "Which company, reported by The Ledger Wire, invested in Anthropic?"
+    a, s = scenario(question, [("Amazon invested $4 billion in Anthropic in November.", "The Ledger Wire", "2024-11-22", 0.8),
+                               ("The investment makes Amazon Anthropic's main cloud partner.", "The Ledger Wire",
+                                "2024-11-22", 0.6)])
+    assert short_answer(a, s, []) == "Amazon"  # Anthropic is asked about, the outlet is the source
+    a, s = scenario(question, [("Amazon invested $4 billion in Anthropic in November.", "The Ledger Wire", "2024-11-22", 0.8),
+                               ("Google also invested in Anthropic last year.", "The Ledger Wire", "2024-11-22", 0.6)])
+    assert name(a, s) is None  # they name different companies
+
+
+def test_the_figure_of_the_sentence_that_answers():
+    a, s = scenario("How much did Amazon invest in Anthropic?",
+                    [("Amazon will invest $4 billion more in Anthropic, bringing its total to $8 billion.",
+                      "The Ledger Wire", "2024-11-22", 0.9)])
+    assert short_answer(a, s, []) == "$4 billion"
