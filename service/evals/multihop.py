@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from service.answer.analysis import is_polar
 from service.evals.gate_data import Item, load_multihop
 from service.evals.gate_training import Rate
 
@@ -85,7 +86,9 @@ def figures(asked: Sequence[Asked]) -> dict[str, Any]:
     null = [x for x in asked if not x.answerable]
     answered = [x for x in answerable if not x.refused and x.cited]
     polar = {v: [x for x in answerable if x.polar == v] for v in ("yes", "no")}
-    entity = [x for x in answerable if x.polar is None]
+    # Questions that ask for a name ("which company", "who"): not yes/no ones whose gold is a
+    # word such as "Consistent" or "True".
+    entity = [x for x in answerable if x.polar is None and not is_polar(x.item.question)]
     return {
         "false_refusal.extractive": Rate(sum(x.refused for x in answerable), len(answerable)),
         "false_refusal.llm_gate": Rate(sum(x.refused_with_llm for x in answerable), len(answerable)),
