@@ -38,6 +38,13 @@ def _punkt():
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, whitespace excluded, in order. Punkt is applied per
     line, so headlines and datelines stay sentences of their own."""
+    return list(_sentence_spans(text))
+
+
+# Remembered: the same chunks and passages come back question after question, and each is cut
+# for its quotable sentences and for its stored sentence rows (a few KiB an entry at most).
+@lru_cache(maxsize=4_096)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     tokenizer = _punkt()
     for line in re.finditer(r"[^\n]+", text):
@@ -46,7 +53,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             start, end = start + offset, end + offset
             if end > start and (not spans or start >= spans[-1][1]):
                 spans.append((start, end))
-    return spans
+    return tuple(spans)
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)

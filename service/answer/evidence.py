@@ -46,6 +46,11 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(words) | parts | frozenset(tokenize(lowered))
 
 
+@lru_cache(maxsize=16_384)
+def _stem_of(word: str) -> str:
+    return (tokenize(word) or [word])[0]
+
+
 def entity_found(entity: str, text: str, *, whole: bool = False) -> bool:
     """An entity is in `text` when its tokens with digits all are, exactly (MAI-1 is not
     MAI-1-preview), and most of its other words are (with `whole`, all of them: the Elm
@@ -59,7 +64,7 @@ def entity_found(entity: str, text: str, *, whole: bool = False) -> bool:
     plain = [t for t in plain if t not in GENERIC_NAME_WORDS] or plain
     if not plain:
         return True
-    hits = sum(t in words or (tokenize(t) or [t])[0] in words for t in plain)
+    hits = sum(t in words or _stem_of(t) in words for t in plain)
     return hits == len(plain) if whole else hits / len(plain) >= 0.5
 
 
