@@ -73,6 +73,7 @@ def test_sources_citations_and_articles_keep_their_json():
     data = answer.to_dict()
     assert data["sources"] == [source.to_dict()] and data["citations"] == [citation.to_dict()]
     assert list(data) == ["answer", "answerable", "mode", "citations", "sources", "warnings", "unsupported_sentences",
-                          "prompt_id", "model", "request_id", "timings_ms", "degraded", "degraded_reason", "conflicts"]
+                          "prompt_id", "model", "request_id", "timings_ms", "degraded", "degraded_reason", "conflicts",
+                          "short_answer", "answerability"]
     assert make_article(outlet="Bayline").public()["source"] == "Bayline"
     assert ArticleRef.from_metadata({"article_id": "a", "source": "", "title": "T", "char_start": 5}) == ArticleRef("a", "T")

@@ -247,6 +247,9 @@ _SEVERAL_FROM = re.compile(r"\b(?:both|two)\s+(?:\w+\s+){0,2}?(?:articles|report
 _SEVERAL_AFTER = re.compile(r"\s*(?:['’]s\s+)?(?:\w+\s+){0,1}?(?:articles|reports|pieces|stories)\b", re.I)
 # Not "according to" or a bare "by": people are quoted and write ("according to Megan Grey in The Age").
 _OUTLET_BEFORE = re.compile(r"\b(?:reported by|published by|carried by|from)\s+(?:the\s+)?$", re.I)
+# "What did Nvidia report?", "Will Apple post ...": after an auxiliary the run is the subject
+# and the cue word its verb, so no outlet is named.
+_SUBJECT_OF_VERB = re.compile(r"\b(?:did|does|do|will|would|can|could|should|might|may)\s+(?:not\s+)?$", re.I)
 _OUTLET_NOISE = frozenset({"the", "a", "an", "news", "com", "and", "of", "&", "|", "-"})
 
 
@@ -273,8 +276,9 @@ def outlet_mentions(question: str, outlets: Iterable[str]) -> list[OutletMention
         words = _outlet_tokens(phrase)
         if not words or words <= _DATE_WORDS:
             continue
-        cue = bool(_OUTLET_AFTER.match(question, match.end())) or bool(
-            _OUTLET_BEFORE.search(question[max(0, match.start() - 30):match.start()]))
+        before = question[max(0, match.start() - 30):match.start()]
+        cue = (bool(_OUTLET_AFTER.match(question, match.end())) and not _SUBJECT_OF_VERB.search(before)) or bool(
+            _OUTLET_BEFORE.search(before))
         # The outlet's whole name, or part of it where the question says it is a publisher
         # ("a BBC News report"): "Millbrook" alone names the town, not the Millbrook Courier.
         named = [o for o, w in known if w and (words == w or (cue and (words <= w or w <= words)))]

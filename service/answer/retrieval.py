@@ -253,7 +253,7 @@ class HybridRetriever:
             extra = [self._passage(cid, score, within) for cid, score in within.fused
                      if str(within.chunks[cid].metadata.get("article_id")) not in taken][: times - len(have)]
             for p in extra:
-                found.chunks.update({cid: within.chunks[cid] for cid in p.chunk_ids})
+                found.chunks |= {cid: within.chunks[cid] for cid in p.chunk_ids}
                 others = [i for i, q in enumerate(out) if q.outlet not in want]
                 if len(out) >= top_k and others:
                     out.pop(others[-1])

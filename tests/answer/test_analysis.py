@@ -62,3 +62,7 @@ def test_outlets_the_archive_lacks_are_named_as_missing():
     # Months, question words and plain names with no outlet cue are not outlets.
     assert outlet_mentions("How much did OpenAI raise in October 2024?", ARCHIVE) == []
     assert outlet_mentions("Who replaced Ilya Sutskever at OpenAI?", ARCHIVE) == []
+    # After an auxiliary, "report", "post" or "review" is what the company did, not an outlet's piece.
+    assert outlet_mentions("What did Nvidia report?", ARCHIVE) == []
+    assert outlet_mentions("How much revenue will Apple post this quarter?", ARCHIVE) == []
+    assert [m.phrase for m in outlet_mentions("What did the Bloomberg report say?", ARCHIVE)] == ["Bloomberg"]
