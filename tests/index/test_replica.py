@@ -91,3 +91,16 @@ def test_a_replica_of_an_index_in_an_older_format_copies_the_store_again(compone
     hits = restarted.lexical.current().search("Vexilor", 5)
     assert [c.metadata["article_id"] for c, _ in hits] == ["a1"] and hits[0][0].shingle_sample
     assert restarted.lexical.copies == 1
+
+
+def test_a_replica_loads_no_library_it_does_not_use():
+    # scipy, scikit-learn and pandas (pulled in by `import nltk`) and llama-index (imported
+    # only to find its data folder) cost a serving replica 150 MiB of its own memory.
+    import subprocess
+    import sys
+
+    code = ("import sys; from service.components import Components; from service.text import sentence_spans, tokenize; "
+            "assert tokenize('running dogs') == ['run', 'dog'] and sentence_spans('One. Two.') == [(0, 4), (5, 9)]; "
+            "print(sorted(m for m in ('scipy', 'sklearn', 'pandas', 'llama_index.core') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
