@@ -71,3 +71,49 @@ def test_neighbouring_chunks_merged_into_one_source_leave_room_for_more_articles
     assert [p.article_id for p in sources] == ["a", "b", "c"]
     assert sources[0].text == article[0:36]
     assert [p.article_id for p in select_sources(ranked, 9, 2)] == ["a", "b", "c", "d"]  # all there is
+
+
+def _collapse_pairwise(passages, limit=None):
+    """The reference: every passage's sample compared with every kept one's, in order."""
+    from service.answer.shaping import _represent, more_original, near_duplicate, shingle_sample
+    from service.text import shingles
+
+    kept = []
+    for p in passages:
+        for i, other in enumerate(kept):
+            if (not shingle_sample(p.text).isdisjoint(shingle_sample(other.text)) and other.article_id != p.article_id
+                    and near_duplicate(shingles(p.text), shingles(other.text))):
+                if more_original(p, other):
+                    kept[i] = _represent(p, other)
+                elif p.article_id not in {c.article_id for c in other.corroborated_by}:
+                    other.corroborated_by.append(p.article)
+                break
+        else:
+            if limit is None or len(kept) < limit:
+                kept.append(p)
+    return kept
+
+
+def test_the_shingle_index_finds_what_comparing_every_pair_finds():
+    import copy
+    import random
+    from datetime import UTC, datetime
+
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(40)]
+    stories = [" ".join(rng.choice(words) for _ in range(60)) for _ in range(6)]
+    collapsed = 0
+    for trial in range(20):
+        def make(n):
+            story = stories[rng.randrange(len(stories))]
+            cut = rng.randrange(0, 20)
+            return passage(f"a{n % 9}", n, n + 1, story[cut:], score=1.0 / (n + 1),
+                           published_at=datetime(2025, 1, 1 + n % 20, tzinfo=UTC), outlet=f"O{n % 4}")
+        made = [make(n) for n in range(30)]
+        limit = None if trial % 2 else 5
+        fast = collapse_duplicates(copy.deepcopy(made), limit=limit)
+        slow = _collapse_pairwise(copy.deepcopy(made), limit=limit)
+        assert [(p.article_id, p.text, [c.article_id for c in p.corroborated_by]) for p in fast] == \
+               [(p.article_id, p.text, [c.article_id for c in p.corroborated_by]) for p in slow]
+        collapsed += sum(len(p.corroborated_by) for p in fast)
+    assert collapsed > 20  # copies were found and folded, not only distinct stories kept
