@@ -43,62 +43,36 @@ def collapse_duplicates(passages: list[Passage], limit: int | None = None,
     included), but once `limit` passages are kept the rest are only compared with those,
     not with each other: a fraction of the pairwise comparisons. `samples`: shingle samples
     known already, by chunk id (the lexical index stores one per chunk)."""
-    kept = _Kept()
+    kept: list[tuple[Passage, frozenset]] = []
+    full: dict[str, frozenset] = {}  # full shingle sets, made only for pairs whose samples meet
+
+    def shingled(text: str) -> frozenset:
+        if text not in full:
+            full[text] = shingles(text)
+        return full[text]
+
     samples = samples or {}
+    kept_samples: list[frozenset] = []  # kept's samples, for one C-level pass per passage
     for passage in passages:
         sample = samples.get(passage.chunk_ids[0]) if len(passage.chunk_ids) == 1 else None
         if sample is None:
             sample = shingle_sample(passage.text)
-        for i in kept.meeting(sample):  # the sampled sets first: most pairs share nothing
-            other = kept.passages[i]
-            if other.article_id != passage.article_id and kept.near_duplicate(passage, other):
+        # The sampled sets first: most pairs share nothing, and this is the hot loop.
+        meeting = [i for i, apart in enumerate(map(sample.isdisjoint, kept_samples)) if not apart]
+        for i in meeting:
+            other = kept[i][0]
+            if other.article_id != passage.article_id and near_duplicate(shingled(passage.text), shingled(other.text)):
                 if more_original(passage, other):
-                    kept.replace(i, _represent(passage, other), sample)
+                    kept[i] = (_represent(passage, other), sample)
+                    kept_samples[i] = sample
                 elif passage.article_id not in {c.article_id for c in other.corroborated_by}:
                     other.corroborated_by.append(passage.article)
                 break
         else:
-            if limit is None or len(kept.passages) < limit:
-                kept.add(passage, sample)
-    return kept.passages
-
-
-class _Kept:
-    """The passages `collapse_duplicates` keeps, with an inverted index from each shingle of
-    their samples to the passages holding it: a passage's candidates come from its own
-    sample's shingles, not from comparing it with every kept passage (a retrieval's hot loop:
-    5 ms of it on SciFact before)."""
-
-    def __init__(self) -> None:
-        self.passages: list[Passage] = []
-        self.samples: list[frozenset] = []
-        self.holders: dict[int, list[int]] = {}
-        self.full: dict[str, frozenset] = {}  # full shingle sets, made only for pairs whose samples meet
-
-    def meeting(self, sample: frozenset) -> list[int]:
-        """The kept passages whose samples share a shingle with `sample`, in kept order."""
-        return sorted({i for shingle in sample for i in self.holders.get(shingle, ())})
-
-    def near_duplicate(self, a: Passage, b: Passage) -> bool:
-        return near_duplicate(self.shingled(a.text), self.shingled(b.text))
-
-    def shingled(self, text: str) -> frozenset:
-        if text not in self.full:
-            self.full[text] = shingles(text)
-        return self.full[text]
-
-    def add(self, passage: Passage, sample: frozenset) -> None:
-        self.passages.append(passage)
-        self.samples.append(sample)
-        for shingle in sample:
-            self.holders.setdefault(shingle, []).append(len(self.passages) - 1)
-
-    def replace(self, i: int, passage: Passage, sample: frozenset) -> None:
-        for shingle in self.samples[i]:
-            self.holders[shingle].remove(i)
-        self.passages[i], self.samples[i] = passage, sample
-        for shingle in sample:
-            self.holders.setdefault(shingle, []).append(i)
+            if limit is None or len(kept) < limit:
+                kept.append((passage, sample))
+                kept_samples.append(sample)
+    return [p for p, _ in kept]
 
 
 def more_original(a: Passage, b: Passage) -> bool:
