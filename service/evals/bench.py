@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,64 +31,6 @@ def print_figures(console, title: str, rows: list[tuple[str, str]]) -> None:
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
-
-
-def cmd_bench_ingest(args, settings: Settings) -> int:
-    from rich.console import Console
-
-    from service.components import Components
-    from service.evals.beir import load_corpus
-    from service.index import sentence_vectors
-    from service.index.embedding import build_embedder
-    from service.ingest.chunking import Chunker
-
-    console = Console()
-    articles = load_corpus(Path(args.dir), args.limit)
-    embedder = build_embedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
-    embedder.embed(["warm-up sentence so session start-up is not timed"] * 4)
-    with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as tmp:
-        bench_settings = settings.model_copy(update={"index_dir": Path(tmp), "chroma_host": None})
-        components = Components.build(bench_settings, collection="bench-ingest", embedder=embedder)
-        from service.ingest.run import run_ingest
-
-        # Warm-up outside the timing: lazy imports (Punkt, Chroma's modules), the collections.
-        components.chunker.chunk("warm-up", "Warm-up sentence one. And two.")
-        components.store.count_chunks()
-
-        # The same texts through the same model alone, as the pipeline embeds them (each
-        # group's chunks with their sentences, one call), timed once before and once after
-        # the ingest: the mean cancels drift over the run.
-        chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens)
-        texts = [c.text for a in articles for c in chunker.chunk(a.article_id, a.text)]
-        group = components.ingester.group_chunks
-        calls = [texts[b: b + group] + [s for t in texts[b: b + group] for s in sentence_vectors.sentences_of(t)]
-                 for b in range(0, len(texts), group)]
-
-        def embed_alone() -> float:
-            started = time.perf_counter()
-            for call in calls:
-                embedder.embed(call)
-            return time.perf_counter() - started
-
-        embed_before = embed_alone()
-        started = time.perf_counter()
-        run_ingest(articles, [], components, console)
-        ingest_s = time.perf_counter() - started
-        chunks = components.store.count_chunks()
-        embed_after = embed_alone()
-        embed_s = (embed_before + embed_after) / 2
-
-    print_figures(console, f"bench ingest: {args.dir} ({len(articles)} articles, {embedder.model_id})", [
-        ("articles", f"{len(articles)}"),
-        ("chunks", f"{chunks}"),
-        ("ingest wall time (s)", f"{ingest_s:.2f}"),
-        ("articles/s", f"{len(articles) / ingest_s:.2f}"),
-        ("chunks/s", f"{chunks / ingest_s:.2f}"),
-        ("embedding alone, before / after (s)", f"{embed_before:.2f} / {embed_after:.2f}"),
-        ("ratio ingest / mean embedding alone (target <= 1.10)", f"{ingest_s / embed_s:.3f}"),
-        ("peak RSS (MiB)", f"{peak_rss_mib():.0f}"),
-    ])
-    return 0
 
 
 # -- bench query -------------------------------------------------------------------------------
@@ -236,10 +177,9 @@ def _positive(value: str) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     kinds = bench.add_subparsers(dest="bench", required=True)
-    p = kinds.add_parser("ingest", help="ingest a BEIR corpus into a scratch index; compare with embedding alone")
-    p.add_argument("dir", help="a BEIR-format folder (corpus.jsonl)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N documents")
-    p.set_defaults(func=cmd_bench_ingest)
+    from service.evals import bench_ingest
+
+    bench_ingest.register(kinds)
 
     p = kinds.add_parser(
         "query", help="retrieval latency (full pipeline vs bare Chroma) and /v1/ask requests/s over a BEIR corpus")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,6 +20,7 @@ from service.errors import ConfigError, EmbedderError
 
 if TYPE_CHECKING:
     import tiktoken
+    from tokenizers import Encoding
 
 ONNX_MODEL_ID = "onnx:all-MiniLM-L6-v2-int8"
 ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -107,6 +108,8 @@ class OnnxEmbedder:
         self._counter.no_padding()
         self._counter.no_truncation()
         self.batch_size = batch_size
+        # Tokens read by the model (padding aside), for benchmarks that compare systems' work.
+        self.tokens_read = 0
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -116,30 +119,80 @@ class OnnxEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for batch, _, hidden, mask in self.token_outputs(texts):
+            out[batch] = _normalise(_mean_pool(hidden, mask))
+        return out
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> list[np.ndarray]:
+        """Each text's vector and one vector per character span of it, from one forward
+        pass: rows (1 + len(spans[i]), d), the whole text first (as `embed` makes it), then
+        each span's mean of the token outputs that start inside it, in the text's context.
+        A span with no token in the model's window (past its truncation) gets no row here:
+        its row is all zeros, for the caller to fill (`sentence_vectors.embed_chunks`)."""
+        out: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        for batch, encodings, hidden, mask in self.token_outputs(texts):
+            own = _normalise(_mean_pool(hidden, mask))  # bit for bit what `embed` gives
+            for row, i in enumerate(batch):
+                n = int(mask[row].sum())
+                weights = span_weights(encodings[row].offsets[:n], spans[i])[1:]
+                rows = _normalise(weights @ hidden[row, :n])
+                rows[weights.sum(axis=1) == 0] = 0.0
+                out[i] = np.vstack([own[row:row + 1], rows])
+        return out
+
+    def token_outputs(self, texts: Sequence[str]) -> Iterator[tuple[list[int], list[Encoding], np.ndarray, np.ndarray]]:
+        """The model's token outputs, a batch at a time: (the texts' positions, their
+        encodings, hidden states (batch, width, d), attention mask (batch, width))."""
         encodings = self._tokenizer.encode_batch(list(texts))
+        self.tokens_read += sum(len(e.ids) for e in encodings)
         # Sorting by length keeps each batch's padding small.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        try:
-            for begin in range(0, len(order), self.batch_size):
-                batch = order[begin: begin + self.batch_size]
-                width = max(len(encodings[i].ids) for i in batch)
-                ids = np.zeros((len(batch), width), dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for row, i in enumerate(batch):
-                    n = len(encodings[i].ids)
-                    ids[row, :n] = encodings[i].ids
-                    mask[row, :n] = 1
-                feeds = {"input_ids": ids, "attention_mask": mask}
-                if "token_type_ids" in self._input_names:
-                    feeds["token_type_ids"] = np.zeros_like(ids)
+        for begin in range(0, len(order), self.batch_size):
+            batch = order[begin: begin + self.batch_size]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._input_names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            try:
                 hidden = self._session.run(None, feeds)[0]
-                weights = mask[:, :, None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-                out[batch] = _normalise(pooled)
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise EmbedderError(f"ONNX embedding failed: {exc}") from exc
-        return out
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise EmbedderError(f"ONNX embedding failed: {exc}") from exc
+            yield batch, [encodings[i] for i in batch], hidden, mask
+
+
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers' mean pooling: each text's token outputs averaged over its mask."""
+    weights = mask[:, :, None].astype(np.float32)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+
+def span_weights(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Pooling weights, (1 + len(spans), tokens): row 0 averages every token (the special
+    ones too, as sentence-transformers' mean pooling does), row k + 1 the tokens that start
+    inside span k. Special tokens have offsets (0, 0) and belong to no span."""
+    n = len(offsets)
+    weights = np.zeros((1 + len(spans), n), dtype=np.float32)
+    weights[0] = 1.0 / max(n, 1)
+    if not spans or not n:
+        return weights
+    starts = np.fromiter((s for s, _ in offsets), dtype=np.int64, count=n)
+    real = np.fromiter((e > s for s, e in offsets), dtype=bool, count=n)
+    span_starts = np.fromiter((s for s, _ in spans), dtype=np.int64, count=len(spans))
+    span_ends = np.fromiter((e for _, e in spans), dtype=np.int64, count=len(spans))
+    which = np.searchsorted(span_starts, starts, side="right") - 1
+    inside = real & (which >= 0) & (starts < span_ends[np.maximum(which, 0)])
+    tokens = np.flatnonzero(inside)
+    weights[which[tokens] + 1, tokens] = 1.0
+    counts = weights[1:].sum(axis=1, keepdims=True)
+    weights[1:] /= np.maximum(counts, 1.0)
+    return weights
 
 
 class OpenAIEmbedder:

@@ -88,9 +88,17 @@ def embed_batch(batch: dict[str, np.ndarray], spec: WorkerSpec) -> dict[str, np.
     return {"i": batch["i"], "vector": np.asarray(embedder.embed([str(t) for t in batch["text"]]), dtype=np.float32)}
 
 
+def embed_spans_batch(batch: dict[str, np.ndarray], spec: WorkerSpec) -> dict[str, np.ndarray]:
+    """Each text's rows from one pass (`OnnxEmbedder.embed_spans`), as float32 bytes."""
+    embedder, _ = _pieces(spec)
+    rows = embedder.embed_spans([str(t) for t in batch["text"]], [pickle.loads(s) for s in batch["spans"]])
+    return {"i": batch["i"], "rows": np.array([r.astype(np.float32).tobytes() for r in rows], dtype=object)}
+
+
 class RayEmbedder:
     """The `Embedder` the driver's Ingester calls: each call is a Ray Data job whose
-    batches are embedded on the cluster's workers."""
+    batches are embedded on the cluster's workers. `pools_spans` when the workers' embedder
+    pools sentence spans from one pass (`sentence_vectors.embed_chunks`), as it does locally."""
 
     def __init__(self, ray, spec: WorkerSpec, local):
         self.ray = ray
@@ -98,17 +106,28 @@ class RayEmbedder:
         self.model_id = local.model_id
         self.dimension = local.dimension
         self.count_tokens = local.count_tokens
+        self.pools_spans = hasattr(local, "embed_spans")
+
+    def _job(self, items: list[dict[str, Any]], fn):
+        blocks = max(1, min(len(items) // EMBED_BATCH + 1, 200))
+        done = self.ray.data.from_items(items, override_num_blocks=blocks).map_batches(
+            fn, batch_size=EMBED_BATCH, batch_format="numpy", fn_kwargs={"spec": self.spec})
+        return done.iter_batches(batch_format="numpy", batch_size=None)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        blocks = max(1, min(len(texts) // EMBED_BATCH + 1, 200))
-        items = [{"i": i, "text": t} for i, t in enumerate(texts)]
-        vectors = self.ray.data.from_items(items, override_num_blocks=blocks).map_batches(
-            embed_batch, batch_size=EMBED_BATCH, batch_format="numpy", fn_kwargs={"spec": self.spec})
-        for batch in vectors.iter_batches(batch_format="numpy", batch_size=None):
+        for batch in self._job([{"i": i, "text": t} for i, t in enumerate(texts)], embed_batch):
             out[batch["i"]] = batch["vector"]
+        return out
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> list[np.ndarray]:
+        out: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        items = [{"i": i, "text": t, "spans": pickle.dumps(list(s))} for i, (t, s) in enumerate(zip(texts, spans, strict=True))]
+        for batch in self._job(items, embed_spans_batch) if texts else ():
+            for i, raw in zip(batch["i"], batch["rows"], strict=True):
+                out[int(i)] = np.frombuffer(raw, dtype=np.float32).reshape(-1, self.dimension).copy()
         return out
 
 

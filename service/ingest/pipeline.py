@@ -62,10 +62,14 @@ Progress = Callable[[int, int], None]  # (articles done, chunks written) since t
 
 
 class Ingester:
-    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int | None = None):
+    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int | None = None,
+                 pool_sentences: bool = False):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
+        # Sentence vectors from the chunk's own forward pass (half the embedding work) or
+        # embedded alone (the default: what the rerank's weights and the eval gate expect).
+        self.pool_sentences = pool_sentences
         # Articles are written in groups so that one embedding call sees many chunks
         # (length-sorted batches, little padding) and Chroma gets few, large upserts: up to
         # its maximum batch, but small enough that progress moves every few seconds.
@@ -84,7 +88,9 @@ class Ingester:
             vectors = self.store.vectors_of([c.chunk_id for c in todo])
             todo = [c for c in todo if c.chunk_id in vectors]  # (one deleted meanwhile needs none)
             if todo:
-                _, sentences = sentence_vectors.embed_sentences(self.embedder.embed, [c.text for c in todo])
+                # The chunks' vectors are stored already: the pass's own rows are not needed.
+                _, sentences = sentence_vectors.embed_chunks(self.embedder, [c.text for c in todo],
+                                                             pooled=self.pool_sentences)
                 blobs = [sentence_vectors.encode(vectors[c.chunk_id], rows) for c, rows in zip(todo, sentences, strict=True)]
                 self.store.set_sentence_vectors(todo, blobs)
             done += len(page)
@@ -181,12 +187,12 @@ class Ingester:
     def _vectors(self, chunks: list[Chunk], updated: list[str], report: IngestReport) -> tuple[np.ndarray, list[str]]:
         """One vector per chunk, in order, and its sentences' vectors (`sentence_vectors`):
         stored ones for the chunks of `updated` articles whose text is unchanged, the
-        embedder's for the rest, chunks and sentences in one call."""
+        embedder's for the rest, chunks and sentences in one call (`sentence_vectors.embed_chunks`)."""
         hashes = [text_hash(c.text) for c in chunks]
         known = self.store.vectors_by_text(updated, hashes) if updated else {}
         missing = [k for k, h in enumerate(hashes) if h not in known]
-        own, sentences = sentence_vectors.embed_sentences(self.embedder.embed, [chunks[k].text for k in missing],
-                                                          with_texts=True)
+        own, sentences = sentence_vectors.embed_chunks(self.embedder, [chunks[k].text for k in missing],
+                                                       pooled=self.pool_sentences)
         fresh = {k: (own[row], sentence_vectors.encode(own[row], sentences[row])) for row, k in enumerate(missing)}
         report.chunks_embedded += len(missing)
         report.chunks_reused += len(chunks) - len(missing)

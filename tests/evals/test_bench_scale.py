@@ -32,6 +32,7 @@ def test_bench_scale_prints_a_row_per_size(tmp_path, monkeypatch, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "two replica processes" in out and "write→visible" in out
     assert "(copied!)" not in out  # the restarted replica opened its index from disk
+    assert "B's anonymous memory after 3 retrievals" in out
 
 
 def test_bench_lexical_compares_both_engines(tmp_path, monkeypatch, capsys):

@@ -79,3 +79,35 @@ def test_openai_embedding_errors_do_not_leak_the_key(respx_mock):
         OpenAIEmbedder("text-embedding-3-small", openai_client()).embed(["a"])
     assert "sk-test-secret" not in str(caught.value)
     assert "HTTP 401" in str(caught.value)
+
+
+def test_span_weights_average_the_tokens_that_start_inside_each_span():
+    from service.index.embedding import span_weights
+
+    # [CLS] "Hi" "." "Bye" "now" "." [SEP] over "Hi. Bye now."
+    offsets = [(0, 0), (0, 2), (2, 3), (4, 7), (8, 11), (11, 12), (0, 0)]
+    weights = span_weights(offsets, [(0, 3), (4, 12)])
+    assert np.allclose(weights[0], 1 / 7)  # the whole text: every token, special ones too
+    assert np.allclose(weights[1], [0, 0.5, 0.5, 0, 0, 0, 0])
+    assert np.allclose(weights[2], [0, 0, 0, 1 / 3, 1 / 3, 1 / 3, 0])
+    assert not span_weights(offsets, [(20, 30)])[1].any()  # past the window: no token
+
+
+def test_a_spans_vector_is_the_mean_of_its_token_outputs_from_the_texts_one_pass(embedder):
+    text = "Nvidia lost $589 billion of market value on Monday. Shares recovered half the loss by Friday."
+    spans = [(0, 51), (52, len(text))]
+    rows = embedder.embed_spans([text], [spans])[0]
+    assert rows.shape == (3, 384)
+    assert np.array_equal(rows[0], embedder.embed([text])[0])  # the text's own, as `embed` makes it
+    (_, encodings, hidden, mask), = list(embedder.token_outputs([text]))
+    offsets = encodings[0].offsets
+    for k, (start, end) in enumerate(spans):
+        tokens = [t for t, (s, e) in enumerate(offsets) if e > s and start <= s < end]
+        mean = hidden[0, tokens].mean(axis=0)
+        assert np.allclose(rows[k + 1], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_tokens_read_counts_what_the_model_reads(embedder):
+    before = embedder.tokens_read
+    embedder.embed(["one two", "word " * 1000])
+    assert embedder.tokens_read - before == (2 + 2) + 256  # special tokens in, truncated at the window

@@ -91,3 +91,42 @@ def test_a_replica_of_an_index_in_an_older_format_copies_the_store_again(compone
     hits = restarted.lexical.current().search("Vexilor", 5)
     assert [c.metadata["article_id"] for c, _ in hits] == ["a1"] and hits[0][0].shingle_sample
     assert restarted.lexical.copies == 1
+
+
+def test_a_replica_loads_no_library_it_does_not_use():
+    # scipy, scikit-learn and pandas (pulled in by `import nltk`) and llama-index (imported
+    # only to find its data folder) cost a serving replica 150 MiB of its own memory.
+    import subprocess
+    import sys
+
+    code = ("import sys; from service.components import Components; from service.text import sentence_spans, tokenize; "
+            "assert tokenize('running dogs') == ['run', 'dog'] and sentence_spans('One. Two.') == [(0, 4), (5, 9)]; "
+            "print(sorted(m for m in ('scipy', 'sklearn', 'pandas', 'llama_index.core') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_freed_memory_is_handed_back_without_error_wherever_it_runs():
+    from service.index.replica import release_freed_memory
+
+    release_freed_memory()  # glibc: malloc_trim; elsewhere nothing
+
+
+def test_another_replicas_write_is_read_behind_the_query_that_finds_the_interval_passed(components, settings, embedder,
+                                                                                        tmp_path):
+    import threading
+    import time
+
+    replica = Components.build(settings.model_copy(update={"lexical_dir": tmp_path / "r", "lexical_follow_ms": 50}),
+                               embedder=embedder)
+    replica.lexical.current()
+    replica.store.feed.appended_here = lambda: 0  # as in another process: this one's writes are not its own
+    components.ingester.ingest([make_article("a1", "The Ostrava tram line opened. Riders cheered.")])
+    readers = []
+    read = replica.store.feed.read
+    replica.store.feed.read = lambda *a, **k: readers.append(threading.current_thread().name) or read(*a, **k)
+    time.sleep(0.06)
+    replica.lexical.current()  # the interval has passed: the feed is read in the background
+    replica.lexical._background.join()
+    assert readers and all(name == "newsdesk-feed-follower" for name in readers)
+    assert len(replica.lexical.current().search("Ostrava", 5)) == 1

@@ -216,3 +216,20 @@ def test_a_collection_made_before_sentence_vectors_gets_them_once(components, se
     copied = replica.lexical.current().get_scored([c.chunk_id for c in old], "")[0]
     assert len(copied) == len(old) and all(c.vectors for c in copied.values())
     assert components.ingester.backfill_sentence_vectors() == 0  # once
+
+
+def test_pooled_sentences_read_each_token_once_and_keep_a_row_per_sentence(components, embedder):
+    from service.index import sentence_vectors
+    from service.ingest.pipeline import Ingester
+
+    pooled = Ingester(components.store, embedder, components.chunker, pool_sentences=True)
+    article = make_article("a1", LONG)
+    texts = [c.text for c in components.chunker.chunk("a1", article.text)]
+    before = embedder.tokens_read
+    pooled.ingest([article])
+    assert embedder.tokens_read - before == sum(n + 2 for n in embedder.count_tokens(texts))  # [CLS], [SEP]
+    for chunk in components.store.chunks_of(["a1"]):
+        stored = sentence_vectors.decode(chunk.vectors, embedder.dimension)
+        own, (rows,) = sentence_vectors.embed_chunks(embedder, [chunk.text], pooled=True)
+        assert stored.shape[0] == 1 + len(sentence_vectors.row_spans(chunk.text)) == 1 + len(rows)
+        assert np.all(np.sum(np.vstack([own, rows]) * stored, axis=1) > 0.97)
