@@ -7,31 +7,12 @@ so the machine's speed cancels out.
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import time
 from pathlib import Path
 
 from service.config import Settings
+from service.evals.figures import print_figures
 from service.evals.load import PHASE_BUDGET_S, ask_load
-
-
-def peak_rss_mib() -> float:
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
-
-
-def print_figures(console, title: str, rows: list[tuple[str, str]]) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
-
 
 # -- bench query -------------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
     from rich.console import Console
 
     from service.evals.beir import load_corpus
-    from service.evals.bench import print_figures
+    from service.evals.figures import print_figures
     from service.index.embedding import build_embedder
     from service.ingest.chunking import Chunker
 
@@ -132,7 +132,7 @@ def _ingest_run(target, articles: Sequence[Article], console) -> Callable[[], ob
 
 def _rows(n_articles: int, chunks: int, before: Timed, after: Timed, ingests: Sequence[Timed],
           llama: Timed | None, nodes: int) -> list[tuple[str, str]]:
-    from service.evals.bench import peak_rss_mib
+    from service.evals.figures import peak_rss_mib
 
     floor_s = (before.seconds + after.seconds) / 2
     rows = [

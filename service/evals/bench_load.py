@@ -76,7 +76,7 @@ def report(console, title: str, result: dict) -> dict[str, float]:
         ("5xx other than deliberate 503s (target 0)", f"{other_5xx}"),
         ("failed probes", ", ".join(f"{k}: {v}" for k, v in result["probe_failures"].items()) or "0"),
     ]
-    table = Table(title=title)  # bench.print_figures' layout (bench imports this module: no cycle back)
+    table = Table(title=title)  # bench.print_figures' layout (figures.print_figures)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for row in rows:

@@ -52,6 +52,10 @@ class ReplicaState:
         tmp.replace(self.path)
 
 
+IDLE_FACTOR = 10
+IDLE_MIN_S = 2.0
+
+
 class LexicalReplica:
     """This process's lexical index, kept in step with the store through the change feed.
 
@@ -61,7 +65,10 @@ class LexicalReplica:
     Otherwise it reads the feed at most once per `follow_interval_s`, in a thread of its own:
     the query that finds the interval passed gets the index as it is and does not wait on
     Chroma (that read was 20 ms, on a third of `bench query`'s questions), and another
-    replica's write becomes visible within the interval plus one read of the feed."""
+    replica's write becomes visible within the interval plus one read of the feed. A replica
+    that was idle (no read for `IDLE_FACTOR` intervals, and at least `IDLE_MIN_S`) reads the
+    feed before it answers: the first question after a quiet spell, often about what another
+    process just wrote (`newsdesk ingest` beside a running `newsdesk mcp`), sees that write."""
 
     def __init__(self, store: ArticleStore, directory: Path, *, head_weight: float = HEAD_WEIGHT,
                  follow_interval_s: float = 0.0):
@@ -120,7 +127,8 @@ class LexicalReplica:
                 self._followed = None
             appended = self.store.feed.appended_here()
             now = time.monotonic()
-            if self._followed is None or self._followed[1] != appended or self.follow_interval_s <= 0:
+            if (self._followed is None or self._followed[1] != appended or self.follow_interval_s <= 0
+                    or now - self._followed[0] >= max(IDLE_FACTOR * self.follow_interval_s, IDLE_MIN_S)):
                 with self._following:
                     self._follow(index, state)
                 self._followed = (now, appended)
