@@ -32,6 +32,9 @@ from service.answer.evidence import evidence
     ("How many GPUs trained MAI-1-preview?", "MAI-1-preview was trained on about 15,000 Nvidia H100 GPUs.", True),
     ("Who replaced Ilya Sutskever as chief scientist?", "Jakub Pachocki will succeed Sutskever as chief scientist.", True),
     ("Who heads the AI Office?", "The AI Office, which oversees the rules, can fine providers.", False),
+    # "Who" asks for an agent: a company answers it as well as a person, first word or not.
+    ("Who reported record data-centre revenue?", "Nvidia reported record data-centre revenue on Wednesday.", True),
+    ("Who bought the Brontavia ferry line?", "The Brontavia ferry line was sold on Monday for $4 million.", False),
     ("When did Microsoft hire Mustafa Suleyman?", "Microsoft hired Mustafa Suleyman on Tuesday, March 19, 2024.", True),
     ("How much does the B200 cost?", "Huang said each B200 chip would cost between $30,000 and $40,000.", True),
     ("How much does the B200 cost?", "The B200 packs 208 billion transistors.", False),
