@@ -31,12 +31,17 @@ _STATEMENT_DATE = re.compile(
 _ATTRIBUTION = re.compile(r"\s+(?:familiar with|with knowledge of|briefed on|close to|who spoke|who asked|who declined)\b", re.I)
 _NUMBER_IN_TEXT = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|trillion)\b", re.I)
 _MONEY_IN_TEXT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|trillion|dollars|euros|cents)\b", re.I)
-# "Who ...?" asks for an agent: a person, or a company or body ("Nvidia reported ..."): a
-# capitalised run anywhere in the sentence, except function words, days and months.
+# "Who ...?" asks for an agent: a person's name (two capitalised words), or a single name
+# that acts as the subject of a verb ("Nvidia reported", "Microsoft hires"): a company or a
+# body. A lone capitalised word elsewhere ("Altman, the chief executive, praised ...") is no
+# answer of this kind by itself.
+_NAME_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|"
+                           r"When|While|Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|"
+                           r"Saturday|Sunday)\b)[A-Z][a-zé'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-zé'’-]+")
 _AGENT_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|"
                             r"Before|When|While|Under|Over|Since|Until|From|With|It|He|She|They|We|I|Monday|Tuesday|"
                             r"Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|"
-                            r"August|September|October|November|December)\b)[A-Z][\w&'’-]+(?:\s+[A-Z][\w&'’-]+)*")
+                            r"August|September|October|November|December)\b)[A-Z][\w&-]*[A-Za-z]\s+[a-z]{2,}(?:ed|s)\b")
 _PROPER = re.compile(r"(?<=\s)[A-Z][\w-]*[a-zA-Z]\w*(?:\s+[A-Z][\w-]+)*")  # a name, not the sentence's first word
 
 
@@ -126,7 +131,7 @@ def has_type(kind: str, sentence: str) -> bool:
     if kind == "money":
         return bool(_MONEY_IN_TEXT.search(sentence))
     if kind == "person":
-        return bool(_AGENT_IN_TEXT.search(sentence))
+        return bool(_NAME_IN_TEXT.search(sentence) or _AGENT_IN_TEXT.search(sentence))
     if kind == "date":
         return bool(DATE_IN_TEXT.search(sentence))
     return True
@@ -170,9 +175,10 @@ def evidence(question: QuestionAnalysis, sentence: str, context: str = "", outle
     entities = (sum(found) / len(found) if question.alternatives or question.statement else min(found)) if found else 1.0
     support = len(question.terms & words) / len(question.terms) if question.terms else 1.0
     if question.kind in ("person", "name"):  # a name besides those the question gives
-        names = _AGENT_IN_TEXT if question.kind == "person" else _PROPER
-        typed = any(not any(entity_found(e, m.group(0)) or entity_found(m.group(0).lower(), e) for e in question.entities)
-                    for m in names.finditer(sentence))
+        found = ([m.group(0) for m in _NAME_IN_TEXT.finditer(sentence)]
+                 + [m.group(0).split()[0] for m in _AGENT_IN_TEXT.finditer(sentence)]
+                 if question.kind == "person" else [m.group(0) for m in _PROPER.finditer(sentence)])
+        typed = any(not any(entity_found(e, n) or entity_found(n.lower(), e) for e in question.entities) for n in found)
     else:
         dated = _STATEMENT_DATE.sub(" ", sentence) if AHEAD.search(question.text) else sentence
         typed = has_type(question.kind, dated if question.kind == "date" else sentence)

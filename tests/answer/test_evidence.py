@@ -35,6 +35,9 @@ from service.answer.evidence import evidence
     # "Who" asks for an agent: a company answers it as well as a person, first word or not.
     ("Who reported record data-centre revenue?", "Nvidia reported record data-centre revenue on Wednesday.", True),
     ("Who bought the Brontavia ferry line?", "The Brontavia ferry line was sold on Monday for $4 million.", False),
+    # A lone name that is not the subject of a verb is no agent by itself.
+    ("Who replaced Ilya Sutskever as chief scientist?",
+     "Altman, the chief executive, praised Sutskever as one of the greatest minds of his generation.", False),
     ("When did Microsoft hire Mustafa Suleyman?", "Microsoft hired Mustafa Suleyman on Tuesday, March 19, 2024.", True),
     ("How much does the B200 cost?", "Huang said each B200 chip would cost between $30,000 and $40,000.", True),
     ("How much does the B200 cost?", "The B200 packs 208 billion transistors.", False),

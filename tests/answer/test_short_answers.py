@@ -79,6 +79,16 @@ def test_the_name_the_cited_sentences_agree_on():
     assert name(a, s) is None  # they name different companies
 
 
+def test_a_name_beside_the_question_s_names_is_no_answer():
+    question = "Who replaced Ilya Sutskever as chief scientist?"
+    a, s = scenario(question, [
+        ("Sutskever, who started the lab with Greg Brockman and others, said he was leaving.", "The Ledger Wire",
+         "2024-05-14", 0.8),
+        ("Greg Brockman, the president, is on an extended leave.", "The Ledger Wire", "2024-08-06", 0.6),
+        ("Jakub Pachocki will succeed him as chief scientist.", "The Ledger Wire", "2024-05-14", 0.7)])
+    assert name(a, s) is None  # Brockman is named twice, but never as the one who replaced him
+
+
 def test_the_figure_of_the_sentence_that_answers():
     a, s = scenario("How much did Amazon invest in Anthropic?",
                     [("Amazon will invest $4 billion more in Anthropic, bringing its total to $8 billion.",
