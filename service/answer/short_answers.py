@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from service.answer.assessment import AssessedSentence, Assessment
-from service.answer.evidence import CONTEXT_CREDIT, MIN_SUPPORT, entity_found
+from service.answer.evidence import entity_found
 
 # A side of the question counts as found when its best sentence scores at least this
 # (the sentence model's probability that it holds the answer; set on MultiHop-RAG's
@@ -187,12 +187,11 @@ def name(a: Assessment, picked: Sequence[AssessedSentence]) -> str | None:
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0])))
     top, times = ranked[0]
     rivals = [n for n, t in ranked[1:] if t == times and n.split()[-1] != top.split()[-1]]
-    # ... and a cited sentence that says what the question asks (its words, about its named
-    # things) names it too (or its short form): a name that only stands beside the question's
-    # names ("Sutskever, who started OpenAI with Greg Brockman ...") is no answer to "who
-    # replaced Sutskever?".
-    lead = set().union(*(found for s, found in zip(pool, mentions, strict=True)
-                         if s in picked and s.evidence.support >= MIN_SUPPORT and s.evidence.entities >= CONTEXT_CREDIT))
+    # ... and the cited sentence the gate's sentence model rates best names it too (or its short
+    # form): a name that only stands beside the question's names ("Sutskever, who started
+    # OpenAI with Greg Brockman ...") is no answer to "who replaced Sutskever?".
+    best = max((i for i, s in enumerate(pool) if s in picked), key=lambda i: pool[i].score, default=None)
+    lead = mentions[best] if best is not None else set()
     if times < 2 or rivals or not any(m == top or m.split()[-1] == top.split()[-1] for m in lead):
         return None
     return top

@@ -83,10 +83,12 @@ def test_a_name_beside_the_question_s_names_is_no_answer():
     question = "Who replaced Ilya Sutskever as chief scientist?"
     a, s = scenario(question, [
         ("Sutskever, who started the lab with Greg Brockman and others, said he was leaving.", "The Ledger Wire",
-         "2024-05-14", 0.8),
-        ("Greg Brockman, the president, is on an extended leave.", "The Ledger Wire", "2024-08-06", 0.6),
-        ("Jakub Pachocki will succeed him as chief scientist.", "The Ledger Wire", "2024-05-14", 0.7)])
-    assert name(a, s) is None  # Brockman is named twice, but never as the one who replaced him
+         "2024-05-14", 0.5),
+        ("Greg Brockman, the president, is on an extended leave.", "The Ledger Wire", "2024-08-06", 0.4),
+        ("Jakub Pachocki will succeed him as chief scientist.", "The Ledger Wire", "2024-05-14", 0.8)])
+    # Brockman is named twice, first in the sentence quoted first, but the sentence that answers
+    # (the one the sentence model rates best) names Pachocki.
+    assert name(a, s) is None
 
 
 def test_the_figure_of_the_sentence_that_answers():
