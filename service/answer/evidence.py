@@ -175,10 +175,10 @@ def evidence(question: QuestionAnalysis, sentence: str, context: str = "", outle
     entities = (sum(found) / len(found) if question.alternatives or question.statement else min(found)) if found else 1.0
     support = len(question.terms & words) / len(question.terms) if question.terms else 1.0
     if question.kind in ("person", "name"):  # a name besides those the question gives
-        found = ([m.group(0) for m in _NAME_IN_TEXT.finditer(sentence)]
+        names = ([m.group(0) for m in _NAME_IN_TEXT.finditer(sentence)]
                  + [m.group(0).split()[0] for m in _AGENT_IN_TEXT.finditer(sentence)]
                  if question.kind == "person" else [m.group(0) for m in _PROPER.finditer(sentence)])
-        typed = any(not any(entity_found(e, n) or entity_found(n.lower(), e) for e in question.entities) for n in found)
+        typed = any(not any(entity_found(e, n) or entity_found(n.lower(), e) for e in question.entities) for n in names)
     else:
         dated = _STATEMENT_DATE.sub(" ", sentence) if AHEAD.search(question.text) else sentence
         typed = has_type(question.kind, dated if question.kind == "date" else sentence)
