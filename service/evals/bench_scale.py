@@ -268,13 +268,15 @@ def cmd_bench_scale(args, settings: Settings) -> int:
             console.print(f"[dim]{size:,} chunks: ingesting, then starting replicas…[/dim]")
             r = measure_size(size, server=args.chroma_server, rounds=args.rounds, queries=args.queries, work=Path(tmp))
         ra, rb = r["rss"]["A"], r["rss"]["B"]
-        table.add_row(f"{r['chunks']:,}", f"{r['ingest_cps']:,.0f}",
-                      f"{r['visible_p50']:.0f} / {r['visible_p95']:.0f} ms",
-                      f"{r['retrieve_p50']:.1f} / {r['retrieve_p95']:.1f} ms",
-                      f"{r['cold_current_s']:.1f} s / {r['cold_fresh_s']:.1f} s"
-                      + (" (copied!)" if r["current_copies"] else ""),
-                      f"{ra['rss']:.0f} / {rb['rss']:.0f} MiB ({ra['peak']:.0f} / {rb['peak']:.0f})",
-                      f"{rb['anon']:.0f} / {rb['file']:.0f} MiB")
+        row = (f"{r['chunks']:,}", f"{r['ingest_cps']:,.0f}",
+               f"{r['visible_p50']:.0f} / {r['visible_p95']:.0f} ms",
+               f"{r['retrieve_p50']:.1f} / {r['retrieve_p95']:.1f} ms",
+               f"{r['cold_current_s']:.1f} s / {r['cold_fresh_s']:.1f} s" + (" (copied!)" if r["current_copies"] else ""),
+               f"{ra['rss']:.0f} / {rb['rss']:.0f} MiB ({ra['peak']:.0f} / {rb['peak']:.0f})",
+               f"{rb['anon']:.0f} / {rb['file']:.0f} MiB")
+        table.add_row(*row)
+        # Each size as soon as it is measured: a later, larger size can take an hour, or fail.
+        console.print(" | ".join(f"{c.header}: {v}" for c, v in zip(table.columns, row, strict=True)))
     console.print(table)
     console.print(f"last size: B's anonymous memory after {r['queries']} retrievals {rb['anon']:.0f} MiB (targets: ≤ 300 at "
                   "100k chunks, ≤ 600 at 1M): the process's own; mapped index pages are the kernel's page cache, shared")
