@@ -118,17 +118,31 @@ def test_injected_instruction_is_surfaced(sample_index, respx_mock, question):
 
 
 def test_on_topic_question_the_articles_cannot_answer_is_refused_by_mode(sample_index, respx_mock):
-    """Without an LLM the gate refuses it; with one, the gate leaves it to the model (it is not
-    nearly sure), and the model's "cannot answer" is the refusal."""
-    question = "What is the population of Abilene, Texas, where the first Stargate site is being built?"
-    # The Stargate article is about Abilene, but gives no population.
-    extractive = engine_for(sample_index, llm=False).ask(question)
-    assert extractive.answer == NOT_FOUND and not extractive.answerable
+    """Without an LLM the gate refuses them; with one, the gate refuses only what it is nearly
+    sure of (below the LLM threshold) and leaves the rest to the model, whose "cannot answer"
+    is the refusal. Either way the reader gets a refusal with no citation."""
+    questions = [
+        # The Stargate article is about Abilene, but gives no population.
+        "What is the population of Abilene, Texas, where the first Stargate site is being built?",
+        # It gives the project's cost, not this site's: the gate is unsure, the model is asked.
+        "What will the Stargate site in Abilene cost to build?",
+    ]
     route = respx_mock.post(f"{BASE}/chat/completions").mock(
         return_value=httpx.Response(200, json=completion("I cannot answer this from the indexed articles.")))
-    with_llm = engine_for(sample_index).ask(question)
-    assert route.call_count == 1 and not with_llm.answerable and with_llm.citations == []
-    assert engine_for(sample_index, llm=False).ask("How many transistors does Nvidia's Blackwell B200 chip have?").answerable
+    extractive, with_llm = engine_for(sample_index, llm=False), engine_for(sample_index)
+    asked = 0
+    for question in questions:
+        answer = extractive.ask(question)
+        assert answer.answer == NOT_FOUND and not answer.answerable
+        result, mentions = with_llm.retrieve(question)
+        nearly_sure = with_llm.assess(question, result, mentions=mentions).answerability < with_llm.gate.model.thresholds["llm"]
+        before = route.call_count
+        answer = with_llm.ask(question)
+        assert route.call_count == before + (0 if nearly_sure else 1)
+        assert not answer.answerable and answer.citations == []
+        asked += not nearly_sure
+    assert asked >= 1  # the model's own "cannot answer" path was taken
+    assert extractive.ask("How many transistors does Nvidia's Blackwell B200 chip have?").answerable
 
 
 def test_extractive_answer_states_the_correction_and_cites_both(sample_index):
