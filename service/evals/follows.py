@@ -25,6 +25,7 @@ from typing import Any
 
 from service.config import DEFAULT_EVALS_DIR, REPO_DIR, Settings
 from service.errors import EvalError
+from service.evals.jsonl import read_jsonl
 
 DEFAULT_FOLLOW_CASES = DEFAULT_EVALS_DIR / "follows" / "cases.jsonl"
 
@@ -40,14 +41,12 @@ class FollowCase:
 
 def load_follow_cases(path: Path) -> list[FollowCase]:
     cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                raw = json.loads(line)
-                cases.append(FollowCase(raw["id"], raw["corpus"], tuple(raw["ingest"]), tuple(raw["follows"]),
-                                        tuple(raw.get("hold_back", ()))))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise EvalError(f"{path}:{n}: not a follow case: {exc}") from None
+    for where, raw in read_jsonl(path):
+        try:
+            cases.append(FollowCase(raw["id"], raw["corpus"], tuple(raw["ingest"]), tuple(raw["follows"]),
+                                    tuple(raw.get("hold_back", ()))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EvalError(f"{where}: not a follow case: {exc}") from None
     return cases
 
 

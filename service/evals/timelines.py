@@ -26,6 +26,7 @@ from typing import Any
 
 from service.config import DEFAULT_EVALS_DIR, REPO_DIR, Settings
 from service.errors import EvalError
+from service.evals.jsonl import read_jsonl
 from service.models import Timeline
 
 DEFAULT_TIMELINE_CASES = DEFAULT_EVALS_DIR / "timelines" / "cases.jsonl"
@@ -51,17 +52,14 @@ class TimelineCase:
 
 def load_timeline_cases(path: Path) -> list[TimelineCase]:
     cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for where, raw in read_jsonl(path):
         try:
-            raw = json.loads(line)
             events = tuple(GoldEvent(tuple(e["articles"]), e["date"], e["event"], e.get("correction_of"))
                            for e in raw["events"])
             cases.append(TimelineCase(raw["id"], raw["corpus"], raw["topic"], events,
                                       tuple((a, b) for a, b in raw.get("copies", []))))
         except (KeyError, TypeError, ValueError) as exc:
-            raise EvalError(f"{path}:{n}: not a timeline case: {exc}") from None
+            raise EvalError(f"{where}: not a timeline case: {exc}") from None
     return cases
 
 
