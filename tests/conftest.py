@@ -83,6 +83,16 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 (tests/follows/receiver.py), stopped after the test."""
+    from tests.follows.receiver import Receiver
+
+    found = Receiver()
+    yield found
+    found.stop()
+
+
+@pytest.fixture
 def components(settings, embedder):
     from service.components import Components
 

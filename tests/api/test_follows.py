@@ -9,14 +9,6 @@ from service.api.app import create_app
 from service.follows.webhooks import SIGNATURE_HEADER, verify
 from tests.api.test_auth import assert_problem, bearer, keyed
 from tests.follows import stories
-from tests.follows.receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    found.stop()
 
 
 @pytest.fixture

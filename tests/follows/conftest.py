@@ -9,14 +9,6 @@ from service.components import Components
 from service.follows.running import build_follows
 from tests.conftest import make_settings
 from tests.follows import stories
-from tests.follows.receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    found.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from tests.follows import stories
-from tests.follows.receiver import Receiver
 from tests.web.test_page import article_text, ask, highlighted, wait_done, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -44,13 +43,6 @@ def test_other_answers_show_no_timeline(page, extractive_server):
     ask(page, extractive_server, "How much did Amazon invest in Anthropic in November 2024?")
     wait_done(page)
     assert page.is_hidden("#timeline") and page.locator("#timeline li").count() == 0
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    found.stop()
 
 
 def test_a_followed_question_shows_the_notice_of_a_correction(page, components, receiver, artifacts,
