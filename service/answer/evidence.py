@@ -31,16 +31,16 @@ _STATEMENT_DATE = re.compile(
 _ATTRIBUTION = re.compile(r"\s+(?:familiar with|with knowledge of|briefed on|close to|who spoke|who asked|who declined)\b", re.I)
 _NUMBER_IN_TEXT = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|trillion)\b", re.I)
 _MONEY_IN_TEXT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|trillion|dollars|euros|cents)\b", re.I)
+# Capitalised words that start sentences and clauses, and days: never a name by themselves.
+_NOT_NAMES = ("The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|When|While|"
+              "Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday")
 # "Who ...?" asks for an agent: a person's name (two capitalised words), or a single name
 # that acts as the subject of a verb ("Nvidia reported", "Microsoft hires"): a company or a
 # body. A lone capitalised word elsewhere ("Altman, the chief executive, praised ...") is no
 # answer of this kind by itself.
-_NAME_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|"
-                           r"When|While|Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|"
-                           r"Saturday|Sunday)\b)[A-Z][a-zé'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-zé'’-]+")
-_AGENT_IN_TEXT = re.compile(r"\b(?!(?:The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|"
-                            r"Before|When|While|Under|Over|Since|Until|From|With|It|He|She|They|We|I|Monday|Tuesday|"
-                            r"Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July|"
+_NAME_IN_TEXT = re.compile(rf"\b(?!(?:{_NOT_NAMES})\b)[A-Z][a-zé'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-zé'’-]+")
+# A verb's subject may also be a pronoun or a month ("It said", "May saw"): neither is an agent.
+_AGENT_IN_TEXT = re.compile(rf"\b(?!(?:{_NOT_NAMES}|It|He|She|They|We|I|January|February|March|April|May|June|July|"
                             r"August|September|October|November|December)\b)[A-Z][\w&-]*[A-Za-z]\s+[a-z]{2,}(?:ed|s)\b")
 _PROPER = re.compile(r"(?<=\s)[A-Z][\w-]*[a-zA-Z]\w*(?:\s+[A-Z][\w-]+)*")  # a name, not the sentence's first word
 
@@ -130,8 +130,6 @@ def has_type(kind: str, sentence: str) -> bool:
         return bool(_NUMBER_IN_TEXT.search(sentence))
     if kind == "money":
         return bool(_MONEY_IN_TEXT.search(sentence))
-    if kind == "person":
-        return bool(_NAME_IN_TEXT.search(sentence) or _AGENT_IN_TEXT.search(sentence))
     if kind == "date":
         return bool(DATE_IN_TEXT.search(sentence))
     return True
