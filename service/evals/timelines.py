@@ -127,9 +127,11 @@ def _corrections(case: TimelineCase, timeline: Timeline) -> float | None:
     return sum(corrected.get(fix) == of for fix, of in wanted) / len(wanted)
 
 
-def summarise(scores: list[TimelineScore]) -> dict[str, float]:
-    def mean(values: list[float]) -> float:
-        return round(sum(values) / len(values), 3) if values else 0.0
+def summarise(scores: list[TimelineScore]) -> dict[str, float | None]:
+    """Means over the cases; copies and corrections over the cases that have any in their gold
+    (None when none has: there was nothing to show, which is not a score of 0)."""
+    def mean(values: list[float]) -> float | None:
+        return round(sum(values) / len(values), 3) if values else None
 
     return {
         "cases": len(scores),
@@ -183,13 +185,13 @@ def cmd_eval_timelines(args, settings: Settings) -> int:
                       "—" if s.corrections is None else f"{s.corrections:.2f}", str(s.extra))
     console.print(table)
     summary = summarise(scores)
-    console.print(" ".join(f"{k} {v}" for k, v in summary.items()))
+    console.print(" ".join(f"{k} {'—' if v is None else v}" for k, v in summary.items()))
     for s in scores:
         for missed in s.missed:
             console.print(f"[dim]{s.case}: missed {missed}[/dim]")
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "cases": [s.to_dict() for s in scores]}, indent=2))
-    met = all(summary[k] >= v for k, v in TARGETS.items())
+    met = all((summary[k] or 0.0) >= v for k, v in TARGETS.items())
     return 0 if met else 1
 
 

@@ -11,6 +11,7 @@ from service.evals.timelines import (
     kendall_tau,
     load_timeline_cases,
     score_timeline,
+    summarise,
 )
 from service.models import ArticleRef, Citation, Timeline, TimelineStep
 
@@ -57,6 +58,8 @@ def test_a_missed_event_and_an_uncorrected_step():
 def test_the_committed_cases_load():
     timelines = load_timeline_cases(DEFAULT_TIMELINE_CASES)
     assert len(timelines) == 9 and sum(len(c.events) for c in timelines) == 57
+    held_out = load_timeline_cases(DEFAULT_TIMELINE_CASES.with_name("heldout.jsonl"))
+    assert len(held_out) == 5 and sum(len(c.events) for c in held_out) == 60
     follows = load_follow_cases(DEFAULT_FOLLOW_CASES)
     assert len(follows) == 5 and all(any(f["notified"] for f in c.follows) for c in follows)
 
@@ -68,3 +71,12 @@ def test_follow_outcomes_are_summarised():
     summary = summarise_follows(outcomes)
     assert summary["notified_precision"] == 0.5 and summary["notified_recall"] == 0.5
     assert summary["false_notices"] == 1 and summary["kinds"] == 1.0 and summary["reanswered"] == 0.75
+
+
+def test_a_summary_of_cases_without_gold_corrections_reports_none_rather_than_zero():
+    plain = TimelineCase("p", "corpus", "story", (GoldEvent(("a",), "2024-01-01", "first"),))
+    summary = summarise([score_timeline(plain, Timeline("story", (step("a", "2024-01-01"),)),
+                                        {"a": "Something happened."})])
+    assert summary["coverage"] == 1.0 and summary["corrections"] is None and summary["copies"] is None
+    assert summarise([score_timeline(CASE, Timeline("story", (step("a", "2024-01-01"),)),
+                                     {"a": "Something happened."})])["corrections"] == 0.0
