@@ -90,7 +90,11 @@ _ORGANISATION = re.compile(
     r"^\s*(?:which|what)\s+(?:company|firm|start-?up|lab|venture|bank|investor)\b"
     r"|^\s*what(?:'s| is| was) the name of (?:the|its|his|her|their) (?:new )?(?:company|firm|start-?up|lab|venture)\b", re.I)
 _SYNONYMS["old"] = _SYNONYMS["age"] = {"old", "age", "aged", "born", "<age>"}
-_GENERIC_FOCUS = frozenset("time times way ways news thing things kind kinds model models".split())
+# "How much severance did she receive?": the noun between "how much" and the verb is what is
+# priced, as "how many votes" names what is counted.
+_HOW_MUCH_NOUN = re.compile(r"^\s*how much\s+([a-z-]+)\s+(?:did|does|do|was|is|were|are|has|have|had|will|would|could|can)\b",
+                            re.I)
+_GENERIC_FOCUS = frozenset("time times way ways news thing things kind kinds model models money cash".split())
 MONTHS = ("january february march april may june july august september october november december "
            "jan feb mar apr jun jul aug sep sept oct nov dec").split()
 DATE_IN_TEXT = re.compile(
@@ -105,7 +109,9 @@ AHEAD = re.compile(r"\bwhen\s+(?:will|is|are|would)\b|\b(?:expected|due|schedule
 # by "Mistral", never by "AI" in a sentence about Microsoft's AI models.
 GENERIC_NAME_WORDS = frozenset({"ai"})
 _FIGURE_TOKEN = re.compile(r"\d[\d.,%-]*(?:[a-z][a-z-]*)?")
-_ENTITY = re.compile(r"[a-z]*[A-Z][\w.'’-]*\w|\w*\d[\w.-]*\w|\w*\d")
+# The last alternative: a lone capital after a capitalised word, "Measure H", "Series B", "Plan
+# C", where the letter is what tells the thing from its siblings.
+_ENTITY = re.compile(r"[a-z]*[A-Z][\w.'’-]*\w|\w*\d[\w.-]*\w|\w*\d|(?<=[A-Za-z] )[A-Z]\b(?![.'’&-])")
 
 
 def analyse(question: str) -> QuestionAnalysis:
@@ -124,7 +130,7 @@ def analyse(question: str) -> QuestionAnalysis:
         kind = "money" if noun in _MONEY_NOUNS else "count"
         stem = (tokenize(noun) or [noun])[0]
         focus |= _MONEY_FOCUS.get(stem) or _SYNONYMS.get(stem, {stem})
-    match = _FOCUS.search(question)
+    match = _FOCUS.search(question) or _HOW_MUCH_NOUN.search(question)
     if kind in ("count", "money") and match and not focus:
         words = [w for w in match.group(1).lower().split() if w not in stopwords() and w not in _WH_AUX]
         if kind == "count" and words and words[0] in ("percentage", "share", "proportion", "portion", "fraction"):

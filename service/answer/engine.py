@@ -25,6 +25,7 @@ from service.answer.gate import Gate, GateModel, load_gate_model
 from service.answer.llm import ChatModel
 from service.answer.prompts import Prompt, render_history, render_sources
 from service.answer.retrieval import HybridRetriever, RetrievalResult
+from service.answer.short_answers import lacks_the_figure
 from service.errors import LLMUnavailableError
 from service.models import Answer, Filters, Passage, Source, number_sources
 from service.text import sentence_spans
@@ -188,6 +189,9 @@ class AnswerEngine:
 
     def _extractive(self, a: Assessment, degraded_reason: str | None = None) -> Draft:
         written = self.extractor.answer(a)
+        if lacks_the_figure(a, written.short):
+            return Draft(NOT_FOUND, "extractive", EXTRACTIVE_PROMPT_ID, None, answerable=False,
+                         degraded_reason=degraded_reason)
         return Draft(written.claims, "extractive", EXTRACTIVE_PROMPT_ID, None, degraded_reason=degraded_reason,
                      short_answer=written.short, notes=written.notes)
 

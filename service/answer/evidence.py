@@ -60,12 +60,12 @@ def _stem_of(word: str) -> str:
 
 
 def entity_found(entity: str, text: str, *, whole: bool = False) -> bool:
-    """An entity is in `text` when its tokens with digits all are, exactly (MAI-1 is not
-    MAI-1-preview), and most of its other words are (with `whole`, all of them: the Elm
+    """An entity is in `text` when its tokens with digits or of one letter all are, exactly
+    (MAI-1 is not MAI-1-preview, Measure H is not Measure P), and most of its other words are (with `whole`, all of them: the Elm
     Street Bridge is not the Oak Street Bridge)."""
     words = _word_set(text)
     tokens = entity.lower().split()
-    exact = [t for t in tokens if any(c.isdigit() for c in t)]
+    exact = [t for t in tokens if any(c.isdigit() for c in t) or len(t) == 1]  # "Measure H" is not "Measure P"
     if not all(t in words for t in exact):
         return False
     plain = [t for t in tokens if t not in exact]

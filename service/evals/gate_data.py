@@ -86,9 +86,17 @@ def load_multihop(folder: Path) -> tuple[list[Article], list[Item]]:
 
     queries = json.loads((folder / "queries.json").read_text(encoding="utf-8"))["queries"]
     truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
-    articles, problems = load_file(folder / "corpus.jsonl")
-    if problems:
-        raise EvalError(f"{folder}: {problems[0].message}")
+    # The corpus: corpus.jsonl, or every JSON Lines file in corpus/ (evals/heldout-news
+    # points there at the news set's articles rather than holding a second copy).
+    files = [folder / "corpus.jsonl"] if (folder / "corpus.jsonl").is_file() else sorted((folder / "corpus").glob("*.jsonl"))
+    if not files:
+        raise EvalError(f"{folder}: neither corpus.jsonl nor corpus/*.jsonl")
+    articles = []
+    for path in files:
+        loaded, problems = load_file(path)
+        if problems:
+            raise EvalError(f"{path}: {problems[0].message}")
+        articles.extend(loaded)
     by_url = {a.url: a.article_id for a in articles}
     items = []
     for q in queries:

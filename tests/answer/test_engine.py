@@ -195,3 +195,33 @@ def test_a_question_is_assessed_once_per_ask(sample_index, monkeypatch):
     assert done.answer.answerable and done.assessment is not None
     assert calls["analyse"] == 1
     assert calls["evidence"] == len(done.assessment.sentences)
+
+
+def test_a_figure_question_is_answered_with_the_figure_asked_for_or_refused(components):
+    from tests.conftest import make_article
+
+    components.ingester.ingest([
+        make_article("lib", "The Harbourside Library renovation will cost $14 million, the city council said on Monday. "
+                            "Work starts in April and the branch will close for a year.",
+                     title="Harbourside Library renovation approved"),
+        make_article("grocer", "Lumen Grocers will close 12 stores and spend $40 million refitting the rest, chief "
+                               "executive Dana Ricci said on Tuesday after the chain's merger talks collapsed. "
+                               "Ricci said no further job cuts were planned.",
+                     title="Lumen Grocers to close 12 stores"),
+        make_article("vote", "Measure K, the county's $60 million parks bond, won 58 percent of the vote in the final "
+                             "count. Turnout was 41 percent, the registrar said.", title="Parks bond passes"),
+        make_article("pass", "The cheapest day pass on the Coastal Line will rise to $12 from $9 in March, the operator "
+                             "said. Monthly passes are unchanged.", title="Coastal Line fares rise"),
+    ])
+    engine = engine_for(components, llm=False)
+
+    library = engine.ask("How much will the Harbourside Library renovation cost?")
+    assert library.answerable and library.short_answer == "$14 million"
+    day_pass = engine.ask("How much will the cheapest day pass on the Coastal Line cost?")
+    assert day_pass.answerable and day_pass.short_answer == "$12"  # priced without the verb "cost"
+    # Sources about the subject that give no amount of what is asked: a refusal, not the refit budget.
+    severance = engine.ask("How much severance did Lumen Grocers chief executive Dana Ricci receive?")
+    assert not severance.answerable and "$40 million" not in severance.answer
+    # Another ballot measure's share is not this one's.
+    measure = engine.ask("What percentage of the vote did Measure J get in the final count?")
+    assert not measure.answerable and "58 percent" not in measure.answer

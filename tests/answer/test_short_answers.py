@@ -36,6 +36,24 @@ def test_which_came_first_is_read_from_the_two_reports_dates():
     assert short_answer(a, s, []) == "No"
 
 
+def test_dates_answer_which_came_first_but_not_whether_reports_agreed_or_what_one_said():
+    from service.answer.short_answers import asks_which_came_first
+
+    assert asks_which_came_first("Did The Ledger Wire cover the strike vote after Northgate Business Review covered it?")
+    assert asks_which_came_first("Was the merger reported by The Ledger Wire before Northgate's report on the layoffs?")
+    assert not asks_which_came_first("After The Ledger Wire's March report and Northgate's April report, was the "
+                                     "coverage of the strike consistent?")
+    assert not asks_which_came_first("Did The Ledger Wire's account of the fare rise change after Northgate's report?")
+    assert not asks_which_came_first("Before Northgate reported the layoffs, did The Ledger Wire say the plant would close?")
+    question = ("After The Ledger Wire reported the funding round, did Northgate Business Review report the same "
+                "amount?")
+    a, s = scenario(question, [("OpenAI closed a funding round of $6.6 billion, the company said.", "The Ledger Wire",
+                                "2024-10-03", 0.8),
+                               ("OpenAI raised $6.6 billion in its latest funding round, people said.",
+                                "Northgate Business Review", "2024-10-02", 0.7)])
+    assert short_answer(a, s, []) != "No"  # the dates (Northgate first) say nothing about the amount
+
+
 def test_no_yes_when_a_side_is_missing_or_weak():
     question = "Did The Ledger Wire and Northgate Business Review report that OpenAI raised $6.6 billion?"
     a, s = scenario(question, [("OpenAI raised $6.6 billion in its latest funding round.", "The Ledger Wire", "2024-10-02",
@@ -48,8 +66,32 @@ def test_no_yes_when_a_side_is_missing_or_weak():
     assert short_answer(a, s, []) is None
     a, s = scenario(question, [(x.text, x.candidate.outlet, x.candidate.published, 0.8) for x in s[:1]]
                     + [("OpenAI raised $6.6 billion, Northgate reported.", "Northgate Business Review", "2024-10-03", 0.7)])
-    assert short_answer(a, s, []) == "Yes"  # each side found
+    assert short_answer(a, s, []) == "Yes"  # each side's article gives the figure
     assert short_answer(a, s, ["Northgate Business Review"]) is None
+
+
+def test_a_figure_the_question_gives_an_outlet_is_checked_in_that_outlet_s_article():
+    question = ("Does The Ledger Wire article say the ferry carried 41,000 riders in May, while the Northgate "
+                "Business Review article says it carried 38,500?")
+    ledger = ("The harbour ferry carried 41,000 riders in May, the operator said.", "The Ledger Wire", "2025-06-02", 0.6)
+    a, s = scenario(question, [ledger, ("The ferry carried 38,500 riders last month.", "Northgate Business Review",
+                                        "2025-06-03", 0.6)])
+    assert short_answer(a, s, []) == "Yes"
+    a, s = scenario(question, [ledger, ("The ferry carried 36,200 riders last month.", "Northgate Business Review",
+                                        "2025-06-03", 0.6)])
+    assert short_answer(a, s, []) == "No"  # Northgate gives another count
+    a, s = scenario(question, [ledger, ("The ferry was busier than ever last month.", "Northgate Business Review",
+                                        "2025-06-03", 0.6)])
+    assert short_answer(a, s, []) is None  # Northgate gives no count: not a no, and not a yes
+
+
+def test_both_sides_found_is_no_yes_without_something_to_check():
+    question = ("Does The Ledger Wire article say the ferry was late, while the Northgate Business Review "
+                "article blames the weather?")
+    a, s = scenario(question, [("The harbour ferry was late again on Monday.", "The Ledger Wire", "2025-06-02", 0.7),
+                               ("Storms delayed the ferry, Northgate reported.", "Northgate Business Review",
+                                "2025-06-03", 0.7)])
+    assert short_answer(a, s, []) is None
 
 
 def test_inconsistency_is_read_from_differing_figures():
@@ -96,3 +138,16 @@ def test_the_figure_of_the_sentence_that_answers():
                     [("Amazon will invest $4 billion more in Anthropic, bringing its total to $8 billion.",
                       "The Ledger Wire", "2024-11-22", 0.9)])
     assert short_answer(a, s, []) == "$4 billion"
+
+
+def test_a_figure_for_another_quarter_is_no_answer():
+    question = "How much did Ferrow Rail lose in the third quarter?"
+    a, s = scenario(question, [("Ferrow Rail lost $4.1 million in the second quarter, the company said.",
+                                "The Ledger Wire", "2025-08-02", 0.8)])
+    assert short_answer(a, s, []) is None
+    a, s = scenario(question, [("Ferrow Rail lost $5.3 million in the third quarter, the company said.",
+                                "The Ledger Wire", "2025-11-02", 0.8)])
+    assert short_answer(a, s, []) == "$5.3 million"
+    a, s = scenario("How much did Ferrow Rail lose in Q3?", [("Ferrow Rail lost $5.3 million in the third quarter.",
+                                                              "The Ledger Wire", "2025-11-02", 0.8)])
+    assert short_answer(a, s, []) == "$5.3 million"

@@ -83,3 +83,27 @@ def test_the_command_runs_a_folder_and_gates_on_its_baseline(tmp_path, settings,
     Args.update_baseline = False
     assert cmd_multihop(Args, settings) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_a_folder_may_keep_its_corpus_as_json_lines_files_in_corpus(tmp_path):
+    from service.evals.gate_data import load_multihop
+
+    folder = tmp_path / "mh"
+    (folder / "corpus").mkdir(parents=True)
+    for i, record in enumerate(CORPUS):
+        (folder / "corpus" / f"part{i}.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (folder / "queries.json").write_text(json.dumps({"queries": QUERIES}), encoding="utf-8")
+    (folder / "ground_truth.json").write_text(json.dumps(TRUTH), encoding="utf-8")
+    articles, items = load_multihop(folder)
+    assert len(articles) == len(CORPUS) and len(items) == len(QUERIES)
+    assert items[1].gold_articles == {a.article_id for a in articles}
+
+
+def test_the_committed_held_out_news_sets_load():
+    from service.config import DEFAULT_EVALS_DIR
+    from service.evals.gate_data import load_multihop
+
+    for name, articles_n, questions_n in (("heldout-news", 165, 60), ("heldout-news-2", 36, 50)):
+        articles, items = load_multihop(DEFAULT_EVALS_DIR / name)
+        assert (len(articles), len(items)) == (articles_n, questions_n)
+        assert all(item.gold_articles for item in items if item.label)  # every evidence url is in the corpus
