@@ -103,7 +103,8 @@ def test_the_committed_held_out_news_sets_load():
     from service.config import DEFAULT_EVALS_DIR
     from service.evals.gate_data import load_multihop
 
-    for name, articles_n, questions_n in (("heldout-news", 165, 60), ("heldout-news-2", 36, 50)):
+    for name, articles_n, questions_n in (("heldout-news", 165, 60), ("heldout-news-2", 36, 50),
+                                                  ("heldout-news-3", 36, 50)):
         articles, items = load_multihop(DEFAULT_EVALS_DIR / name)
         assert (len(articles), len(items)) == (articles_n, questions_n)
         assert all(item.gold_articles for item in items if item.label)  # every evidence url is in the corpus
