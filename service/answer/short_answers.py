@@ -32,7 +32,7 @@ _DIFFERENT = re.compile(r"\b(inconsisten\w*|differ\w*|change[ds]?|shift\w*|contr
                         r"discrepan\w*|contrast\w*)\b", re.I)
 _NEGATED = re.compile(r"\b(no|not|never|without)\s+(?:\w+\s+){0,2}?(change|shift|differ\w*|inconsisten\w*)", re.I)
 _MONEY = re.compile(r"[$€£¥]\s?\d[\d,.]*(?:\s?(?:billion|million|trillion|bn|m)\b)?|\d[\d,.]*\s?(?:billion|million|trillion)?"
-                    r"\s?(?:dollars|euros|pounds|percent|%)", re.I)
+                    r"\s?(?:dollars?|euros?|pounds?|yen|yuan|francs?|pesos?|rupees?|kronor|usd|eur|gbp|percent|%)(?!\w)", re.I)
 _NUMBER = re.compile(r"\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|percent|%))?")
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w&'’.-]*[\w](?:\s+(?:of\s+|de\s+|&\s+)?[A-Z][\w&'’.-]*[\w])*")
 _NOT_NAMES = frozenset("the a an in on at by for its his her their this that these those but and after before when "

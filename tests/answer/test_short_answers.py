@@ -151,3 +151,12 @@ def test_a_figure_for_another_quarter_is_no_answer():
     a, s = scenario("How much did Ferrow Rail lose in Q3?", [("Ferrow Rail lost $5.3 million in the third quarter.",
                                                               "The Ledger Wire", "2025-11-02", 0.8)])
     assert short_answer(a, s, []) == "$5.3 million"
+
+
+def test_an_amount_in_any_currency_word_is_a_figure():
+    for sentence, amount in (("The port of Westmere approved a 400 million euro expansion on Monday.", "400 million euro"),
+                             ("The port of Westmere approved an expansion costing 2.5 billion yen.", "2.5 billion yen"),
+                             ("The port of Westmere approved a 90 million USD expansion.", "90 million USD"),
+                             ("The port of Westmere approved an expansion costing 900 euros a metre.", "900 euros")):
+        a, s = scenario("How much will the Westmere port expansion cost?", [(sentence, "The Ledger Wire", "2025-03-10", 0.8)])
+        assert short_answer(a, s, []) == amount
