@@ -33,7 +33,9 @@ _DIFFERENT = re.compile(r"\b(inconsisten\w*|differ\w*|change[ds]?|shift\w*|contr
 _NEGATED = re.compile(r"\b(no|not|never|without)\s+(?:\w+\s+){0,2}?(change|shift|differ\w*|inconsisten\w*)", re.I)
 _MONEY = re.compile(r"[$€£¥]\s?\d[\d,.]*(?:\s?(?:billion|million|trillion|bn|m)\b)?|\d[\d,.]*\s?(?:billion|million|trillion)?"
                     r"\s?(?:dollars?|euros?|pounds?|yen|yuan|francs?|pesos?|rupees?|kronor|usd|eur|gbp|percent|%)(?!\w)", re.I)
-_NUMBER = re.compile(r"\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|percent|%))?")
+_NUMBER = re.compile(r"\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|percent|%))?"
+                     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|"
+                     r"thousands)\b(?:\s+(?:hundred|thousand|million|billion))?", re.I)
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w&'’.-]*[\w](?:\s+(?:of\s+|de\s+|&\s+)?[A-Z][\w&'’.-]*[\w])*")
 _NOT_NAMES = frozenset("the a an in on at by for its his her their this that these those but and after before when "
                        "while under over since until from with it he she they we i monday tuesday wednesday thursday "

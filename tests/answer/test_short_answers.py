@@ -160,3 +160,10 @@ def test_an_amount_in_any_currency_word_is_a_figure():
                              ("The port of Westmere approved an expansion costing 900 euros a metre.", "900 euros")):
         a, s = scenario("How much will the Westmere port expansion cost?", [(sentence, "The Ledger Wire", "2025-03-10", 0.8)])
         assert short_answer(a, s, []) == amount
+
+
+def test_a_count_in_words_is_a_figure():
+    a, s = scenario("How many people were injured in the Dunmore warehouse fire?",
+                    [("Three people were injured in the Dunmore warehouse fire, the fire service said.", "The Ledger Wire",
+                      "2025-03-10", 0.8)])
+    assert short_answer(a, s, []) == "Three"
