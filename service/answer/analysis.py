@@ -79,6 +79,8 @@ _MONEY_FOCUS = {
     "salari": {"salari", "pay", "compens"},
     "revenu": {"revenu", "sale"},
 }
+# The focus "how much does it cost / pay" gets: asks a price, without naming what is priced.
+PRICING_FOCUS = frozenset(_MONEY_FOCUS["cost"] | _MONEY_FOCUS["pay"])
 _MONEY_NOUNS = frozenset("salary revenue revenues sales valuation price cost fine fines income profit fee fees budget".split())
 _COUNT_NOUNS = frozenset("population age size number headcount percentage share".split())
 # "What is the population of ...", "What annual revenue did ...", "How large a fine ...", "How old is ...".

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from service.answer.analysis import PRICING_FOCUS
 from service.answer.assessment import AssessedSentence, Assessment
 from service.answer.evidence import entity_found
 from service.answer.yes_no import yes_or_no
@@ -141,9 +142,6 @@ def name(a: Assessment, picked: Sequence[AssessedSentence]) -> str | None:
     return top
 
 
-_PRICING_VERBS = frozenset({"cost", "price", "pay", "paid", "charg", "per-token", "fee"})
-
-
 def _prices_the_thing(a: Assessment, sentence: str) -> bool:
     """"How much will the cheapest season ticket cost?" asks the price of a thing the question
     names, which the answering sentence may give without the verb ("the cheapest adult
@@ -151,7 +149,7 @@ def _prices_the_thing(a: Assessment, sentence: str) -> bool:
     question's own words. Not when the question names what is priced by a noun of its own
     ("how much severance"): then that noun must be there."""
     q = a.analysis
-    if q.kind != "money" or not q.focus <= _PRICING_VERBS or not q.terms:
+    if q.kind != "money" or not q.focus <= PRICING_FOCUS or not q.terms:
         return False
     return len(q.terms & set(tokenize(sentence))) >= 0.5 * len(q.terms)
 
