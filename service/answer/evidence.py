@@ -30,8 +30,9 @@ _STATEMENT_DATE = re.compile(
 # cites, not a count of anything the question asks about.
 _ATTRIBUTION = re.compile(r"\s+(?:familiar with|with knowledge of|briefed on|close to|who spoke|who asked|who declined)\b", re.I)
 _NUMBER_IN_TEXT = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion|trillion)\b", re.I)
-_MONEY_IN_TEXT = re.compile(r"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|trillion|dollars?|euros?|cents|yen|yuan|"
-                            r"francs?|pesos?|rupees?|kronor|usd|eur|gbp)\b", re.I)
+# Currency words after an amount ("400 million euro", "2.5 billion yen"), for every money pattern.
+CURRENCY_WORDS = r"dollars?|euros?|yen|yuan|francs?|pesos?|rupees?|kronor|usd|eur|gbp"
+_MONEY_IN_TEXT = re.compile(rf"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|trillion|{CURRENCY_WORDS}|cents)\b", re.I)
 # Capitalised words that start sentences and clauses, and days: never a name by themselves.
 _NOT_NAMES = ("The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|When|While|"
               "Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday")

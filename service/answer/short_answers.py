@@ -15,12 +15,12 @@ from collections.abc import Sequence
 
 from service.answer.analysis import PRICING_FOCUS
 from service.answer.assessment import AssessedSentence, Assessment
-from service.answer.evidence import entity_found
+from service.answer.evidence import CURRENCY_WORDS, entity_found
 from service.answer.yes_no import yes_or_no
 from service.text import tokenize
 
 _MONEY = re.compile(r"[$€£¥]\s?\d[\d,.]*(?:\s?(?:billion|million|trillion|bn|m)\b)?|\d[\d,.]*\s?(?:billion|million|trillion)?"
-                    r"\s?(?:dollars?|euros?|pounds?|yen|yuan|francs?|pesos?|rupees?|kronor|usd|eur|gbp|percent|%)(?!\w)", re.I)
+                    rf"\s?(?:{CURRENCY_WORDS}|pounds?|percent|%)(?!\w)", re.I)
 _NUMBER = re.compile(r"\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|percent|%))?"
                      r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|"
                      r"thousands)\b(?:\s+(?:hundred|thousand|million|billion))?", re.I)
