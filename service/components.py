@@ -46,7 +46,8 @@ class Components:
 
     @cached_property
     def spec(self) -> IndexSpec:
-        return IndexSpec(self.embedder.model_id, self.embedder.dimension, self.settings.chunk_size, self.settings.chunk_overlap)
+        s = self.settings
+        return IndexSpec(self.embedder.model_id, self.embedder.dimension, s.chunk_size, s.chunk_overlap, s.chunk_vectors)
 
     @cached_property
     def store(self) -> ArticleStore:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.models import MAX_TOP_K, FusionMode
+from service.models import MAX_TOP_K, ChunkVectors, FusionMode
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # Chunking, in tokens of the embedding model's own tokenizer.
     chunk_size: int = Field(200, ge=16, le=2048)
     chunk_overlap: int = Field(40, ge=0)
+    # How a new collection's chunk and sentence vectors are made: "sentences" (each sentence
+    # embedded once; the chunk's vector their mean), "pooled" or "separate" (every token read
+    # twice). A collection keeps the way it was made with (service/index/sentence_vectors.py
+    # compares them; README, "Decisions").
+    chunk_vectors: ChunkVectors = ChunkVectors.SENTENCES
 
     # LLM: any OpenAI-compatible chat completions endpoint. Empty model = extractive mode.
     llm_base_url: str | None = None

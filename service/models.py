@@ -108,6 +108,16 @@ class FusionMode(StrEnum):
             raise ValueError(f"unknown fusion {value!r}; one of {', '.join(cls)}") from None
 
 
+class ChunkVectors(StrEnum):
+    """Where a chunk's vector and its sentences' vectors come from at ingest
+    (`service.index.sentence_vectors.embed_chunks`, which gives each one's figures). A
+    collection records its own (`IndexSpec`), so its vectors never mix two ways."""
+
+    SENTENCES = "sentences"  # each sentence embedded alone, once; the chunk's vector is their mean
+    POOLED = "pooled"  # one pass over the chunk; each sentence pooled from it, in its context
+    SEPARATE = "separate"  # the chunk and its sentences each embedded alone: every token read twice
+
+
 @dataclass(frozen=True)
 class Clause:
     """One condition on a chunk's metadata: `field op value`, op one of gte, lt, in."""

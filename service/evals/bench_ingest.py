@@ -3,9 +3,10 @@
 - **One embedding pass**: the embedder alone over the chunks' texts, in the groups the
   pipeline embeds them (each token once), timed before and after the ingests; the mean
   cancels drift. The ingest also chunks, makes sentence vectors and writes Chroma. It runs
-  twice: sentences embedded alone (the default; each token read twice) and pooled from the
-  chunk's own pass (`Ingester(pool_sentences=True)`; once). `sentence_vectors` says why
-  the default is the first.
+  once for each way a collection can make its vectors (`ChunkVectors`): sentences embedded
+  once and the chunk's vector their mean (the default), sentences pooled from the chunk's
+  pass, and chunks and sentences embedded apart (each token twice). `sentence_vectors`
+  says why the default is the first.
 - **Stock LlamaIndex**: what a user would assemble for hybrid retrieval over the same texts
   with the same embedder: `SentenceSplitter` nodes (its defaults), a `VectorStoreIndex` over
   a persistent Chroma collection, and a `BM25Retriever` persisted beside it. Its default
@@ -23,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from service.config import Settings
-from service.models import Article
+from service.models import Article, ChunkVectors
+
+# Each ingest's row, in `ChunkVectors` order.
+INGEST_LABELS = {
+    ChunkVectors.SENTENCES: "sentences embedded once, the chunk's vector their mean (the default)",
+    ChunkVectors.POOLED: "sentences pooled from the chunk's pass",
+    ChunkVectors.SEPARATE: "chunks and sentences embedded apart",
+}
 
 
 @dataclass
@@ -91,16 +99,15 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
     embedder.embed(["warm-up sentence so session start-up is not timed"] * 4)
     with tempfile.TemporaryDirectory(prefix="newsdesk-bench-") as tmp:
         bench_settings = settings.model_copy(update={"index_dir": Path(tmp), "chroma_host": None})
-        alone, pooled = (_ingest_target(bench_settings, embedder, name, pool) for name, pool in
-                         (("bench-ingest", False), ("bench-ingest-pooled", True)))
+        targets = [_ingest_target(bench_settings, embedder, way) for way in ChunkVectors]
         chunker = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.count_tokens)
         texts = [c.text for a in articles for c in chunker.chunk(a.article_id, a.text)]
-        size = alone.ingester.group_chunks
+        size = targets[0].ingester.group_chunks
         floor = one_pass(embedder, [texts[b: b + size] for b in range(0, len(texts), size)])
 
         before = timed(embedder, floor)
-        ingests = [timed(embedder, _ingest_run(target, articles, console)) for target in (alone, pooled)]
-        chunks = alone.store.count_chunks()
+        ingests = [timed(embedder, _ingest_run(target, articles, console)) for target in targets]
+        chunks = targets[0].store.count_chunks()
         llama, nodes = _llamaindex_row(articles, embedder, Path(tmp) / "llamaindex", console)
         after = timed(embedder, floor)
     print_figures(console, f"bench ingest: {args.dir} ({len(articles)} articles, {embedder.model_id})",
@@ -108,20 +115,16 @@ def cmd_bench_ingest(args, settings: Settings) -> int:
     return 0
 
 
-def _ingest_target(settings: Settings, embedder: Any, collection: str, pool: bool):
-    """Components over `collection` whose ingester embeds sentences alone or pooled
-    (`Ingester(pool_sentences=...)`), warmed up outside the timing (lazy imports, Punkt)."""
-    from types import SimpleNamespace
-
+def _ingest_target(settings: Settings, embedder: Any, way: ChunkVectors):
+    """Components over a fresh collection that makes its vectors `way`, warmed up outside
+    the timing (lazy imports, Punkt)."""
     from service.components import Components
-    from service.ingest.pipeline import Ingester
 
-    components = Components.build(settings, collection=collection, embedder=embedder)
+    components = Components.build(settings.model_copy(update={"chunk_vectors": way}),
+                                  collection=f"bench-ingest-{way}", embedder=embedder)
     components.chunker.chunk("warm-up", "Warm-up sentence one. And two.")
     components.store.count_chunks()
-    ingester = Ingester(components.store, embedder, components.chunker, pool_sentences=pool)
-    return SimpleNamespace(ingester=ingester, collection=collection, store=components.store,
-                           settings=components.settings)
+    return components
 
 
 def _ingest_run(target, articles: Sequence[Article], console) -> Callable[[], object]:
@@ -140,8 +143,7 @@ def _rows(n_articles: int, chunks: int, before: Timed, after: Timed, ingests: Se
         ("one embedding pass over the chunks, before / after (s)", f"{before.seconds:.2f} / {after.seconds:.2f}"),
         ("tokens read by the model: one pass", before.tokens_text),
     ]
-    for label, run in zip(("sentences embedded alone (the default)", "sentences pooled from the chunk's pass"),
-                          ingests, strict=True):
+    for label, run in zip(INGEST_LABELS.values(), ingests, strict=True):
         rows += [
             (f"newsdesk ingest, {label}: wall time (s) / tokens read", f"{run.seconds:.2f} / {run.tokens_text}"),
             ("  ratio to the mean one pass (target <= 1.15)", f"{run.seconds / floor_s:.3f}"),

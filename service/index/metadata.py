@@ -18,11 +18,16 @@ from service.models import (
     SCHEMA_VERSION,
     Article,
     Chunk,
+    ChunkVectors,
     from_timestamp,
     iso,
     sha256_hex,
     to_timestamp,
 )
+
+# Collection metadata: how its chunk and sentence vectors were made (`ChunkVectors`). A
+# collection made before the key existed embedded chunks and sentences apart (SEPARATE).
+CHUNK_VECTORS = "chunk_vectors"
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class IndexSpec:
     dimension: int
     chunk_size: int
     chunk_overlap: int
+    chunk_vectors: ChunkVectors = ChunkVectors.SENTENCES  # how a new collection's vectors are made
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -40,6 +46,7 @@ class IndexSpec:
             "embedding_dimension": self.dimension,
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
+            CHUNK_VECTORS: str(self.chunk_vectors),
             "schema_version": SCHEMA_VERSION,
         }
 

@@ -3,20 +3,27 @@
 Retrieval reranks its candidates by the best single sentence's cosine with the question
 (`service.answer.retrieval`): a chunk holds several sentences, and one of them usually
 carries what a question asks, while the chunk's own vector averages them all. Embedding
-them at question time would cost seconds; at ingest it adds the sentences to the same
-embedding call as the chunks (`embed_chunks`), which reads every token twice.
+them at question time would cost seconds, so ingest makes them (`embed_chunks`), in one of
+three ways a collection records when it is made (`ChunkVectors`, `Settings.chunk_vectors`):
 
-`embed_chunks(..., pooled=True)` reads each token once: the model's output for every token
-of the chunk is kept, and a sentence's vector is the mean of its tokens' outputs, as the
-chunk's is the mean of all of them (`OnnxEmbedder.embed_spans`). A sentence read in its
-chunk's context is not the sentence read alone (SciFact's 51,679 sentences: cosine 0.77
-on average, 0.49 at the 5th percentile), and the rerank leans on the difference. Measured
-(issue 21): SciFact train nDCG@10 0.7443 against 0.7490 (0.7458 with the rerank's weights
-set again on it, 0.15/0.1/0.4/0.35), the sentence's tokens plus [CLS] and [SEP] 0.7412,
-less of the chunk's mean 0.7372; the eval gate (`newsdesk eval`) fails on fact coverage
-(0.79 against 0.83) and the conflict rate (0.56 against 0.67) under every weighting tried.
-So the ingest embeds sentences alone unless asked (`Ingester(pool_sentences=True)`).
-`row_spans` gives each stored row's span either way.
+| way | tokens the model reads | SciFact train nDCG@10 (odd / even ids) | `newsdesk eval` (sample corpus) |
+|---|---|---|---|
+| SENTENCES (default): each distinct sentence alone, once; the chunk's vector their token-weighted mean | each once | 0.7445 (0.761 / 0.729) | passes; fact coverage 0.786 with the gate retrained on these vectors |
+| POOLED: one pass over the chunk, each sentence's token outputs mean-pooled | each once | 0.7443 | failed (fact coverage 0.79 against its baseline 0.83 then) |
+| SEPARATE (before issue 21): the chunk and its sentences each embedded alone | each twice | 0.7491 (0.768 / 0.731) | passes; fact coverage 0.733 with the gate trained on these |
+
+The sentence rows are what the answerability gate and the sentence choice were fitted on,
+and only SENTENCES and SEPARATE make them the same way. A sentence pooled in its chunk's
+context is not the sentence read alone (SciFact's 51,679 sentences: cosine 0.77 on
+average, 0.49 at the 5th percentile), and the rerank leans on the difference. The mean of
+a chunk's sentences is close to the chunk read whole (cosine 0.92 on SciFact) but is not
+it: the dense path alone drops from 0.680 to 0.661 on SciFact train; the rerank's sentence
+and article scores make most of it back. Weighting the mean by tokens agrees best with the
+chunk read whole (cosine 0.925; by sentence 0.915, by tokens squared 0.913) and was chosen
+on that, not on the queries. Rerank weights fitted again on the even SciFact ids (0.15 /
+0 / 0.4 / 0.45) raise the odd ids to 0.766 but fail the news eval, so they stay.
+A collection made before the choice was recorded keeps SEPARATE, so its vectors never mix
+two ways. `row_spans` gives each stored row's span in every way.
 
 The chunk's own vector goes first, so a candidate only BM25 found gets its cosine from the
 same string, without another read of Chroma.
@@ -38,6 +45,7 @@ from typing import Any, Literal, Protocol, cast, overload
 
 import numpy as np
 
+from service.models import ChunkVectors
 from service.text import sentence_spans
 
 KEY = "vectors_q4"  # the chunk's vector, then its sentences'
@@ -132,21 +140,47 @@ class SpanEmbedder(Protocol):
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> list[np.ndarray]: ...
 
 
-def embed_chunks(embedder: Any, texts: Sequence[str], *, pooled: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+def embed_chunks(embedder: Any, texts: Sequence[str], *,
+                 source: ChunkVectors = ChunkVectors.SENTENCES) -> tuple[np.ndarray, list[np.ndarray]]:
     """Each chunk's vector (n, d) and its sentences' vectors (one array of rows per chunk,
-    a row per `row_spans` span).
+    a row per `row_spans` span), made the way `source` says (the module's notes compare them):
 
-    By default the sentences are embedded as texts of their own, in the same call as the
-    chunks: each token is read twice. With `pooled`, and an embedder that pools spans (ONNX),
-    one forward pass over each chunk's tokens gives both: a sentence's vector is the mean of
-    its tokens' outputs in the chunk's context (see the module's notes for what it costs in
-    quality). An embedder without token outputs (OpenAI, the synthetic one of `bench scale`)
-    always embeds the sentences alone."""
-    if not (pooled and getattr(embedder, "pools_spans", hasattr(embedder, "embed_spans"))):
+    - SENTENCES: each distinct sentence embedded alone, once (a sentence in the overlap of
+      two chunks too), and the chunk's vector is the mean of its sentences' vectors weighted
+      by their tokens. Every token is read once, by any embedder.
+    - POOLED: one forward pass over each chunk; a sentence's vector is the mean of its
+      tokens' outputs in the chunk's context. Only an embedder with token outputs (ONNX)
+      pools; any other makes SENTENCES.
+    - SEPARATE: the chunks and their sentences each embedded alone, in one call: every token
+      read twice."""
+    if source is ChunkVectors.POOLED and getattr(embedder, "pools_spans", hasattr(embedder, "embed_spans")):
+        return _pooled(cast(SpanEmbedder, embedder), texts)
+    if source is ChunkVectors.SEPARATE:
         own, sentences = embed_sentences(embedder.embed, texts, with_texts=True)
         return own, sentences
+    return _from_sentences(embedder, texts)
+
+
+def _from_sentences(embedder: Any, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """SENTENCES (`embed_chunks`): one call over the distinct sentences; each chunk's vector
+    their token-weighted mean, made unit."""
+    per_text = [sentences_of(t) for t in texts]
+    distinct = list(dict.fromkeys(s for sentences in per_text for s in sentences))
+    if not distinct:
+        return np.zeros((0, getattr(embedder, "dimension", 0)), dtype=np.float32), []
+    rows = np.asarray(embedder.embed(distinct), dtype=np.float32)
+    tokens = np.maximum(np.asarray(embedder.count_tokens(distinct), dtype=np.float32), 1.0)
+    at = {s: i for i, s in enumerate(distinct)}
+    picks = [np.fromiter((at[s] for s in sentences), dtype=np.int64, count=len(sentences)) for sentences in per_text]
+    own = np.stack([tokens[p] @ rows[p] for p in picks])
+    own /= np.maximum(np.linalg.norm(own, axis=1, keepdims=True), 1e-12)
+    return own, [rows[p] for p in picks]
+
+
+def _pooled(embedder: SpanEmbedder, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """POOLED (`embed_chunks`): each chunk's own row and its sentences' from one pass."""
     spans = [row_spans(t) for t in texts]
-    rows = cast(SpanEmbedder, embedder).embed_spans(texts, spans)
+    rows = embedder.embed_spans(texts, spans)
     _fill_unread(embedder, texts, spans, rows)
     own = np.stack([r[0] for r in rows]) if rows else np.zeros((0, 0), dtype=np.float32)
     return own, [r[1:] for r in rows]

@@ -34,6 +34,7 @@ from service.index.client import NO_VECTOR, VectorsGiven, open_records, store_er
 from service.index.feed import ChangeFeed
 from service.index.hnsw import HnswParams, apply_hnsw
 from service.index.metadata import (
+    CHUNK_VECTORS,
     IndexSpec,
     StoredChunk,
     article_from_record,
@@ -44,7 +45,7 @@ from service.index.metadata import (
 from service.index.paging import KEYED_FLAG, iter_pages, ordered_ids
 from service.index.settling import settle_versions
 from service.index.writer import UNFINISHED, ChunkRows, ChunkWriter
-from service.models import SCHEMA_VERSION, Article, Chunk
+from service.models import SCHEMA_VERSION, Article, Chunk, ChunkVectors
 
 # On an article record from its write until the change-feed entry announcing it is in: a
 # run killed in between is not "unchanged" when repeated (`existing_chunk_ids`).
@@ -90,6 +91,12 @@ class ArticleStore:
         """Whether the collection was made storing sentence vectors with every chunk (one made
         before reranks on each chunk's own cosine instead; `newsdesk reindex` adds them)."""
         return bool((self.chunks.metadata or {}).get(sentence_vectors.FLAG))
+
+    @property
+    def chunk_vectors(self) -> ChunkVectors:
+        """How this collection's chunk and sentence vectors are made (`ChunkVectors`): as
+        recorded when it was created, so one collection never mixes two ways."""
+        return ChunkVectors((self.chunks.metadata or {}).get(CHUNK_VECTORS, ChunkVectors.SEPARATE))
 
     def mark_sentence_vectors(self) -> None:
         """Record that every chunk has its sentence vectors (`sentence_vectors` reads it)."""

@@ -24,7 +24,7 @@ from service.index.embedding import Embedder
 from service.index.metadata import text_hash
 from service.index.store import ArticleStore
 from service.ingest.chunking import Chunker
-from service.models import Article, Chunk, chunk_id
+from service.models import Article, Chunk, ChunkVectors, chunk_id
 
 STATUSES = ("added", "updated", "unchanged", "failed")
 
@@ -62,14 +62,10 @@ Progress = Callable[[int, int], None]  # (articles done, chunks written) since t
 
 
 class Ingester:
-    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int | None = None,
-                 pool_sentences: bool = False):
+    def __init__(self, store: ArticleStore, embedder: Embedder, chunker: Chunker, *, group_chunks: int | None = None):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
-        # Sentence vectors from the chunk's own forward pass (half the embedding work) or
-        # embedded alone (the default: what the rerank's weights and the eval gate expect).
-        self.pool_sentences = pool_sentences
         # Articles are written in groups so that one embedding call sees many chunks
         # (length-sorted batches, little padding) and Chroma gets few, large upserts: up to
         # its maximum batch, but small enough that progress moves every few seconds.
@@ -88,9 +84,12 @@ class Ingester:
             vectors = self.store.vectors_of([c.chunk_id for c in todo])
             todo = [c for c in todo if c.chunk_id in vectors]  # (one deleted meanwhile needs none)
             if todo:
-                # The chunks' vectors are stored already: the pass's own rows are not needed.
-                _, sentences = sentence_vectors.embed_chunks(self.embedder, [c.text for c in todo],
-                                                             pooled=self.pool_sentences)
+                # The chunks' vectors are stored already: only their sentences' are made.
+                texts = [c.text for c in todo]
+                if self.store.chunk_vectors is ChunkVectors.POOLED:
+                    _, sentences = sentence_vectors.embed_chunks(self.embedder, texts, source=ChunkVectors.POOLED)
+                else:
+                    _, sentences = sentence_vectors.embed_sentences(self.embedder.embed, texts)
                 blobs = [sentence_vectors.encode(vectors[c.chunk_id], rows) for c, rows in zip(todo, sentences, strict=True)]
                 self.store.set_sentence_vectors(todo, blobs)
             done += len(page)
@@ -187,12 +186,12 @@ class Ingester:
     def _vectors(self, chunks: list[Chunk], updated: list[str], report: IngestReport) -> tuple[np.ndarray, list[str]]:
         """One vector per chunk, in order, and its sentences' vectors (`sentence_vectors`):
         stored ones for the chunks of `updated` articles whose text is unchanged, the
-        embedder's for the rest, chunks and sentences in one call (`sentence_vectors.embed_chunks`)."""
+        embedder's for the rest, made as the collection makes them (`sentence_vectors.embed_chunks`)."""
         hashes = [text_hash(c.text) for c in chunks]
         known = self.store.vectors_by_text(updated, hashes) if updated else {}
         missing = [k for k, h in enumerate(hashes) if h not in known]
         own, sentences = sentence_vectors.embed_chunks(self.embedder, [chunks[k].text for k in missing],
-                                                       pooled=self.pool_sentences)
+                                                       source=self.store.chunk_vectors)
         fresh = {k: (own[row], sentence_vectors.encode(own[row], sentences[row])) for row, k in enumerate(missing)}
         report.chunks_embedded += len(missing)
         report.chunks_reused += len(chunks) - len(missing)

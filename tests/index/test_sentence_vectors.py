@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from service.index import sentence_vectors
+from service.models import ChunkVectors
 
 
 def test_4bit_storage_keeps_each_cosine_within_three_hundredths(embedder):
@@ -58,7 +59,7 @@ STORY = ("Nvidia lost $589 billion of market value on Monday, the largest one-da
 
 
 def test_one_pass_gives_a_row_per_sentence_close_to_the_sentence_embedded_alone(embedder):
-    own, per_chunk = sentence_vectors.embed_chunks(embedder, [STORY, "No sentence break here"], pooled=True)
+    own, per_chunk = sentence_vectors.embed_chunks(embedder, [STORY, "No sentence break here"], source=ChunkVectors.POOLED)
     sentences = sentence_vectors.sentences_of(STORY)
     assert own.shape == (2, 384) and [r.shape[0] for r in per_chunk] == [len(sentences), 1]
     assert np.allclose(own, embedder.embed([STORY, "No sentence break here"]), atol=1e-5)
@@ -70,13 +71,13 @@ def test_one_pass_gives_a_row_per_sentence_close_to_the_sentence_embedded_alone(
 
 def test_sentences_past_the_models_window_are_embedded_alone(embedder):
     text = " ".join(f"Sentence number {i} names the figure {i * 7}." for i in range(60))  # ~600 tokens
-    _, (rows,) = sentence_vectors.embed_chunks(embedder, [text], pooled=True)
+    _, (rows,) = sentence_vectors.embed_chunks(embedder, [text], source=ChunkVectors.POOLED)
     sentences = sentence_vectors.sentences_of(text)
     assert rows.shape == (len(sentences), 384) and np.all(np.abs(np.linalg.norm(rows, axis=1) - 1) < 1e-4)
     assert np.allclose(rows[-1], embedder.embed([sentences[-1]])[0], atol=1e-5)
 
 
-def test_an_embedder_without_token_outputs_embeds_the_sentences_alone():
+def test_an_embedder_without_token_outputs_makes_the_chunks_vector_from_its_sentences():
     class Plain:  # OpenAI's shape: texts in, rows out
         calls: list[list[str]] = []
 
@@ -84,6 +85,40 @@ def test_an_embedder_without_token_outputs_embeds_the_sentences_alone():
             self.calls.append(list(texts))
             return np.eye(len(texts), 8, dtype=np.float32)
 
+        def count_tokens(self, texts):
+            return [len(t.split()) for t in texts]
+
     plain = Plain()
-    own, (rows,) = sentence_vectors.embed_chunks(plain, ["One. Two."], pooled=True)
-    assert plain.calls == [["One. Two.", "One.", "Two."]] and own.shape == (1, 8) and rows.shape == (2, 8)
+    own, (rows,) = sentence_vectors.embed_chunks(plain, ["One. Two three."], source=ChunkVectors.POOLED)
+    assert plain.calls == [["One.", "Two three."]] and rows.shape == (2, 8)
+    # the mean of the sentences' rows, weighted by their tokens (1 and 2), made unit
+    assert np.allclose(own[0], np.array([1, 2, 0, 0, 0, 0, 0, 0]) / np.sqrt(5))
+
+
+def test_sentences_read_each_distinct_sentence_once_and_the_chunk_is_their_mean(embedder):
+    shared = "Shares recovered half the loss by Friday's close."
+    first = f"Nvidia lost $589 billion of market value on Monday. {shared}"
+    second = f"{shared} Regulators opened an inquiry into the outage."  # the overlap of two chunks
+    before = embedder.tokens_read
+    own, (rows_a, rows_b) = sentence_vectors.embed_chunks(embedder, [first, second])
+    distinct = ["Nvidia lost $589 billion of market value on Monday.", shared,
+                "Regulators opened an inquiry into the outage."]
+    assert embedder.tokens_read - before == sum(n + 2 for n in embedder.count_tokens(distinct))  # [CLS], [SEP]
+    alone = embedder.embed(distinct)
+    assert np.allclose(rows_a, alone[:2], atol=1e-5) and np.allclose(rows_b, alone[1:], atol=1e-5)
+    weights = np.asarray(embedder.count_tokens(distinct), dtype=np.float32)
+    mean = weights[:2] @ alone[:2]
+    assert np.allclose(own[0], mean / np.linalg.norm(mean), atol=1e-5)
+    # the mean stands for the chunk: close to the chunk embedded whole, and nearer its own text
+    whole = embedder.embed([first, second])
+    assert np.all(np.diag(own @ whole.T) > 0.85) and list(np.argmax(own @ whole.T, axis=1)) == [0, 1]
+
+
+def test_separate_embeds_the_chunk_and_its_sentences_apart(embedder):
+    before = embedder.tokens_read
+    own, (rows,) = sentence_vectors.embed_chunks(embedder, [STORY], source=ChunkVectors.SEPARATE)
+    read = embedder.tokens_read - before
+    sentences = sentence_vectors.sentences_of(STORY)
+    assert read == sum(n + 2 for n in embedder.count_tokens([STORY, *sentences]))  # every token twice
+    assert np.allclose(own, embedder.embed([STORY]), atol=1e-5)
+    assert np.allclose(rows, embedder.embed(sentences), atol=1e-5)

@@ -3,8 +3,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from service.index import sentence_vectors
 from service.ingest.pipeline import Ingester
-from service.models import chunk_id
+from service.models import ChunkVectors, chunk_id
 from tests.conftest import make_article
 
 LONG = " ".join(
@@ -141,9 +142,10 @@ def test_an_appended_correction_embeds_only_the_chunks_it_changes(components):
     assert len(kept) == report.chunks_reused
     for text in kept:
         assert np.array_equal(before[text], after[text])  # the very vectors, not recomputed
-    # Every stored vector is what the model gives for that chunk's text.
+    # Every stored vector is what the collection's way makes for that chunk's text.
     texts = sorted(after)
-    assert np.allclose(np.array([after[t] for t in texts]), components.embedder.embed(texts), atol=1e-4)
+    made, _ = sentence_vectors.embed_chunks(components.embedder, texts, source=components.store.chunk_vectors)
+    assert np.allclose(np.array([after[t] for t in texts]), made, atol=1e-4)
 
 
 def test_a_changed_paragraph_re_embeds_its_chunks_and_keeps_the_others(components):
@@ -168,10 +170,11 @@ def test_every_chunk_keeps_its_sentences_vectors_out_of_the_metadata_readers_see
         sentences = sentence_vectors.sentences_of(chunk.text)
         stored = sentence_vectors.decode(chunk.vectors, components.embedder.dimension)
         assert stored.shape == (1 + len(sentences), components.embedder.dimension)
-        # row 0 is the chunk's own vector, row i + 1 sentence i: each its own best match
-        fresh = components.embedder.embed([chunk.text] + sentences)
+        # row 0 is the chunk's own vector (its sentences' mean), row i + 1 sentence i: each its own best match
+        own, (rows,) = sentence_vectors.embed_chunks(components.embedder, [chunk.text])
+        fresh = np.vstack([own, rows])
         assert list(np.argmax(fresh @ stored.T, axis=1)) == list(range(1 + len(sentences)))
-        assert float(fresh[0] @ stored[0]) > 0.97
+        assert np.all(np.sum(fresh * stored, axis=1) > 0.97)
 
 
 def test_an_unchanged_chunk_keeps_its_sentence_vectors_when_the_article_is_corrected(components):
@@ -211,25 +214,44 @@ def test_a_collection_made_before_sentence_vectors_gets_them_once(components, se
     for chunk in components.store.chunks_of(["a1", "a2"]):
         rows = sentence_vectors.decode(chunk.vectors, embedder.dimension)
         assert rows.shape[0] == 1 + len(sentence_vectors.sentences_of(chunk.text))
-        assert float(rows[0] @ embedder.embed([chunk.text])[0]) > 0.97
+        assert float(rows[0] @ sentence_vectors.embed_chunks(embedder, [chunk.text])[0][0]) > 0.97
     # the other replica's lexical copy follows the feed, and its chunks carry them too
     copied = replica.lexical.current().get_scored([c.chunk_id for c in old], "")[0]
     assert len(copied) == len(old) and all(c.vectors for c in copied.values())
     assert components.ingester.backfill_sentence_vectors() == 0  # once
 
 
-def test_pooled_sentences_read_each_token_once_and_keep_a_row_per_sentence(components, embedder):
+@pytest.mark.parametrize("way", list(ChunkVectors))
+def test_each_way_of_making_vectors_reads_what_it_says_and_keeps_a_row_per_sentence(settings, embedder, way):
+    from service.components import Components
     from service.index import sentence_vectors
-    from service.ingest.pipeline import Ingester
 
-    pooled = Ingester(components.store, embedder, components.chunker, pool_sentences=True)
+    made = Components.build(settings.model_copy(update={"chunk_vectors": way}), embedder=embedder)
+    assert made.store.chunk_vectors is way  # recorded on the collection
     article = make_article("a1", LONG)
-    texts = [c.text for c in components.chunker.chunk("a1", article.text)]
+    texts = [c.text for c in made.chunker.chunk("a1", article.text)]
+    distinct = list(dict.fromkeys(s for t in texts for s in sentence_vectors.sentences_of(t)))
+    read = {ChunkVectors.SENTENCES: distinct, ChunkVectors.POOLED: texts,
+            ChunkVectors.SEPARATE: texts + [s for t in texts for s in sentence_vectors.sentences_of(t)]}[way]
     before = embedder.tokens_read
-    pooled.ingest([article])
-    assert embedder.tokens_read - before == sum(n + 2 for n in embedder.count_tokens(texts))  # [CLS], [SEP]
-    for chunk in components.store.chunks_of(["a1"]):
+    made.ingester.ingest([article])
+    assert embedder.tokens_read - before == sum(n + 2 for n in embedder.count_tokens(read))  # [CLS], [SEP]
+    for chunk in made.store.chunks_of(["a1"]):
         stored = sentence_vectors.decode(chunk.vectors, embedder.dimension)
-        own, (rows,) = sentence_vectors.embed_chunks(embedder, [chunk.text], pooled=True)
+        own, (rows,) = sentence_vectors.embed_chunks(embedder, [chunk.text], source=way)
         assert stored.shape[0] == 1 + len(sentence_vectors.row_spans(chunk.text)) == 1 + len(rows)
         assert np.all(np.sum(np.vstack([own, rows]) * stored, axis=1) > 0.97)
+
+
+def test_a_collection_made_before_the_choice_keeps_embedding_its_chunks_whole(components, embedder):
+    from service.index.metadata import CHUNK_VECTORS
+
+    # as an older newsdesk made it: no record of how, and chunks embedded whole
+    meta = {k: v for k, v in components.store.chunks.metadata.items()
+            if k != CHUNK_VECTORS and not k.startswith("hnsw:")}
+    components.store.chunks.modify(metadata=meta)
+    assert components.store.chunk_vectors is ChunkVectors.SEPARATE
+    components.ingester.ingest([make_article("a1", LONG)])
+    stored = _vectors_by_text(components, "a1")
+    texts = sorted(stored)
+    assert np.allclose(np.array([stored[t] for t in texts]), embedder.embed(texts), atol=1e-4)
