@@ -271,12 +271,20 @@ def _outlet_tokens(name: str) -> frozenset[str]:
 
 
 def outlet_mentions(question: str, outlets: Iterable[str]) -> list[OutletMention]:
-    """The outlets a question names, matched to the archive's `outlets` by their words ("BBC
-    News" names "BBC News - Entertainment & Arts"; "the New York Times" names "The New York
-    Times"), and the phrases that read as an outlet the archive lacks ("a Bloomberg report")."""
+    """The outlets a question names, in the question's order, matched to the archive's
+    `outlets` by their words ("BBC News" names "BBC News - Entertainment & Arts"; "the New
+    York Times" names "The New York Times"), and the phrases that read as an outlet the
+    archive lacks ("a Bloomberg report"). An outlet's full name written out is found first,
+    whatever it holds: "'The Independent - Life and Style'" has a lowercase "and", where a
+    capitalised run stops."""
     known = [(o, _outlet_tokens(o)) for o in outlets]
-    found: list[OutletMention] = []
-    for match in _CAPITALISED_RUN.finditer(question):
+    found: list[tuple[int, OutletMention]] = []
+    masked = question
+    for outlet in sorted((o for o, w in known if w and _INNER_BREAK.search(o)), key=len, reverse=True):
+        for match in re.finditer(rf"(?<!\w){re.escape(outlet)}(?!\w)", masked):
+            found += [(match.start(), m) for m in _counted(question, match, outlet, outlet)]
+            masked = masked[:match.start()] + " " * len(outlet) + masked[match.end():]
+    for match in _CAPITALISED_RUN.finditer(masked):
         run = match.group(0).strip(" -|&'’").split()
         while run and run[0].lower() in _LEADING_WORDS:
             run = run[1:]  # "After the Verge report": the run starts at a sentence's first word
@@ -289,12 +297,24 @@ def outlet_mentions(question: str, outlets: Iterable[str]) -> list[OutletMention
             _OUTLET_BEFORE.search(before))
         # The outlet's whole name, or part of it where the question says it is a publisher
         # ("a BBC News report"): "Millbrook" alone names the town, not the Millbrook Courier.
-        named = [o for o, w in known if w and (words == w or (cue and (words <= w or w <= words)))]
+        # Of several, the one whose words differ least ("Cnbc | World Business News Leader"
+        # is not "Business World"), then the shortest.
+        named = [(len(words ^ w), len(o), o) for o, w in known if w and (words == w or (cue and (words <= w or w <= words)))]
         if named:
-            found.append(OutletMention(phrase, min(named, key=len)))
-            if _SEVERAL_FROM.search(question[max(0, match.start() - 40):match.start()]) or _SEVERAL_AFTER.match(
-                    question, match.end()):
-                found.append(OutletMention(phrase, min(named, key=len)))  # "both articles from Sporting News": two
+            found += [(match.start(), m) for m in _counted(question, match, phrase, min(named)[2])]
         elif cue and phrase.split()[0].lower() not in _WH | _AUXILIARIES:
-            found.append(OutletMention(phrase, None))
-    return found
+            found.append((match.start(), OutletMention(phrase, None)))
+    return [m for _, m in sorted(found, key=lambda pair: pair[0])]
+
+
+# Inside an outlet's name, what ends a capitalised run: a lowercase word (not "of", "the"), or a quote.
+_INNER_BREAK = re.compile(r"\s(?!(?:of|the)\b)[a-z]|['’\"]")
+
+
+def _counted(question: str, match: re.Match, phrase: str, outlet: str) -> list[OutletMention]:
+    """The mention, twice where the question speaks of more than one of its articles ("both
+    articles from Sporting News")."""
+    mention = OutletMention(phrase, outlet)
+    several = _SEVERAL_FROM.search(question[max(0, match.start() - 40):match.start()]) or _SEVERAL_AFTER.match(
+        question, match.end())
+    return [mention, mention] if several else [mention]

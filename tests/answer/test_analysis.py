@@ -55,6 +55,20 @@ def test_outlets_the_question_names_matched_to_the_archive():
         "The Roar | Sports Writers Blog"]
 
 
+def test_an_outlet_whose_name_a_capitalised_run_cannot_hold_is_found_whole_and_in_order():
+    archive = [*ARCHIVE, "The Independent - Life and Style", "Business World", "Cnbc | World Business News Leader"]
+    # A lowercase "and" and a quote end a capitalised run; the name written out is the outlet.
+    found = outlet_mentions("Who is openly in a relationship with Travis Kelce, as reported by "
+                            "'The Independent - Life and Style', and also by The Age?", archive)
+    assert [m.outlet for m in found] == ["The Independent - Life and Style", "The Age"]
+    # Of the outlets a run's words fit, the one they fit best: not the shorter "Business World".
+    found = outlet_mentions("Which company is praised by The Verge and described by sellers in a "
+                            "Cnbc | World Business News Leader report?", archive)
+    assert [m.outlet for m in found] == ["The Verge", "Cnbc | World Business News Leader"]
+    found = outlet_mentions("Do both articles from The Independent - Life and Style agree?", archive)
+    assert [m.outlet for m in found] == ["The Independent - Life and Style"] * 2
+
+
 def test_outlets_the_archive_lacks_are_named_as_missing():
     found = outlet_mentions("Considering the reforms in a Bloomberg article and a Reuters report on Mexico, "
                             "which minister is responsible?", ARCHIVE)
