@@ -255,3 +255,5 @@ def test_a_collection_made_before_the_choice_keeps_embedding_its_chunks_whole(co
     stored = _vectors_by_text(components, "a1")
     texts = sorted(stored)
     assert np.allclose(np.array([stored[t] for t in texts]), embedder.embed(texts), atol=1e-4)
+    components.rebuild()  # what `newsdesk reindex` does first: the collection is made the current way
+    assert components.store.chunk_vectors is ChunkVectors.SENTENCES
