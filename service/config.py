@@ -48,10 +48,7 @@ class Settings(BaseSettings):
     # How often the lexical index reads the change feed while queries arrive: a write on
     # another replica becomes searchable here within this, and a query between reads costs
     # no Chroma call for it. Writes made by this process are seen at once. 0: every query.
-    # 100, not 200: a read costs 0.5 ms (`bench query`'s collection), so ten a second under
-    # load cost a replica 0.5% of a core, and at 1M chunks A's own write takes 330 ms of the
-    # 0.5 s a write may take to be searchable everywhere (`bench scale`; README, "Scale").
-    lexical_follow_ms: int = Field(100, ge=0, le=10_000)
+    lexical_follow_ms: int = Field(200, ge=0, le=10_000)
     # The chunk collection's HNSW graph (README, "Configuration"; `newsdesk bench hnsw`).
     # M and ef_construction apply when a collection is created; ef_search at every start.
     hnsw_m: int = Field(16, ge=2, le=128)
