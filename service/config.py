@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # How a new collection's chunk and sentence vectors are made: "sentences" (each sentence
     # embedded once; the chunk's vector their mean), "pooled" or "separate" (every token read
     # twice). A collection keeps the way it was made with (service/index/sentence_vectors.py
-    # compares them; README, "Decisions").
+    # compares them; README, "Benchmarks").
     chunk_vectors: ChunkVectors = ChunkVectors.SENTENCES
 
     # LLM: any OpenAI-compatible chat completions endpoint. Empty model = extractive mode.

@@ -280,7 +280,7 @@ def outlet_mentions(question: str, outlets: Iterable[str]) -> list[OutletMention
     known = [(o, _outlet_tokens(o)) for o in outlets]
     found: list[tuple[int, OutletMention]] = []
     masked = question
-    for outlet in sorted((o for o, w in known if w and _INNER_BREAK.search(o)), key=len, reverse=True):
+    for outlet in sorted((o for o, w in known if w and o in question and _INNER_BREAK.search(o)), key=len, reverse=True):
         for match in re.finditer(rf"(?<!\w){re.escape(outlet)}(?!\w)", masked):
             found += [(match.start(), m) for m in _counted(question, match, outlet, outlet)]
             masked = masked[:match.start()] + " " * len(outlet) + masked[match.end():]
