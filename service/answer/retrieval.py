@@ -125,16 +125,22 @@ class HybridRetriever:
         # The lexical index stores each chunk's text and metadata on disk, so dense hits are
         # resolved from it; only chunks it has not caught up with are fetched from Chroma.
         index = self.lexical.current()
+        lexical = mode in ("hybrid", "lexical")
         if vector is None and mode in ("hybrid", "dense"):
             vector = self.embedder.embed([question])[0]
         found.vector = vector
+        # The lexical path first: a chunk both paths found is then read once, with its BM25.
+        hits = index.search(question, n, filters) if lexical else []
         bm25_of_dense: dict[str, float] = {}  # what the rerank needs of the dense hits, read with them
         if vector is not None:
-            ranking, bm25_of_dense = self._dense(question, vector, n, filters, index, found,
+            ranking, bm25_of_dense = self._dense(question, vector, n, filters, index, found, known=[hit for hit, _ in hits],
                                                  with_bm25=mode == "hybrid" and self._bm25_of_dense)
             scored.append(ranking)
-        if mode in ("hybrid", "lexical"):
-            scored.append(self._lexical(question, n, filters, index, found))
+        if lexical:
+            for hit, score in hits:
+                found.chunks.setdefault(hit.chunk_id, hit)
+                found.lexical_scores[hit.chunk_id] = score
+            scored.append([(hit.chunk_id, score) for hit, score in hits])
         if mode != "hybrid":
             found.fused = scored[0]  # one path: its own ranking
             return found
@@ -148,28 +154,23 @@ class HybridRetriever:
         return found
 
     def _dense(self, question: str, vector: np.ndarray, n: int, filters: Filters, index: LexicalIndex,
-               found: Candidates, *, with_bm25: bool) -> tuple[Ranking, dict[str, float]]:
+               found: Candidates, *, known: Sequence[StoredChunk], with_bm25: bool) -> tuple[Ranking, dict[str, float]]:
         """The dense path's ranking, its chunks and cosines added to `found`; with `with_bm25`,
-        each hit's BM25 as well."""
+        each hit's BM25 as well. `known`: the lexical path's hits, whose chunks and BM25 are
+        read already (a chunk both paths found is read once)."""
         hits = self.store.query_ids(vector, n, filters.to_where())
-        known, bm25 = index.get_scored([cid for cid, _ in hits], question if with_bm25 else "")
-        missing = [cid for cid, _ in hits if cid not in known]
+        have = {c.chunk_id: c for c in known}
+        read, bm25 = index.get_scored([cid for cid, _ in hits if cid not in have], question if with_bm25 else "")
+        have |= read
+        missing = [cid for cid, _ in hits if cid not in have]
         fetched = {c.chunk_id: c for c in self.store.get_chunks(missing)}  # written since the sync
         for cid, distance in hits:
-            chunk = known.get(cid) or fetched.get(cid)
+            chunk = have.get(cid) or fetched.get(cid)
             if chunk is None:
                 continue  # deleted since the query: nothing to cite
             found.chunks[cid] = chunk
             found.dense_scores[cid] = 1.0 - float(distance)
         return [(cid, found.dense_scores[cid]) for cid, _ in hits if cid in found.chunks], bm25
-
-    def _lexical(self, question: str, n: int, filters: Filters, index: LexicalIndex, found: Candidates) -> Ranking:
-        """The lexical path's ranking, its chunks and BM25 added to `found`."""
-        hits = index.search(question, n, filters)
-        for hit, score in hits:
-            found.chunks.setdefault(hit.chunk_id, hit)
-            found.lexical_scores[hit.chunk_id] = score
-        return [(hit.chunk_id, score) for hit, score in hits]
 
     def rerank_features(self, question: str, vector: np.ndarray, chunks: Mapping[str, StoredChunk], dense: Mapping[str, float],
                         lexical: Mapping[str, float], index: LexicalIndex) -> list[dict[str, float]]:

@@ -182,3 +182,32 @@ def test_a_merged_passage_says_nothing_about_its_span_that_its_offsets_do_not(sa
         said = {**vars(p), **getattr(p, "metadata", {})}
         assert (said.get("char_start"), said.get("char_end")) == (p.char_start, p.char_end)
         assert "n_tokens" not in said and "chunk_index" not in said
+
+
+def test_a_chunk_both_paths_find_is_read_once_and_scored_as_either_path_alone_would(components, monkeypatch):
+    components.ingester.ingest([
+        make_article("ports", "Port Alder handled 19 percent fewer containers in March. Dockworkers struck for a week."),
+        make_article("chips", "Nvidia ships Blackwell GPUs to Oracle. Demand for the chips is high."),
+        make_article("rail", "The rail link to Port Alder reopened after the storm. Freight trains resumed."),
+    ])
+    question = "How many fewer containers did Port Alder handle?"
+    index = components.lexical.current()
+    lexical_hits = {c.chunk_id for c, _ in index.search(question, 50)}
+    read: list[list[str]] = []
+    original = LexicalIndex.get_scored
+
+    def counted(self, chunk_ids, query):
+        read.append(list(chunk_ids))
+        return original(self, chunk_ids, query)
+
+    monkeypatch.setattr(LexicalIndex, "get_scored", counted)
+    found = components.retriever.search(question)
+    assert lexical_hits and lexical_hits <= set(found.dense_scores)  # both paths found these
+    assert not lexical_hits & {cid for ids in read for cid in ids}  # so the dense path read none again
+    # each candidate keeps both scores, as either path alone gives them
+    alone, bm25 = original(index, list(found.chunks), question)
+    assert set(alone) == set(found.chunks)
+    features = components.retriever.rerank_features(question, found.vector, found.chunks, found.dense_scores,
+                                                     found.lexical_scores, index)
+    assert features[1] == pytest.approx({c: bm25.get(c, 0.0) for c in features[1]})
+    assert found.fused[0][0] in {cid for cid in found.chunks if found.chunks[cid].metadata["article_id"] == "ports"}
