@@ -33,17 +33,22 @@ _NUMBER_IN_TEXT = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|n
 # Currency words after an amount ("400 million euro", "2.5 billion yen"), for every money pattern.
 CURRENCY_WORDS = r"dollars?|euros?|yen|yuan|francs?|pesos?|rupees?|kronor|usd|eur|gbp"
 _MONEY_IN_TEXT = re.compile(rf"[$€£¥]\s?\d|\d\s?(?:%|percent|billion|million|trillion|{CURRENCY_WORDS}|cents)\b", re.I)
-# Capitalised words that start sentences and clauses, and days: never a name by themselves.
-_NOT_NAMES = ("The|A|An|In|On|At|By|For|Its|His|Her|Their|This|That|These|Those|But|And|After|Before|When|While|"
-              "Under|Over|Since|Until|From|With|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday")
+# Capitalised words that start sentences and clauses, and days: never a name by themselves;
+# and those that are not an agent either (a pronoun, a month). `short_answers` reads names
+# with both lists.
+_NOT_NAME_WORDS = ("The A An In On At By For Its His Her Their This That These Those But And After Before When While "
+                   "Under Over Since Until From With Monday Tuesday Wednesday Thursday Friday Saturday Sunday").split()
+_NOT_AGENT_WORDS = ("It He She They We I January February March April May June July August September October "
+                    "November December").split()
+NOT_NAMES = frozenset(w.lower() for w in _NOT_NAME_WORDS + _NOT_AGENT_WORDS)  # lower-cased, both lists
+_NOT_NAMES = "|".join(_NOT_NAME_WORDS)
 # "Who ...?" asks for an agent: a person's name (two capitalised words), or a single name
 # that acts as the subject of a verb ("Nvidia reported", "Microsoft hires"): a company or a
 # body. A lone capitalised word elsewhere ("Altman, the chief executive, praised ...") is no
 # answer of this kind by itself.
 _NAME_IN_TEXT = re.compile(rf"\b(?!(?:{_NOT_NAMES})\b)[A-Z][a-zé'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-zé'’-]+")
 # A verb's subject may also be a pronoun or a month ("It said", "May saw"): neither is an agent.
-_AGENT_IN_TEXT = re.compile(rf"\b(?!(?:{_NOT_NAMES}|It|He|She|They|We|I|January|February|March|April|May|June|July|"
-                            r"August|September|October|November|December)\b)[A-Z][\w&-]*[A-Za-z]\s+[a-z]{2,}(?:ed|s)\b")
+_AGENT_IN_TEXT = re.compile(rf"\b(?!(?:{_NOT_NAMES}|{'|'.join(_NOT_AGENT_WORDS)})\b)[A-Z][\w&-]*[A-Za-z]\s+[a-z]{{2,}}(?:ed|s)\b")
 _PROPER = re.compile(r"(?<=\s)[A-Z][\w-]*[a-zA-Z]\w*(?:\s+[A-Z][\w-]+)*")  # a name, not the sentence's first word
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from service.answer.analysis import PRICING_FOCUS
 from service.answer.assessment import AssessedSentence, Assessment
-from service.answer.evidence import CURRENCY_WORDS, entity_found
+from service.answer.evidence import CURRENCY_WORDS, NOT_NAMES, entity_found
 from service.answer.yes_no import yes_or_no
 from service.text import tokenize
 
@@ -25,10 +25,6 @@ _NUMBER = re.compile(r"\d[\d,.]*(?:\s?(?:billion|million|thousand|trillion|perce
                      r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|"
                      r"thousands)\b(?:\s+(?:hundred|thousand|million|billion))?", re.I)
 _NAME = re.compile(r"(?<![\w'’])[A-Z][\w&'’.-]*[\w](?:\s+(?:of\s+|de\s+|&\s+)?[A-Z][\w&'’.-]*[\w])*")
-_NOT_NAMES = frozenset("the a an in on at by for its his her their this that these those but and after before when "
-                       "while under over since until from with it he she they we i monday tuesday wednesday thursday "
-                       "friday saturday sunday january february march april may june july august september october "
-                       "november december".split())
 
 
 def short_answer(a: Assessment, picked: Sequence[AssessedSentence], missing: Sequence[str]) -> str | None:
@@ -87,7 +83,7 @@ def _names(sentence: str) -> list[str]:
     for match in _NAME.finditer(sentence):
         run: list[str] = []
         for word in match.group(0).split() + [""]:
-            if word and not (not run and word.lower() in _NOT_NAMES):
+            if word and not (not run and word.lower() in NOT_NAMES):
                 run.append(re.sub(r"['’]s$", "", word))
             if run and (not word or re.search(r"['’]s$", word)):
                 found.append(" ".join(run))
