@@ -244,6 +244,16 @@ class OutletMention:
     outlet: str | None
 
 
+def mention_starts(question: str, mentions: Iterable[OutletMention]) -> list[int]:
+    """Where each outlet mention starts in the question, in the order `mentions` has them."""
+    starts, cursor = [], 0
+    for mention in mentions:
+        at = question.find(mention.phrase, cursor)
+        starts.append(at if at >= 0 else cursor)
+        cursor = at + len(mention.phrase) if at >= 0 else cursor
+    return starts
+
+
 # A capitalised run (allowing "of", "the", "&" and "|" inside: "The Roar | Sports Writers Blog").
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w&.'’-]*(?:\s+(?:[A-Z][\w&.'’-]*|of|the|&|\||-))*")
 # What makes a run an outlet: "a Bloomberg report", "The Verge's article", "according to Reuters".

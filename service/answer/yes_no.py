@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from service.answer.analysis import mention_starts
 from service.answer.assessment import AssessedSentence, Assessment
 from service.text import tokenize
 
@@ -24,20 +25,10 @@ _SAME = re.compile(r"\b(consisten\w*|same|similar\w*|agree\w*|both|also|align\w*
 _DIFFERENT = re.compile(r"\b(inconsisten\w*|differ\w*|change[ds]?|shift\w*|contradict\w*|conflict\w*|diverg\w*|"
                         r"discrepan\w*|contrast\w*)\b", re.I)
 _NEGATED = re.compile(r"\b(no|not|never|without)\s+(?:\w+\s+){0,2}?(change|shift|differ\w*|inconsisten\w*)", re.I)
-def _mention_starts(a: Assessment) -> list[int]:
-    """Where each outlet mention starts in the question (in the order `a.outlets` has them)."""
-    starts, cursor = [], 0
-    for mention in a.outlets:
-        at = a.question.find(mention.phrase, cursor)
-        starts.append(at if at >= 0 else cursor)
-        cursor = at + len(mention.phrase) if at >= 0 else cursor
-    return starts
-
-
 def _segments(a: Assessment) -> list[set[str]]:
     """Each outlet's part of the question, from its mention to the next one, as words: in
     "did A report X after B reported Y?", A's part is "A report X after", B's "B reported Y"."""
-    starts = _mention_starts(a) + [len(a.question)]
+    starts = mention_starts(a.question, a.outlets) + [len(a.question)]
     return [set(tokenize(a.question[starts[i]:starts[i + 1]])) for i in range(len(a.outlets))]
 
 
@@ -141,7 +132,7 @@ def figures_said(a: Assessment, sides: Sequence[AssessedSentence], question: str
         return None
     # Where each outlet is referred to: its mention, and later its name's own word ("..., with
     # Meridian putting the grant at $6.2 million and KVLM at $6 million").
-    refs = sorted([(start, i) for i, start in enumerate(_mention_starts(a))]
+    refs = sorted([(start, i) for i, start in enumerate(mention_starts(a.question, a.outlets))]
                   + [(m.start(), i) for i, mention in enumerate(a.outlets) for word in _own_words(mention.phrase)
                      for m in re.finditer(rf"\b{re.escape(word)}\b", question)])
     wanted: list[set[tuple[str, str]]] = [set() for _ in sides]

@@ -74,3 +74,53 @@ def test_each_sentence_once_no_prefix_and_no_dateline(town):
     assert "Valley Herald," not in answer.answer and "April 10, 2025" not in answer.answer  # the citation has both
     assert not any(q.startswith("MILLBROOK") for q in quotes)  # "MILLBROOK, Ore. —" trimmed, offsets kept
     assert not any("to be replaced" in q for q in quotes)  # the headline is not an answer
+
+
+PORTS = [
+    make_article(
+        "ledger-strike", title="Dockworkers walk out at Port Alder", outlet="Harbor Ledger",
+        published_at=datetime(2025, 5, 2, tzinfo=UTC),
+        text=("Dockworkers walk out at Port Alder\n\n"
+              "Dockworkers at Port Alder walked out on Thursday over plans to automate the container cranes. "
+              "The strike halted loading at all four berths, the port authority said.")),
+    make_article(
+        "ledger-ferry", title="Port Alder council approves ferry budget", outlet="Harbor Ledger",
+        published_at=datetime(2025, 5, 9, tzinfo=UTC),
+        text=("Port Alder council approves ferry budget\n\n"
+              "The Port Alder city council approved a budget for the harbour ferry on Monday, raising fares by a "
+              "quarter. The council approved the budget by five votes to two.")),
+    make_article(
+        "tribune-budget", title="Port Alder passes its city budget", outlet="Valley Tribune",
+        published_at=datetime(2025, 5, 12, tzinfo=UTC),
+        text=("Port Alder passes its city budget\n\n"
+              "Port Alder approved a city budget of $48 million for next year, with more money for road repairs. "
+              "The budget passed after a long debate, the city clerk said.")),
+]
+
+
+@pytest.fixture(scope="module")
+def ports(tmp_path_factory, embedder):
+    from service.components import Components
+
+    components = Components.build(make_settings(tmp_path_factory.mktemp("ports")), embedder=embedder)
+    components.ingester.ingest(PORTS)
+    return AnswerEngine(retriever=components.retriever, article_texts=components.store.get_article_texts,
+                        extractor=Extractor(), relevance_threshold=components.settings.relevance_threshold)
+
+
+def test_each_named_outlet_is_cited_for_its_own_part_of_the_question(ports):
+    answer = ports.ask("Did the Harbor Ledger report a walk-out at Port Alder, and the Valley Tribune a city budget "
+                       "approved?")
+    assert answer.answerable
+    # the Ledger's report of the walk-out, not its other story, on a budget the council approved
+    assert {c.article_id for c in answer.citations} == {"ledger-strike", "tribune-budget"}
+    assert "walked out" in answer.answer
+
+
+def test_an_outlet_named_once_is_cited_from_one_of_its_articles(ports):
+    answer = ports.ask("Which city approved a budget, according to the Valley Tribune, and saw dockworkers walk "
+                       "out, as reported by the Harbor Ledger?")
+    assert answer.answerable
+    cited = {c.article_id for c in answer.citations}
+    assert cited == {"ledger-strike", "tribune-budget"}  # not the Ledger's ferry budget as well
+    assert "$48 million" in answer.answer and "walked out" in answer.answer
