@@ -37,14 +37,19 @@ TOWN = [
 ]
 
 
-@pytest.fixture(scope="module")
-def town(tmp_path_factory, embedder):
+def _engine(folder, embedder, articles) -> AnswerEngine:
+    """An extractive engine over `articles`, indexed in `folder`."""
     from service.components import Components
 
-    components = Components.build(make_settings(tmp_path_factory.mktemp("town")), embedder=embedder)
-    components.ingester.ingest(TOWN)
+    components = Components.build(make_settings(folder), embedder=embedder)
+    components.ingester.ingest(articles)
     return AnswerEngine(retriever=components.retriever, article_texts=components.store.get_article_texts,
                         extractor=Extractor(), relevance_threshold=components.settings.relevance_threshold)
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory, embedder):
+    return _engine(tmp_path_factory.mktemp("town"), embedder, TOWN)
 
 
 def test_a_figure_comes_from_the_article_about_what_was_asked(town):
@@ -100,12 +105,7 @@ PORTS = [
 
 @pytest.fixture(scope="module")
 def ports(tmp_path_factory, embedder):
-    from service.components import Components
-
-    components = Components.build(make_settings(tmp_path_factory.mktemp("ports")), embedder=embedder)
-    components.ingester.ingest(PORTS)
-    return AnswerEngine(retriever=components.retriever, article_texts=components.store.get_article_texts,
-                        extractor=Extractor(), relevance_threshold=components.settings.relevance_threshold)
+    return _engine(tmp_path_factory.mktemp("ports"), embedder, PORTS)
 
 
 def test_each_named_outlet_is_cited_for_its_own_part_of_the_question(ports):
