@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,6 +44,7 @@ class AssessedSentence:
     evidence: Evidence  # against the whole question
     lexical: float  # the question's words it holds, each weighted by its rarity among the sentences
     features: dict[str, float]  # what the sentence model weighs (`sentence_features`)
+    words: frozenset[str]  # its word stems (`tokenize`), read once here
     score: float = 0.0  # the sentence model's probability that it holds the answer
 
     @property
@@ -108,7 +109,7 @@ def sentence_cosines(found: Sequence[Candidate], passages: Sequence[Passage], ch
     return out
 
 
-def _idf_share(terms: set[str], words: Sequence[set[str]]) -> list[float]:
+def _idf_share(terms: set[str], words: Sequence[frozenset[str]]) -> list[float]:
     """Per sentence, the share of the question's words it holds, weighted by rarity."""
     idf = {t: math.log(1 + len(words) / (1 + sum(t in w for w in words))) for t in terms}
     total = sum(idf.values()) or 1.0
@@ -138,7 +139,8 @@ def assess_sentences(q: QuestionAnalysis, passages: Sequence[Passage], chunks: M
                      vector: np.ndarray | None, named_outlets: frozenset[str] = frozenset()) -> list[AssessedSentence]:
     found = candidates(passages)
     cosines = sentence_cosines(found, passages, chunks, vector)
-    lexical = _idf_share(set(tokenize(q.text)) - QUESTION_STEMS, [set(tokenize(c.text)) for c in found])
+    words = [frozenset(tokenize(c.text)) for c in found]
+    lexical = _idf_share(set(tokenize(q.text)) - QUESTION_STEMS, words)
     top = max(cosines, default=0.0)
     rank = {i: r for r, i in enumerate(sorted(range(len(found)), key=lambda i: -cosines[i]))}
     out = []
@@ -146,7 +148,7 @@ def assess_sentences(q: QuestionAnalysis, passages: Sequence[Passage], chunks: M
         ev = evidence(q, c.text, c.context, c.outlet)
         out.append(AssessedSentence(c, cosines[i], ev, lexical[i],
                                     sentence_features(q, c, ev, cosines[i], top, rank[i], lexical[i], passages[c.n - 1],
-                                                      named_outlets)))
+                                                      named_outlets), words[i]))
     return out
 
 
@@ -225,8 +227,7 @@ def assess(question: str, passages: Sequence[Passage], *, chunks: Mapping[str, S
     a = Assessment(question, q, parts if len(parts) > 1 else (q,), passages, sentences, list(mentions), best_dense)
     if scorer is not None:
         scored = scorer.score_sentences([s.features for s in sentences])
-        a.sentences = [AssessedSentence(s.candidate, s.cosine, s.evidence, s.lexical, s.features, float(p))
-                       for s, p in zip(sentences, scored, strict=True)]
+        a.sentences = [replace(s, score=float(p)) for s, p in zip(sentences, scored, strict=True)]
     a.features = question_features(a, dense_articles, lexical_articles)
     if scorer is not None:
         a.answerability = scorer.answerability(a.features)

@@ -154,11 +154,16 @@ def _own_part_held(a: Assessment) -> list[float]:
         begin = ends[left - 1] if left > 0 else 0
         end = starts[right + 1] if right + 1 < len(starts) else len(a.question)
         parts.setdefault(m.outlet, set()).update(set(tokenize(a.question[begin:end])) - outlet_words)
+    titles: dict[int, frozenset[str]] = {}  # each source's title words, read once
     out = []
     for s in a.sentences:
         p = a.passages[s.n - 1]
         words = parts.get(p.outlet or "")
-        out.append(len(words & set(tokenize(f"{s.text} {p.title}"))) / len(words) if words else 0.0)
+        if not words:
+            out.append(0.0)
+            continue
+        title = titles.setdefault(s.n, frozenset(tokenize(p.title)))
+        out.append(len(words & (s.words | title)) / len(words))
     return out
 
 
