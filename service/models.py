@@ -97,7 +97,7 @@ class FusionMode(StrEnum):
 
     RRF = "rrf"  # reciprocal ranks of the two paths
     ZSCORE = "zscore"  # the two paths' z-scored scores
-    RERANK = "rerank"  # every candidate scored on four features, their z-scores weighed
+    RERANK = "rerank"  # every candidate scored on six features, their z-scores weighed
 
     @classmethod
     def from_str(cls, value: str) -> FusionMode:

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25) candidates, reranked on four scores
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) candidates, reranked on six scores
 (`HybridRetriever.rerank_features`; or fused by reciprocal rank or by score,
 `service.answer.fusion`), then shaped into numbered sources (`service.answer.shaping`).
 """
@@ -49,6 +49,16 @@ def _top_articles(scores: Mapping[str, float], chunks: Mapping[str, StoredChunk]
     """The distinct articles of the best-scored chunks, best first, up to `k`."""
     ranked = sorted(scores, key=lambda cid: -scores[cid])
     return list(dict.fromkeys(str(chunks[c].metadata.get("article_id", "")) for c in ranked if c in chunks))[:k]
+
+
+def _article_best(scores: Mapping[str, float], article_of: Mapping[str, str]) -> dict[str, float]:
+    """Each chunk's score replaced by the best score of its article's chunks in `scores`."""
+    best: dict[str, float] = {}
+    for cid, score in scores.items():
+        article = article_of[cid]
+        if score > best.get(article, -np.inf):
+            best[article] = score
+    return {cid: best[article_of[cid]] for cid in scores}
 
 
 @dataclass
@@ -174,13 +184,16 @@ class HybridRetriever:
 
     def rerank_features(self, question: str, vector: np.ndarray, chunks: Mapping[str, StoredChunk], dense: Mapping[str, float],
                         lexical: Mapping[str, float], index: LexicalIndex) -> list[dict[str, float]]:
-        """Four scores for every candidate, whichever path found it: its cosine with the
-        question, its BM25, its best sentence's cosine (vectors made at ingest), and its
-        whole article's BM25. A chunk only one path found gets the other path's score
-        computed for it (its stored vectors; BM25 read with the chunk, or among named ids),
-        where a fusion of two lists would give it a floor. `lexical`: the BM25 known so far.
-        SciFact train: the four weighed 0.2/0.1/0.4/0.3 give nDCG@10 0.749 against 0.732
-        for the two paths' z-scores and 0.718 for RRF (docs/evals.md)."""
+        """Six scores for every candidate, whichever path found it: its cosine with the
+        question, its BM25, its best sentence's cosine (vectors made at ingest), its whole
+        article's BM25, and its article's best chunk cosine and best sentence cosine among
+        the candidates. A chunk only one path found gets the other path's score computed
+        for it (its stored vectors; BM25 read with the chunk, or among named ids), where a
+        fusion of two lists would give it a floor. `lexical`: the BM25 known so far.
+        The article's best among the candidates (`_article_best`) costs no read: the answer
+        one chunk states is often asked in words another chunk of its article holds.
+        SciFact train nDCG@10, weights in `FUSION_WEIGHTS` (docs/evals.md): 0.7472 for the
+        six, 0.7445 for the first four, 0.732 for the two paths' z-scores, 0.718 for RRF."""
         ids = list(chunks)
         blobs = {c: blob for c in ids if (blob := chunks[c].vectors)}
         pairs = dict(zip(blobs, sentence_vectors.cosines(vector, list(blobs.values())), strict=True))
@@ -193,12 +206,15 @@ class HybridRetriever:
         article_of = {c: str(chunks[c].metadata.get("article_id", "")) for c in ids}
         articles = index.article_scores(question, list(article_of.values()))
         present = [c for c in ids if c in cosine]  # a chunk deleted since the query has no vector
+        cosine = {c: cosine[c] for c in present}
         sentence = {c: pairs[c][1] if c in pairs else cosine[c] for c in present}
         return [
-            {c: cosine[c] for c in present},
+            cosine,
             {c: bm25.get(c, 0.0) for c in present},
             sentence,
             {c: articles.get(article_of[c], 0.0) for c in present},
+            _article_best(cosine, article_of),
+            _article_best(sentence, article_of),
         ]
 
     def retrieve(self, question: str, filters: Filters = Filters(), top_k: int = 8, *,

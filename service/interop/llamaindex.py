@@ -10,8 +10,9 @@ offsets in the article (`start_char_idx`, `end_char_idx`: `article_text[start:en
 node.text`), the article's metadata (article_id, title, source, url, published_at,
 corroborations) and a SOURCE relationship to the article id. The score is the
 retriever's fused score, comparable only within one result list: by default
-(`NEWSDESK_FUSION=rerank`) the weighed sum of the z-scores of four features (cosine, BM25,
-best sentence's cosine, the article's BM25); under "rrf" a reciprocal-rank sum, under
+(`NEWSDESK_FUSION=rerank`) the weighed sum of the z-scores of six features (cosine, BM25,
+best sentence's cosine, the article's BM25, the article's best cosine and best sentence
+among the candidates); under "rrf" a reciprocal-rank sum, under
 "zscore" the two paths' weighed z-scores; with one path only, that path's own score.
 The cosine similarity is in `metadata["dense_score"]`. Remotely, the same sources come
 from `POST /v1/search`.

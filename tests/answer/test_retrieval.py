@@ -97,9 +97,9 @@ def test_rerank_scores_every_candidate_on_both_paths_its_best_sentence_and_its_a
     found = retriever.search(question)
     fused, chunks, dense, lexical = found.fused, found.chunks, found.dense_scores, found.lexical_scores
     vector = components.embedder.embed([question])[0]
-    cosine, bm25, sentence, article = retriever.rerank_features(question, vector, chunks, dense, lexical,
-                                                                components.lexical.current())
-    assert set(cosine) == set(bm25) == set(sentence) == set(article) == set(chunks) == {c for c, _ in fused}
+    features = retriever.rerank_features(question, vector, chunks, dense, lexical, components.lexical.current())
+    cosine, bm25, sentence, article, article_cosine, article_sentence = features
+    assert all(set(f) == set(chunks) == {c for c, _ in fused} for f in features)
     # the fill-ins are the real scores (to 4-bit precision for stored vectors), not floors
     vectors = components.store.vectors_of(list(chunks))
     everything = dict((c.chunk_id, s) for c, s in components.lexical.current().search(question, 100))
@@ -112,11 +112,17 @@ def test_rerank_scores_every_candidate_on_both_paths_its_best_sentence_and_its_a
     by_article = components.lexical.current().article_scores(question, ["dense", "words", "both", "furniture"])
     assert len(by_article) == 4 and min(by_article.values()) > 0
     assert all(article[c] == by_article.get(chunks[c].metadata["article_id"], 0.0) for c in chunks)
+    # each chunk's article's best cosine and best sentence among the candidates
+    for cid, chunk in chunks.items():
+        kin = [c for c in chunks if chunks[c].metadata["article_id"] == chunk.metadata["article_id"]]
+        assert article_cosine[cid] == max(cosine[c] for c in kin)
+        assert article_sentence[cid] == max(sentence[c] for c in kin)
     # the paths' own scores, which sources report, stay what each path found
     assert all(cid in dense or cid in lexical for cid in chunks)
-    # the fused score is the weighted sum of the four z-scores
+    # the fused score is the weighted sum of the six z-scores
     top = fused[0][0]
-    z = [(f[top] - np.mean(list(f.values()))) / (np.std(list(f.values())) or 1.0) for f in (cosine, bm25, sentence, article)]
+    z = [(f[top] - np.mean(list(f.values()))) / (np.std(list(f.values())) or 1.0) for f in features]
+    assert len(retriever.weights) == len(features) == 6
     assert fused[0][1] == pytest.approx(sum(w * v for w, v in zip(retriever.weights, z)))
 
 
@@ -137,7 +143,7 @@ def test_the_fusion_setting_reaches_the_retriever_and_rejects_unknown_names(samp
     from service.answer.retrieval import HybridRetriever
     from service.components import Components
 
-    assert sample_index.retriever.fusion == "rerank" and sample_index.retriever.weights == (0.2, 0.1, 0.4, 0.3)
+    assert sample_index.retriever.fusion == "rerank" and sample_index.retriever.weights == (0.2, 0.1, 0.0, 0.3, 0.1, 0.3)
     zscore = Components.build(sample_index.settings.model_copy(update={"fusion": "zscore"}),
                               embedder=sample_index.embedder, collection=sample_index.collection)
     assert zscore.retriever.weights == (0.6, 0.4)
