@@ -126,7 +126,7 @@ def _print_query_report(console, folder: Path, components, n_docs: int, retrieva
     table.add_column("retrieval", justify="left")
     for column in ("p50 ms", "p95 ms"):
         table.add_column(column, justify="right")
-    table.add_row("full pipeline: retrieve(q, top_k=8) (embed, Chroma 50, BM25 50, rerank, merge, budget)",
+    table.add_row("full pipeline: retrieve(q, top_k=8) (embed, Chroma 30, BM25 30, rerank, merge, budget)",
                   f"{full50:.1f}", f"{full95:.1f}")
     table.add_row("bare: embed(q) + Chroma query(n=10)", f"{bare50:.1f}", f"{bare95:.1f}")
     table.add_row("ratio full / bare (target <= 1.5)", f"{full50 / bare50:.2f}x", f"{full95 / bare95:.2f}x")
