@@ -106,37 +106,23 @@ def _unasked(names: Sequence[str], asked: str) -> list[str]:
     return out
 
 
-def _initials(name: str) -> str:
-    """"SBF" for "Sam Bankman-Fried": the capitals that open its words, hyphened parts too
-    (news writes a person by initials as often as by surname); "" under two."""
-    letters = [w[0] for w in re.split(r"[\s-]+", name) if w[:1].isupper()]
-    return "".join(letters) if len(letters) >= 2 else ""
-
-
-def _names_the_same(mention: str, name: str) -> bool:
-    """A mention that stands for `name`: the name itself, a word or its last word
-    ("Bankman-Fried" for "Sam Bankman-Fried"), or its initials ("SBF")."""
-    return (mention == name or mention in name.split() or mention.split()[-1] == name.split()[-1]
-            or (mention.isupper() and mention == _initials(name)))
-
-
 def name(a: Assessment, picked: Sequence[AssessedSentence]) -> str | None:
     """The name the cited and best-scored sentences agree on: not one the question gives, not
-    an outlet, named in at least two of them (a short form, "Bankman-Fried" or "SBF",
-    counting for its long form), more often than any other."""
+    an outlet, named in at least two of them (a short form, "Bankman-Fried", counting for its
+    long form), more often than any other."""
     outlets = {p.outlet for p in a.passages if p.outlet}
     asked = a.question.lower()
     pool = list({id(s): s for s in [*picked, *(a.sentences[i] for i in a.ranked()[:5])]}.values())
-    mentions = [{n for n in _unasked(_names(s.text), asked) if n not in outlets
-                 and not any(entity_found(e, n) for e in a.analysis.entities)} for s in pool]
-    if a.analysis.kind == "person":  # a person by one word only as initials of a full name the pool gives
-        initials = {_initials(n) for found in mentions for n in found if len(n.split()) >= 2 or "-" in n}
-        mentions = [{n for n in found if len(n.split()) >= 2 or "-" in n or (n.isupper() and n in initials)}
-                    for found in mentions]
+    mentions: list[set[str]] = []
+    for s in pool:
+        found = {n for n in _unasked(_names(s.text), asked) if n not in outlets
+                 and not any(entity_found(e, n) for e in a.analysis.entities)
+                 and (a.analysis.kind != "person" or len(n.split()) >= 2 or "-" in n)}
+        mentions.append(found)
     names = {n for found in mentions for n in found}
-    # A name's count: the sentences naming it, a part of it ("Bankman-Fried" in "Sam Bankman-Fried")
-    # or its initials.
-    counts = Counter({n: sum(any(_names_the_same(m, n) for m in found) for found in mentions) for n in names})
+    # A name's count: the sentences naming it, or a part of it ("Bankman-Fried" in "Sam Bankman-Fried").
+    counts = Counter({n: sum(any(m == n or m in n.split() or m.split()[-1] == n.split()[-1] for m in found)
+                             for found in mentions) for n in names})
     if not counts:
         return None
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0])))
@@ -147,7 +133,7 @@ def name(a: Assessment, picked: Sequence[AssessedSentence]) -> str | None:
     # OpenAI with Greg Brockman ...") is no answer to "who replaced Sutskever?".
     best = max((i for i, s in enumerate(pool) if s in picked), key=lambda i: pool[i].score, default=None)
     lead = mentions[best] if best is not None else set()
-    if times < 2 or rivals or not any(_names_the_same(m, top) for m in lead):
+    if times < 2 or rivals or not any(m == top or m.split()[-1] == top.split()[-1] for m in lead):
         return None
     return top
 
