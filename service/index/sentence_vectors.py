@@ -12,8 +12,9 @@ three ways a collection records when it is made (`ChunkVectors`, `Settings.chunk
 | POOLED: one pass over the chunk, each sentence's token outputs mean-pooled | each once | 0.7443 | failed (fact coverage 0.79 against its baseline 0.83 then) |
 | SEPARATE (before issue 21): the chunk and its sentences each embedded alone | each twice | 0.7491 (0.768 / 0.731) | passes; fact coverage 0.733 with the gate trained on these |
 
-The three rows' figures are under the rerank's first four scores. The sentence rows are what the answerability gate and the sentence choice were fitted on,
-and only SENTENCES and SEPARATE make them the same way. A sentence pooled in its chunk's
+The three rows' figures are under the rerank's first four scores. The sentence rows are
+what the answerability gate and the sentence choice were fitted on, and only SENTENCES and
+SEPARATE make them the same way. A sentence pooled in its chunk's
 context is not the sentence read alone (SciFact's 51,679 sentences: cosine 0.77 on
 average, 0.49 at the 5th percentile), and the rerank leans on the difference. The mean of
 a chunk's sentences is close to the chunk read whole (cosine 0.92 on SciFact) but is not
