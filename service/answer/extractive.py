@@ -162,7 +162,9 @@ def _own_part_held(a: Assessment) -> list[float]:
         if not words:
             out.append(0.0)
             continue
-        title = titles.setdefault(s.n, frozenset(tokenize(p.title)))
+        title = titles.get(s.n)
+        if title is None:  # setdefault would tokenize the title for every sentence
+            title = titles[s.n] = frozenset(tokenize(p.title))
         out.append(len(words & (s.words | title)) / len(words))
     return out
 
