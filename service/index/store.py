@@ -34,10 +34,13 @@ from service.index.client import NO_VECTOR, VectorsGiven, open_records, store_er
 from service.index.feed import ChangeFeed
 from service.index.hnsw import HnswParams, apply_hnsw
 from service.index.metadata import (
+    CHUNK_KEYS,
     CHUNK_VECTORS,
     IndexSpec,
     StoredChunk,
     article_from_record,
+    chunk_ids_of,
+    chunk_keys,
     chunk_metadata,
     public_record,
     stored_chunk,
@@ -45,7 +48,7 @@ from service.index.metadata import (
 from service.index.paging import KEYED_FLAG, iter_pages, ordered_ids
 from service.index.settling import settle_versions
 from service.index.writer import UNFINISHED, ChunkRows, ChunkWriter
-from service.models import SCHEMA_VERSION, Article, Chunk, ChunkVectors
+from service.models import SCHEMA_VERSION, Article, Chunk, ChunkVectors, chunk_id
 
 # On an article record from its write until the change-feed entry announcing it is in: a
 # run killed in between is not "unchanged" when repeated (`existing_chunk_ids`).
@@ -126,23 +129,50 @@ class ArticleStore:
     # -- writes ---------------------------------------------------------------------------
 
     def existing_chunk_ids(self, article_ids: Sequence[str]) -> dict[str, set[str]]:
-        """Each article's stored chunk ids. An article whose last write did not finish (its
-        chunks are there but its record is missing, older, or not yet announced) also gets
-        `UNFINISHED`, so it never looks unchanged: rewriting it announces it in the feed."""
+        """Each article's stored chunk ids, as its record lists them (`CHUNK_KEYS`: a read by
+        id, where a filter on the chunks' `article_id` is a pass over the collection). An
+        article whose last write did not finish (its record still marked unannounced) also gets
+        `UNFINISHED`, so it never looks unchanged: rewriting it announces it in the feed.
+
+        Chunks a killed write left with no record of their version are not listed: no read
+        returns them (they are never searchable), and the next write of the article deletes
+        them (`settle_versions` reads every chunk of each article it writes). Records written
+        before they listed their chunks are read the old way (`all_chunk_ids`)."""
+        found: dict[str, set[str]] = {a: set() for a in article_ids}
+        if not article_ids:
+            return found
+        records = self.articles.get(ids=list(article_ids), include=["metadatas"])
+        unlisted = []
+        for article_id, meta in zip(records["ids"], records["metadatas"], strict=True):
+            keys = (meta or {}).get(CHUNK_KEYS)
+            if keys is None:
+                unlisted.append(article_id)
+                continue
+            found[article_id] = set(chunk_ids_of(article_id, keys))
+            if (meta or {}).get(UNANNOUNCED):
+                found[article_id].add(UNFINISHED)
+        if unlisted:
+            found.update(self.all_chunk_ids(unlisted))
+        return found
+
+    def all_chunk_ids(self, article_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Every stored chunk id of these articles, whatever version or record, read by a filter
+        on the chunk collection (what a delete needs). An article whose chunks are not all of
+        its record's announced version also gets `UNFINISHED`."""
         found: dict[str, set[str]] = {a: set() for a in article_ids}
         if not article_ids:
             return found
         result = self.chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=["metadatas"])
-        hashes: dict[str, str] = {}
+        hashes: dict[str, set[str]] = {}
         for cid, meta in zip(result["ids"], result["metadatas"], strict=True):
             found.setdefault(meta["article_id"], set()).add(cid)
-            hashes[meta["article_id"]] = meta.get("content_hash", "")
+            hashes.setdefault(meta["article_id"], set()).add(meta.get("content_hash", ""))
         if hashes:
             records = self.articles.get(ids=sorted(hashes), include=["metadatas"])
             recorded = {a: m or {} for a, m in zip(records["ids"], records["metadatas"], strict=True)}
-            for article_id, content_hash in hashes.items():
+            for article_id, content_hashes in hashes.items():
                 record = recorded.get(article_id, {})
-                if record.get("content_hash") != content_hash or record.get(UNANNOUNCED):
+                if content_hashes != {record.get("content_hash")} or record.get(UNANNOUNCED):
                     found[article_id].add(UNFINISHED)
         return found
 
@@ -189,7 +219,8 @@ class ArticleStore:
                 embeddings=[[1.0]] * len(group),
                 documents=[a.text for a, _ in group],
                 metadatas=[{**chunk_metadata(a, c[0], len(c)), "ingested_at": now, "origin": a.origin or "",
-                            UNANNOUNCED: True} for a, c in group],
+                            CHUNK_KEYS: chunk_keys([chunk_id(a, chunk) for chunk in c]), UNANNOUNCED: True}
+                           for a, c in group],
             )
 
     def _mark_announced(self, written: dict[str, str]) -> None:
@@ -213,7 +244,7 @@ class ArticleStore:
                           update={c.chunk_id: {sentence_vectors.KEY: blob} for c, blob in zip(chunks, blobs, strict=True)})
 
     def delete_article(self, article_id: str) -> int:
-        existing = self.existing_chunk_ids([article_id])[article_id]
+        existing = self.all_chunk_ids([article_id])[article_id]
         record = self.articles.get(ids=[article_id], include=[])
         if not existing and not record["ids"]:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
@@ -290,13 +321,28 @@ class ArticleStore:
 
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
         """The current searchable chunks of these articles (a change feed entry's articles):
-        those of the version their records hold."""
+        those of the version their records hold, read by the ids the records list."""
         out: list[StoredChunk] = []
         for begin in range(0, len(article_ids), 500):
-            result = self.chunks.get(where={"article_id": {"$in": list(article_ids[begin: begin + 500])}},
-                                     include=["documents", "metadatas"])
-            out.extend(self._recorded([stored_chunk(i, d, m) for i, d, m in
-                                       zip(result["ids"], result["documents"], result["metadatas"], strict=True)]))
+            part = list(article_ids[begin: begin + 500])
+            records = self.articles.get(ids=part, include=["metadatas"])
+            ids, version, unlisted = [], {}, []
+            for article_id, meta in zip(records["ids"], records["metadatas"], strict=True):
+                keys = (meta or {}).get(CHUNK_KEYS)
+                if keys is None:
+                    unlisted.append(article_id)
+                else:
+                    ids.extend(chunk_ids_of(article_id, keys))
+                    version[article_id] = (meta or {}).get("content_hash")
+            if ids:
+                result = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+                out.extend(c for c in (stored_chunk(i, d, m) for i, d, m in
+                                       zip(result["ids"], result["documents"], result["metadatas"], strict=True))
+                           if c.metadata.get("content_hash") == version.get(str(c.metadata.get("article_id"))))
+            if unlisted:  # records written before they listed their chunks
+                result = self.chunks.get(where={"article_id": {"$in": unlisted}}, include=["documents", "metadatas"])
+                out.extend(self._recorded([stored_chunk(i, d, m) for i, d, m in
+                                           zip(result["ids"], result["documents"], result["metadatas"], strict=True)]))
         return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:

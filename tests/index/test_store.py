@@ -221,3 +221,58 @@ def test_a_dense_hit_without_its_record_costs_one_read_per_ttl(components):
     store.chunks.get = lambda **kw: reads.append(kw) or get(**kw)
     assert store.get_chunks(rows.ids) == [] and len(reads) == 1
     assert store.get_chunks(rows.ids) == [] and len(reads) == 1  # remembered: no read
+
+
+# -- an article's chunks read by the ids its record lists, not by a filter over the collection ----
+
+def _reads(store):
+    """Every `get` the chunk collection is asked for, as its keyword arguments."""
+    reads = []
+    get = store.chunks.get
+    store.chunks.get = lambda **kw: reads.append(kw) or get(**kw)
+    return reads
+
+
+def test_a_replica_reads_a_written_articles_chunks_by_id(components):
+    store = components.store
+    components.ingester.ingest([make_article("a1"), make_article("a2", "Another story. About chips and their makers.")])
+    by_filter = {c.chunk_id: c.text for c in store.chunks_of(["a1", "a2"])}
+    reads = _reads(store)
+    assert {c.chunk_id: c.text for c in store.chunks_of(["a1", "a2"])} == by_filter
+    assert set(store.existing_chunk_ids(["a1", "a2", "new"])["a1"]) == {c for c in by_filter if c.startswith("a1#")}
+    assert reads and not any("where" in r for r in reads)
+    # and the next ingest of an unchanged article writes nothing, still without a filter
+    assert components.ingester.ingest([make_article("a1")]).counts()["unchanged"] == 1
+    assert not any("where" in r for r in reads)
+
+
+def test_records_written_before_they_listed_their_chunks_are_read_the_old_way(components):
+    from service.index.metadata import CHUNK_KEYS
+
+    store = components.store
+    components.ingester.ingest([make_article("a1")])
+    listed = {c.chunk_id for c in store.chunks_of(["a1"])}
+    store.articles.update(ids=["a1"], metadatas=[{CHUNK_KEYS: None}])  # None removes the key
+    assert CHUNK_KEYS not in store.articles.get(ids=["a1"], include=["metadatas"])["metadatas"][0]
+    assert {c.chunk_id for c in store.chunks_of(["a1"])} == listed
+    assert store.existing_chunk_ids(["a1"])["a1"] == listed
+    assert components.ingester.ingest([make_article("a1")]).counts()["unchanged"] == 1
+
+
+def test_a_killed_writes_chunks_go_with_the_next_write_or_a_delete(components):
+    store = components.store
+    components.ingester.ingest([make_article("a1")])
+    for text, then in (("The Zyxoplane drone was unveiled. It flies far.", "ingest"),
+                       ("The Zyxoplane drone was recalled. It fell.", "delete")):
+        orphan = make_article("a1", text)
+        chunks = components.chunker.chunk("a1", orphan.text)
+        rows = ChunkRows.of([(orphan, chunks)], components.embedder.embed([c.text for c in chunks]))
+        store.writer.write_rows(upsert=rows)  # a killed write of another version: chunks, no record
+        assert set(rows.ids) <= store.all_chunk_ids(["a1"])["a1"]
+        if then == "ingest":
+            edited = make_article("a1", "Nvidia reported lower revenue. Supply caught up with demand.")
+            assert components.ingester.ingest([edited]).counts()["updated"] == 1
+            assert store.all_chunk_ids(["a1"])["a1"] == store.existing_chunk_ids(["a1"])["a1"]  # only the record's
+        else:
+            store.delete_article("a1")
+            assert store.chunks.get(where={"article_id": "a1"})["ids"] == []
