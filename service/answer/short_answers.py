@@ -28,16 +28,24 @@ _NAME = re.compile(r"(?<![\w'’])[A-Z][\w&'’.-]*[\w](?:\s+(?:of\s+|de\s+|&\s+
 
 
 def short_answer(a: Assessment, picked: Sequence[AssessedSentence], missing: Sequence[str]) -> str | None:
+    """`missing`: the things the question names that no retrieved sentence speaks to (the
+    answer's note names them). A yes or no, or a figure, needs every one of them. A name
+    does not: "Which company, reported by A, was compared to GPT-3.5 and sued by B?" is
+    answered by the name the cited sentences agree on (`name` asks at least two of them, the
+    best cited one among them) while the note says the archive has nothing on GPT-3.5. On
+    MultiHop-RAG's development half, where the rule was written, 54 of 86 names against 51,
+    none wrong added; held-out news sets 1 and 2 (no such question in them) unchanged."""
     q = a.analysis
-    if missing or not picked:
+    if not picked:
+        return None
+    asks_a_name = (q.kind in ("person", "name") or bool(_ASKS_FOR_A_NAME.match(q.text))) and not asks_for_several(q.text)
+    if missing and (q.polar or q.kind in ("count", "money") or not asks_a_name):
         return None
     if q.polar:
         return yes_or_no(a, picked)
     if q.kind in ("count", "money"):
         return figure(a, picked)
-    if (q.kind in ("person", "name") or _ASKS_FOR_A_NAME.match(q.text)) and not asks_for_several(q.text):
-        return name(a, picked)
-    return None
+    return name(a, picked) if asks_a_name else None
 
 
 def lacks_the_figure(a: Assessment, short: str | None) -> bool:

@@ -62,3 +62,16 @@ def test_a_count_in_words_is_a_figure():
                     [("Three people were injured in the Dunmore warehouse fire, the fire service said.", "The Ledger Wire",
                       "2025-03-10", 0.8)])
     assert short_answer(a, s, []) == "Three"
+
+
+def test_a_name_is_given_beside_what_the_archive_lacks_but_a_figure_or_yes_no_is_not():
+    question = "Which company, reported by The Ledger Wire, invested in Anthropic and was sued by Zorblatt?"
+    sentences = [("Amazon invested $4 billion in Anthropic in November.", "The Ledger Wire", "2024-11-22", 0.8),
+                 ("The investment makes Amazon Anthropic's main cloud partner.", "The Ledger Wire", "2024-11-22", 0.6)]
+    a, s = scenario(question, sentences)
+    assert short_answer(a, s, ["Zorblatt"]) == "Amazon"  # the note says the archive has nothing on Zorblatt
+    a, s = scenario("How much did Amazon invest in Anthropic?", sentences[:1])
+    assert short_answer(a, s, []) == "$4 billion"
+    assert short_answer(a, s, ["Zorblatt"]) is None
+    a, s = scenario("Did Amazon invest in Anthropic before Zorblatt did?", sentences[:1])
+    assert short_answer(a, s, ["Zorblatt"]) is None
