@@ -132,7 +132,8 @@ class ArticleStore:
         """Each article's stored chunk ids, as its record lists them (`CHUNK_KEYS`: a read by
         id, where a filter on the chunks' `article_id` is a pass over the collection). An
         article whose last write did not finish (its record still marked unannounced) also gets
-        `UNFINISHED`, so it never looks unchanged: rewriting it announces it in the feed.
+        `UNFINISHED`, so it never looks unchanged: rewriting it announces it in the feed; so
+        does one whose listed chunks are not all there.
 
         Chunks a killed write left with no record of their version are not listed: no read
         returns them (they are never searchable), and the next write of the article deletes
@@ -142,14 +143,22 @@ class ArticleStore:
         if not article_ids:
             return found
         records = self.articles.get(ids=list(article_ids), include=["metadatas"])
-        unlisted = []
+        unlisted, listed = [], {}
         for article_id, meta in zip(records["ids"], records["metadatas"], strict=True):
             keys = (meta or {}).get(CHUNK_KEYS)
             if keys is None:
                 unlisted.append(article_id)
                 continue
-            found[article_id] = set(chunk_ids_of(article_id, keys))
+            listed[article_id] = set(chunk_ids_of(article_id, keys))
             if (meta or {}).get(UNANNOUNCED):
+                found[article_id].add(UNFINISHED)
+        # The listed chunks that are there (by id): one a racing writer's settling removed
+        # leaves its article unfinished, so writing it again puts the chunk back.
+        wanted = sorted(set().union(*listed.values())) if listed else []
+        present = set(self.chunks.get(ids=wanted, include=[])["ids"]) if wanted else set()
+        for article_id, ids in listed.items():
+            found[article_id] |= ids & present
+            if ids - present:
                 found[article_id].add(UNFINISHED)
         if unlisted:
             found.update(self.all_chunk_ids(unlisted))

@@ -276,3 +276,13 @@ def test_a_killed_writes_chunks_go_with_the_next_write_or_a_delete(components):
         else:
             store.delete_article("a1")
             assert store.chunks.get(where={"article_id": "a1"})["ids"] == []
+
+
+def test_an_article_whose_listed_chunk_went_missing_is_written_again(components):
+    store = components.store
+    components.ingester.ingest([make_article("a1")])
+    listed = sorted(store.existing_chunk_ids(["a1"])["a1"])
+    store.chunks.delete(ids=listed[:1])  # what a racing writer's settling can leave (docs/scale.md)
+    assert len(store.chunks_of(["a1"])) == len(listed) - 1
+    assert components.ingester.ingest([make_article("a1")]).counts()["updated"] == 1  # not "unchanged"
+    assert sorted(c.chunk_id for c in store.chunks_of(["a1"])) == listed
