@@ -142,23 +142,15 @@ class ArticleStore:
         found: dict[str, set[str]] = {a: set() for a in article_ids}
         if not article_ids:
             return found
-        records = self.articles.get(ids=list(article_ids), include=["metadatas"])
-        unlisted, listed = [], {}
-        for article_id, meta in zip(records["ids"], records["metadatas"], strict=True):
-            keys = (meta or {}).get(CHUNK_KEYS)
-            if keys is None:
-                unlisted.append(article_id)
-                continue
-            listed[article_id] = set(chunk_ids_of(article_id, keys))
-            if (meta or {}).get(UNANNOUNCED):
-                found[article_id].add(UNFINISHED)
+        records, unlisted = self._listing_records(article_ids)
+        listed = {a: set(chunk_ids_of(a, meta[CHUNK_KEYS])) for a, meta in records.items()}
         # The listed chunks that are there (by id): one a racing writer's settling removed
         # leaves its article unfinished, so writing it again puts the chunk back.
         wanted = sorted(set().union(*listed.values())) if listed else []
         present = set(self.chunks.get(ids=wanted, include=[])["ids"]) if wanted else set()
         for article_id, ids in listed.items():
             found[article_id] |= ids & present
-            if ids - present:
+            if records[article_id].get(UNANNOUNCED) or ids - present:
                 found[article_id].add(UNFINISHED)
         if unlisted:
             found.update(self.all_chunk_ids(unlisted))
@@ -325,33 +317,23 @@ class ArticleStore:
         """Every searchable chunk's text and metadata, a page at a time (a fresh lexical
         index's copy): those whose article record holds their version."""
         for result in iter_pages(self.chunks, ["documents", "metadatas"]):
-            yield self._recorded([stored_chunk(i, d, m) for i, d, m in
-                                  zip(result["ids"], result["documents"], result["metadatas"], strict=True)])
+            yield self._recorded(_stored_chunks(result))
 
     def chunks_of(self, article_ids: Sequence[str]) -> list[StoredChunk]:
         """The current searchable chunks of these articles (a change feed entry's articles):
         those of the version their records hold, read by the ids the records list."""
         out: list[StoredChunk] = []
         for begin in range(0, len(article_ids), 500):
-            part = list(article_ids[begin: begin + 500])
-            records = self.articles.get(ids=part, include=["metadatas"])
-            ids, version, unlisted = [], {}, []
-            for article_id, meta in zip(records["ids"], records["metadatas"], strict=True):
-                keys = (meta or {}).get(CHUNK_KEYS)
-                if keys is None:
-                    unlisted.append(article_id)
-                else:
-                    ids.extend(chunk_ids_of(article_id, keys))
-                    version[article_id] = (meta or {}).get("content_hash")
+            records, unlisted = self._listing_records(article_ids[begin: begin + 500])
+            ids = [cid for a, meta in records.items() for cid in chunk_ids_of(a, meta[CHUNK_KEYS])]
+            version = {a: meta.get("content_hash") for a, meta in records.items()}
             if ids:
                 result = self.chunks.get(ids=ids, include=["documents", "metadatas"])
-                out.extend(c for c in (stored_chunk(i, d, m) for i, d, m in
-                                       zip(result["ids"], result["documents"], result["metadatas"], strict=True))
+                out.extend(c for c in _stored_chunks(result)
                            if c.metadata.get("content_hash") == version.get(str(c.metadata.get("article_id"))))
             if unlisted:  # records written before they listed their chunks
                 result = self.chunks.get(where={"article_id": {"$in": unlisted}}, include=["documents", "metadatas"])
-                out.extend(self._recorded([stored_chunk(i, d, m) for i, d, m in
-                                           zip(result["ids"], result["documents"], result["metadatas"], strict=True)]))
+                out.extend(self._recorded(_stored_chunks(result)))
         return out
 
     def get_chunks(self, chunk_ids: Sequence[str]) -> list[StoredChunk]:
@@ -363,12 +345,26 @@ class ArticleStore:
         if not wanted:
             return []
         result = self.chunks.get(ids=wanted, include=["documents", "metadatas"])
-        found = [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]
+        found = _stored_chunks(result)
         kept = self._recorded(found)
         with self._orphans_lock:
             for orphan in {c.chunk_id for c in found} - {c.chunk_id for c in kept}:
                 self._orphans[orphan] = True
         return kept
+
+    def _listing_records(self, article_ids: Sequence[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """These articles' records that list their chunks (`CHUNK_KEYS`), article id ->
+        metadata, and the ids of the records written before they did. An article with no
+        record is in neither."""
+        result = self.articles.get(ids=list(article_ids), include=["metadatas"])
+        listing: dict[str, dict[str, Any]] = {}
+        unlisted: list[str] = []
+        for article_id, meta in zip(result["ids"], result["metadatas"], strict=True):
+            if (meta or {}).get(CHUNK_KEYS) is None:
+                unlisted.append(article_id)
+            else:
+                listing[article_id] = dict(meta or {})
+        return listing, unlisted
 
     def _recorded(self, chunks: list[StoredChunk]) -> list[StoredChunk]:
         """Those of `chunks` whose article record holds their version (content hash): the
@@ -414,3 +410,8 @@ def drop_collections(client, name: str) -> None:
             client.delete_collection(collection)
         except Exception:  # absent already: nothing to drop
             pass
+
+
+def _stored_chunks(result: dict[str, Any]) -> list[StoredChunk]:
+    """The chunks of a Chroma `get` that included documents and metadatas."""
+    return [stored_chunk(i, d, m) for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)]

@@ -209,22 +209,6 @@ def test_the_feed_entry_comes_after_the_records_it_announces(components):
     assert components.ingester.ingest([make_article("a1")]).counts()["unchanged"] == 1
 
 
-def test_a_dense_hit_without_its_record_costs_one_read_per_ttl(components):
-    store = components.store
-    components.ingester.ingest([make_article("a1")])
-    orphan = make_article("orphan", "The Zyxoplane drone was unveiled. It flies far.")
-    chunks = components.chunker.chunk("orphan", orphan.text)
-    rows = ChunkRows.of([(orphan, chunks)], components.embedder.embed([c.text for c in chunks]))
-    store.writer.write_rows(upsert=rows)  # a killed write's chunks: no record, no entry
-    reads = []
-    get = store.chunks.get
-    store.chunks.get = lambda **kw: reads.append(kw) or get(**kw)
-    assert store.get_chunks(rows.ids) == [] and len(reads) == 1
-    assert store.get_chunks(rows.ids) == [] and len(reads) == 1  # remembered: no read
-
-
-# -- an article's chunks read by the ids its record lists, not by a filter over the collection ----
-
 def _reads(store):
     """Every `get` the chunk collection is asked for, as its keyword arguments."""
     reads = []
@@ -232,6 +216,20 @@ def _reads(store):
     store.chunks.get = lambda **kw: reads.append(kw) or get(**kw)
     return reads
 
+
+def test_a_dense_hit_without_its_record_costs_one_read_per_ttl(components):
+    store = components.store
+    components.ingester.ingest([make_article("a1")])
+    orphan = make_article("orphan", "The Zyxoplane drone was unveiled. It flies far.")
+    chunks = components.chunker.chunk("orphan", orphan.text)
+    rows = ChunkRows.of([(orphan, chunks)], components.embedder.embed([c.text for c in chunks]))
+    store.writer.write_rows(upsert=rows)  # a killed write's chunks: no record, no entry
+    reads = _reads(store)
+    assert store.get_chunks(rows.ids) == [] and len(reads) == 1
+    assert store.get_chunks(rows.ids) == [] and len(reads) == 1  # remembered: no read
+
+
+# -- an article's chunks read by the ids its record lists, not by a filter over the collection ----
 
 def test_a_replica_reads_a_written_articles_chunks_by_id(components):
     store = components.store
