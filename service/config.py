@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # The answerability gate's model (`newsdesk eval train-gate` writes one); None: the shipped one.
     gate_model: Path | None = None
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
-    answer_prompt: str = "answer.v1"
+    answer_prompt: str = "answer.v2"
     sample_corpus_dir: Path = DEFAULT_CORPUS_DIR
 
     # HTTP API.

@@ -25,7 +25,7 @@ from service.answer.gate import Gate, GateModel, load_gate_model
 from service.answer.llm import ChatModel
 from service.answer.prompts import Prompt, render_history, render_sources
 from service.answer.retrieval import HybridRetriever, RetrievalResult
-from service.answer.short_answers import lacks_the_figure
+from service.answer.short_answers import lacks_the_figure, reply_yes_or_no
 from service.errors import LLMUnavailableError
 from service.models import Answer, Filters, Passage, Source, number_sources
 from service.text import sentence_spans
@@ -46,7 +46,7 @@ class Draft:
     model: str | None
     answerable: bool = True  # False: the gate refused, and `text` says so
     degraded_reason: str | None = None  # why the model's answer gave way to the extractive one
-    short_answer: str | None = None  # the extractive answer's opening ("Yes", "Google", "$4 billion")
+    short_answer: str | None = None  # the extractive answer's opening ("Yes", "Google", "$4 billion"), led with
     notes: tuple[str, ...] = ()  # the system's own notes after the claims, never checked as claims
 
     @property
@@ -233,6 +233,10 @@ class AnswerEngine:
             warnings = [f"LLM unavailable, answered extractively: {draft.degraded_reason}"] + warnings
         text = " ".join(x for x in (draft.lead, checked.answer, *draft.notes) if x) if checked.answer else ""
         a = request.assessment
+        # A model's reply already opens with its yes or no (the prompt asks it to); it is read,
+        # not led with again.
+        short = draft.short_answer if draft.mode == "extractive" else \
+            reply_yes_or_no(bool(a and a.analysis.polar), opening_sentence(checked.answer))
         answer = Answer(
             answer=text or NOT_FOUND,
             answerable=answerable,
@@ -250,7 +254,7 @@ class AnswerEngine:
             conflicts=(find_conflicts(a.analysis if a else request.question, [(c.n, c.quote) for c in checked.citations],
                                       passages, {s.text: s.evidence for s in a.sentences} if a else None)
                        if answerable else []),
-            short_answer=draft.short_answer if answerable else None,
+            short_answer=short if answerable else None,
             answerability=round(a.answerability, 4) if a else None,
         )
         return DoneEvent(answer=answer, retrieval=request.retrieval, draft=draft.as_written, assessment=a)

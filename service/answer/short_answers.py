@@ -5,6 +5,10 @@
 - the figure, for "how much / how many" questions, from the sentence that answers.
 
 Otherwise there is none (`None`), and the answer's notes say which side the archive lacks.
+
+With an LLM configured, the model reads the sources itself: its prompt (answer.v2) has it open
+a yes/no answer with "Yes." or "No." when the sources settle it, and `reply_yes_or_no` reads
+that opening into the same field.
 """
 
 from __future__ import annotations
@@ -46,6 +50,26 @@ def short_answer(a: Assessment, picked: Sequence[AssessedSentence], missing: Seq
     if q.kind in ("count", "money"):
         return figure(a, picked)
     return name(a, picked) if asks_a_name else None
+
+
+# "Yes." / "No, ..." / "Yes —": the reply's first word, then punctuation (not "No one was hurt").
+_REPLY_OPENING = re.compile(r"\s*(yes|no)\b(?=\s*[.,;:!—–-])", re.I)
+# "No, the sources do not say whether ...": an opening that says the sources leave it open.
+_UNSETTLED = re.compile(r"\b(?:the\s+)?(?:sources|articles|archive)\b[^.]*?\b(?:do|does)\s*(?:not|n['’]t)\b|"
+                        r"\bnot\s+(?:clear|stated|settled)\b|\b(?:cannot|can['’]t)\s+(?:tell|say|determine)\b", re.I)
+
+
+def reply_yes_or_no(polar: bool, opening: str) -> str | None:
+    """The short answer of an LLM's reply to a yes/no question: "Yes" or "No" when its opening
+    sentence (markers stripped) starts with one, and does not go on to say the sources leave
+    it open ("No, the sources do not say whether ..."). None for any other question: "No one
+    was hurt [1]" answers a "who" question, not a yes/no one."""
+    if not polar:
+        return None
+    found = _REPLY_OPENING.match(opening)
+    if not found or _UNSETTLED.search(opening):
+        return None
+    return found.group(1).capitalize()
 
 
 def lacks_the_figure(a: Assessment, short: str | None) -> bool:

@@ -182,7 +182,8 @@ class AskResponse(Public):
                                  "figures or names for one thing, or a correction that supersedes a cited report; "
                                  "each note cites both sides by source number")
     short_answer: str | None = Field(default=None, description="How the extractive answer opens when its cited "
-                                     "sentences determine it: Yes, No, a name or a figure")
+                                     "sentences determine it: Yes, No, a name or a figure. With an LLM, Yes or No "
+                                     "when the model's reply to a yes/no question opens with it")
     answerability: float | None = Field(default=None, description="The gate's probability that the sources answer "
                                         "the question (a refusal below its threshold needs no model call)")
     timeline: TimelinePublic | None = Field(None, description="For 'how did X develop?', 'what happened with X?' "

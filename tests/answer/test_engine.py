@@ -68,7 +68,7 @@ def test_llm_answer_gets_prompt_with_date_and_metadata_and_validated_citations(s
     system, user = seen["body"]["messages"]
     assert "2026-11-28" in system["content"]
     assert "The Ledger Wire" in user["content"] and "2024-10-02" in user["content"]
-    assert answer.mode == "llm" and answer.prompt_id == "answer.v1" and answer.model == "gpt-4o-mini"
+    assert answer.mode == "llm" and answer.prompt_id == "answer.v2" and answer.model == "gpt-4o-mini"
     assert "citation [12] does not match any source" in " ".join(answer.warnings)
     assert {c.n for c in answer.citations} == {1, 2}
     assert seen["auth"] == "Bearer sk-test-secret"

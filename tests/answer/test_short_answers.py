@@ -1,7 +1,9 @@
 """The short answer is given only when the cited sentences determine it, and never yes by
 default."""
 
-from service.answer.short_answers import name, short_answer
+import pytest
+
+from service.answer.short_answers import name, reply_yes_or_no, short_answer
 from tests.answer.assessed import scenario
 
 
@@ -75,3 +77,23 @@ def test_a_name_is_given_beside_what_the_archive_lacks_but_a_figure_or_yes_no_is
     assert short_answer(a, s, ["Zorblatt"]) is None
     a, s = scenario("Did Amazon invest in Anthropic before Zorblatt did?", sentences[:1])
     assert short_answer(a, s, ["Zorblatt"]) is None
+
+
+@pytest.mark.parametrize(("opening", "expected"), [
+    ("Yes.", "Yes"),
+    ("Yes, TechCrunch reported it before The Verge did.", "Yes"),
+    ("No: the figures differ, $4.2 million against $4.6 million.", "No"),
+    ("no — the ruling came first.", "No"),
+    ("No, the sources do not say whether the fee was paid.", None),
+    ("Yes, though the articles don't say when.", None),
+    ("It is not clear from the sources.", None),
+    ("No one was hurt in the fire.", None),  # "no" without the punctuation of an answer
+    ("Nobody answered.", None),
+    ("Yesterday the board voted.", None),
+])
+def test_reply_yes_or_no_reads_the_opening(opening, expected):
+    assert reply_yes_or_no(True, opening) == expected
+
+
+def test_reply_yes_or_no_only_for_yes_no_questions():
+    assert reply_yes_or_no(False, "Yes, the board approved it.") is None

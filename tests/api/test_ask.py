@@ -64,7 +64,7 @@ def test_llm_answer_has_verbatim_citations(llm_api, respx_mock):
     assert response.status_code == 200
     body = response.json()
     assert body["mode"] == "llm" and body["answerable"] is True and body["degraded"] is False
-    assert body["model"] == MODEL and body["prompt_id"] == "answer.v1"
+    assert body["model"] == MODEL and body["prompt_id"] == "answer.v2"
     assert body["answer"] == GOOD_ANSWER
     assert body["unsupported_sentences"] == []
     assert {c["article_id"] for c in body["citations"]} == {MISTRAL}
@@ -114,6 +114,62 @@ def test_streaming_over_sse(llm_api, respx_mock):
     assert done["request_id"] == events[0][1]["request_id"] == response.headers["X-Request-ID"]
     assert_quotes_verbatim(llm_api, done["citations"])
     assert sent_messages(route)["stream"] is True
+
+
+# -- yes/no questions with an LLM: the reply's "Yes." or "No." is the short answer ----------------
+
+MISTRAL_POLAR_Q = "Is Mistral Small 3.1 released under the Apache 2.0 licence?"
+
+
+def test_llm_yes_opening_is_the_short_answer(llm_api, respx_mock):
+    reply = "Yes. Mistral Small 3.1 is a 24-billion-parameter model released under the Apache 2.0 licence [1]."
+    route = respx_mock.post(CHAT_URL).mock(return_value=completion_response(reply))
+    body = ask(llm_api, {"question": MISTRAL_POLAR_Q}).json()
+    assert body["mode"] == "llm" and body["answerable"] is True and body["prompt_id"] == "answer.v2"
+    assert body["short_answer"] == "Yes"
+    assert body["answer"] == reply  # read from the reply, not led with a second time
+    assert_quotes_verbatim(llm_api, body["citations"])
+    # The prompt asks the model for that opening.
+    assert 'open with "Yes." or "No."' in sent_messages(route)["messages"][0]["content"]
+
+
+def test_llm_no_opening_is_the_short_answer(llm_api, respx_mock):
+    reply = "No, its context window is up to 128,000 tokens [1]."
+    respx_mock.post(CHAT_URL).mock(return_value=completion_response(reply))
+    body = ask(llm_api, {"question": "Does Mistral Small 3.1 have a context window of one million tokens?"}).json()
+    assert body["answerable"] is True and body["short_answer"] == "No"
+    assert any("128,000 tokens" in c["quote"] for c in body["citations"])
+
+
+def test_llm_reply_that_leaves_it_open_gives_no_short_answer(llm_api, respx_mock):
+    # ("No, the sources do not say ..." would be a refusal: see says_cannot_answer.)
+    reply = ("No, not quite: the articles don't settle which licence covers the instruct version, only that "
+             "Mistral Small 3.1 is released under the Apache 2.0 licence [1].")
+    respx_mock.post(CHAT_URL).mock(return_value=completion_response(reply))
+    body = ask(llm_api, {"question": MISTRAL_POLAR_Q}).json()
+    assert body["answerable"] is True and body["short_answer"] is None and body["answer"] == reply
+
+
+def test_llm_reply_that_cannot_answer_is_a_refusal_without_a_short_answer(llm_api, respx_mock):
+    respx_mock.post(CHAT_URL).mock(return_value=completion_response("I cannot answer this from the indexed articles."))
+    body = ask(llm_api, {"question": MISTRAL_POLAR_Q}).json()
+    assert body["answerable"] is False and body["short_answer"] is None
+
+
+def test_llm_reply_to_an_open_question_has_no_yes_or_no(llm_api, respx_mock):
+    respx_mock.post(CHAT_URL).mock(return_value=completion_response(
+        "No, it is not small: Mistral Small 3.1 has 24 billion parameters [1]."))
+    body = ask(llm_api, {"question": "How many parameters does Mistral Small 3.1 have?"}).json()
+    assert body["answerable"] is True and body["short_answer"] is None
+
+
+def test_streamed_yes_opening_is_the_done_events_short_answer(llm_api, respx_mock):
+    parts = ["Ye", "s. Mistral Small 3.1 is released under ", "the Apache 2.0 licence [1]."]
+    respx_mock.post(CHAT_URL).mock(return_value=stream_response(parts))
+    with llm_api.stream("POST", "/v1/ask", json={"question": MISTRAL_POLAR_Q, "stream": True}) as response:
+        events = parse_sse(response.read().decode())
+    done = events[-1][1]
+    assert events[-1][0] == "done" and done["short_answer"] == "Yes" and done["answer"] == "".join(parts)
 
 
 def test_accept_header_asks_for_a_stream(llm_api, respx_mock):
