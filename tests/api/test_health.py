@@ -112,7 +112,9 @@ def test_a_missing_prompt_fails_start_up(tmp_path):
 def test_a_malformed_prompt_fails_start_up(tmp_path, components):
     prompts = tmp_path / "prompts"
     prompts.mkdir()
-    (prompts / "answer.v1.yaml").write_text("id: answer.v1\nvariables: [question]\nsystem: hi\nuser: '{{question}} {{sources}}'\n")
+    prompt_id = components.settings.answer_prompt  # the configured one, malformed
+    (prompts / f"{prompt_id}.yaml").write_text(f"id: {prompt_id}\nvariables: [question]\nsystem: hi\n"
+                                               "user: '{{question}} {{sources}}'\n")
     settings = components.settings.model_copy(update={"prompts_dir": prompts})
     with pytest.raises(PromptError, match="placeholders"), TestClient(create_app(settings, sharing(components, settings))):
         pass
