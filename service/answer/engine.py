@@ -46,7 +46,7 @@ class Draft:
     model: str | None
     answerable: bool = True  # False: the gate refused, and `text` says so
     degraded_reason: str | None = None  # why the model's answer gave way to the extractive one
-    short_answer: str | None = None  # the extractive answer's opening ("Yes", "Google", "$4 billion"), led with
+    short_answer: str | None = None  # the extractive answer's opening ("Yes", "Google", "$4 billion")
     notes: tuple[str, ...] = ()  # the system's own notes after the claims, never checked as claims
 
     @property
