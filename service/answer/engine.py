@@ -225,7 +225,8 @@ class AnswerEngine:
         passages = request.passages
         texts = self.article_texts([p.article_id for p in passages]) if passages else {}
         checked = check_answer(draft.text, passages, texts)
-        answerable = draft.answerable and not says_cannot_answer(opening_sentence(checked.answer)) and bool(checked.answer)
+        opening = opening_sentence(checked.answer)  # a refusal, and a model's yes or no, are read from it
+        answerable = draft.answerable and not says_cannot_answer(opening) and bool(checked.answer)
         request.timings["generate"] = 0.0 if generating is None else _ms_since(generating)
         request.timings["total"] = _ms_since(request.started)
         warnings = checked.warnings
@@ -236,7 +237,7 @@ class AnswerEngine:
         # A model's reply already opens with its yes or no (the prompt asks it to); it is read,
         # not led with again.
         short = draft.short_answer if draft.mode == "extractive" else \
-            reply_yes_or_no(bool(a and a.analysis.polar), opening_sentence(checked.answer))
+            reply_yes_or_no(bool(a and a.analysis.polar), opening)
         answer = Answer(
             answer=text or NOT_FOUND,
             answerable=answerable,
